@@ -1,4 +1,10 @@
-//! keel-keeper library: the permissionless keeper's building blocks (pricing, risk, policies, execution).
+//! keel-keeper library: the permissionless keeper's building blocks.
 //!
-//! Later milestones fill in `chain`, `quant`, `strategy`, `execution`, `ops`, `backtest` and `report`.
+//! - [`quant`]: f64 pricing, implied volatility, SVI surfaces, VaR/ES.
+//! - [`market_data`]: loaders for real market data (Deribit option chains, exchange price bars).
+//!
+//! Later milestones add `chain`, `strategy`, `execution`, `ops`, `backtest` and `report`.
+pub mod market_data;
+pub mod quant;
+
 pub use keel_math;
