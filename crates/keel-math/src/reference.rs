@@ -26,7 +26,7 @@ pub fn norm_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x / core::f64::consts::SQRT_2)
 }
 
-/// Generalised BSM inputs in f64 (same meaning as [`crate::bs::BsmInputs`]).
+/// Generalised BSM inputs in f64 (same meaning as [`crate::bs::BsmInputs`]); also the keeper's option type.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bsm {
     pub kind: OptionKind,
@@ -38,7 +38,19 @@ pub struct Bsm {
     pub carry: f64,
 }
 
-/// Price, delta, gamma, vega, theta (same units as [`crate::bs::Greeks`]).
+impl Bsm {
+    /// Black-Scholes on an asset without yield (b = r).
+    pub fn black_scholes(kind: OptionKind, spot: f64, strike: f64, t: f64, vol: f64, rate: f64) -> Self {
+        Self { kind, spot, strike, t, vol, rate, carry: rate }
+    }
+    /// Black-76 on a forward (b = 0), discounted at r.
+    pub fn black76(kind: OptionKind, forward: f64, strike: f64, t: f64, vol: f64, rate: f64) -> Self {
+        Self { kind, spot: forward, strike, t, vol, rate, carry: 0.0 }
+    }
+}
+
+/// Price, delta, gamma, vega, theta (same units as [`crate::bs::Greeks`]) and rho (per 1.00 of rate); also the
+/// keeper's greeks type.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Greeks {
     pub price: f64,
@@ -46,6 +58,7 @@ pub struct Greeks {
     pub gamma: f64,
     pub vega: f64,
     pub theta: f64,
+    pub rho: f64,
 }
 
 pub fn bsm_greeks(i: &Bsm) -> Greeks {
@@ -70,16 +83,19 @@ pub fn bsm_greeks(i: &Bsm) -> Greeks {
     let (s, k) = (i.spot * carry_df, i.strike * df);
     let b_r = i.carry - i.rate;
     let diffusion = if pdf == 0.0 { 0.0 } else { -s * pdf * i.vol / (2.0 * sqrt_t) };
-    let (price, delta, theta) = match i.kind {
-        OptionKind::Call => (s * nd1 - k * nd2, carry_df * nd1, diffusion - b_r * s * nd1 - i.rate * k * nd2),
+    let (price, delta, theta, rho) = match i.kind {
+        OptionKind::Call => {
+            (s * nd1 - k * nd2, carry_df * nd1, diffusion - b_r * s * nd1 - i.rate * k * nd2, i.t * k * nd2)
+        }
         OptionKind::Put => (
             k * (1.0 - nd2) - s * (1.0 - nd1),
             -carry_df * (1.0 - nd1),
             diffusion + b_r * s * (1.0 - nd1) + i.rate * k * (1.0 - nd2),
+            -i.t * k * (1.0 - nd2),
         ),
     };
     let (gamma, vega) = if pdf == 0.0 { (0.0, 0.0) } else { (carry_df * pdf / (i.spot * v), s * pdf * sqrt_t) };
-    Greeks { price: price.max(0.0), delta, gamma, vega, theta }
+    Greeks { price: price.max(0.0), delta, gamma, vega, theta, rho }
 }
 
 /// Raw SVI total variance.

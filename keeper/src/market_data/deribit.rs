@@ -56,37 +56,35 @@ struct Row {
 
 /// Loads a chain file; every row must parse (a bad row is an error naming the row, not silently skipped).
 pub fn load_chain(path: &Path) -> Result<Vec<OptionQuote>, DataError> {
-    let p = path.display().to_string();
-    let mut rdr = csv::Reader::from_path(path)
-        .map_err(|e| DataError::Io { path: p.clone(), source: std::io::Error::other(e.to_string()) })?;
-    let mut out = Vec::new();
-    for (i, row) in rdr.deserialize::<Row>().enumerate() {
-        let r = row.map_err(|e| DataError::Malformed { path: p.clone(), row: i + 2, message: e.to_string() })?;
-        let kind = match r.option_type.as_str() {
-            "call" => OptionKind::Call,
-            "put" => OptionKind::Put,
-            other => {
-                return Err(DataError::Malformed {
-                    path: p.clone(),
-                    row: i + 2,
-                    message: format!("option_type {other}"),
-                })
-            }
-        };
-        out.push(OptionQuote {
-            instrument: r.instrument_name,
-            snapshot: r.snapshot_time_utc,
-            expiry: r.expiry_utc,
-            kind,
-            strike: r.strike,
-            forward: r.underlying_price,
-            mark_btc: r.mark_price,
-            mark_iv: r.mark_iv / 100.0,
-            bid_iv: r.bid_iv.filter(|v| *v > 0.0).map(|v| v / 100.0),
-            ask_iv: r.ask_iv.filter(|v| *v > 0.0).map(|v| v / 100.0),
-        });
-    }
-    Ok(out)
+    let rows: Vec<Row> = super::read_csv(path)?;
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let kind = match r.option_type.as_str() {
+                "call" => OptionKind::Call,
+                "put" => OptionKind::Put,
+                other => {
+                    return Err(DataError::Malformed {
+                        path: path.display().to_string(),
+                        row: i + 2,
+                        message: format!("option_type {other}"),
+                    })
+                }
+            };
+            Ok(OptionQuote {
+                instrument: r.instrument_name,
+                snapshot: r.snapshot_time_utc,
+                expiry: r.expiry_utc,
+                kind,
+                strike: r.strike,
+                forward: r.underlying_price,
+                mark_btc: r.mark_price,
+                mark_iv: r.mark_iv / 100.0,
+                bid_iv: r.bid_iv.filter(|v| *v > 0.0).map(|v| v / 100.0),
+                ask_iv: r.ask_iv.filter(|v| *v > 0.0).map(|v| v / 100.0),
+            })
+        })
+        .collect()
 }
 
 /// Groups quotes by expiry, sorted by expiry then strike.

@@ -21,3 +21,15 @@ pub enum DataError {
     #[error("{path}: malformed row {row}: {message}")]
     Malformed { path: String, row: usize, message: String },
 }
+
+/// Reads every row of a CSV file with a header into `T`; a row that does not parse is an error naming the file
+/// and the row (never skipped).
+pub(crate) fn read_csv<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<Vec<T>, DataError> {
+    let p = path.display().to_string();
+    let mut rdr = csv::Reader::from_path(path)
+        .map_err(|e| DataError::Io { path: p.clone(), source: std::io::Error::other(e.to_string()) })?;
+    rdr.deserialize::<T>()
+        .enumerate()
+        .map(|(i, row)| row.map_err(|e| DataError::Malformed { path: p.clone(), row: i + 2, message: e.to_string() }))
+        .collect()
+}

@@ -18,18 +18,15 @@ pub struct Bar {
 }
 
 pub fn load_bars(path: &Path) -> Result<Vec<Bar>, DataError> {
-    let p = path.display().to_string();
-    let mut rdr = csv::Reader::from_path(path)
-        .map_err(|e| DataError::Io { path: p.clone(), source: std::io::Error::other(e.to_string()) })?;
-    let mut out = Vec::new();
-    for (i, row) in rdr.deserialize::<Bar>().enumerate() {
-        let bar = row.map_err(|e| DataError::Malformed { path: p.clone(), row: i + 2, message: e.to_string() })?;
-        if bar.close.is_nan() || bar.close <= 0.0 || bar.close.is_infinite() {
-            return Err(DataError::Malformed { path: p.clone(), row: i + 2, message: "non-positive close".into() });
-        }
-        out.push(bar);
+    let bars: Vec<Bar> = super::read_csv(path)?;
+    if let Some(i) = bars.iter().position(|b| b.close.is_nan() || b.close <= 0.0 || b.close.is_infinite()) {
+        return Err(DataError::Malformed {
+            path: path.display().to_string(),
+            row: i + 2,
+            message: "non-positive close".into(),
+        });
     }
-    Ok(out)
+    Ok(bars)
 }
 
 /// Log returns over `horizon` consecutive bars of `interval` seconds; windows that straddle a gap are skipped.

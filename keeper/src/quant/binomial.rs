@@ -77,24 +77,88 @@ pub fn price(o: &OptionInputs, tree: Tree, exercise: Exercise, steps: usize) -> 
     }
     let mut value: Vec<f64> = spot.iter().map(|s| (sign * (s - o.strike)).max(0.0)).collect();
     let inv_d = 1.0 / d;
-    for i in (0..n).rev() {
-        // Row i has i + 1 nodes: value[j] <- discounted expectation of value[j], value[j + 1]. Reading j + 1
-        // before writing j keeps the update in place; fixed-length slices let the compiler drop bounds checks.
-        let vals = &mut value[..i + 2];
-        if american {
-            let spots = &mut spot[..i + 1];
-            for j in 0..=i {
-                let cont = pu * vals[j + 1] + pd * vals[j];
-                spots[j] *= inv_d;
-                vals[j] = cont.max(sign * (spots[j] - o.strike));
-            }
-        } else {
-            for j in 0..=i {
-                vals[j] = pu * vals[j + 1] + pd * vals[j];
-            }
+    let step = Step { pu, pd, inv_d, sign, strike: o.strike, american };
+    let mut scratch = vec![0.0; n + 1];
+    induct(&step, &mut value, &mut scratch, &mut spot, n);
+    value[0]
+}
+
+/// Per-step constants of the backward induction.
+struct Step {
+    pu: f64,
+    pd: f64,
+    inv_d: f64,
+    sign: f64,
+    strike: f64,
+    american: bool,
+}
+
+/// Backward induction from the terminal row to the root. Double-buffered (each row is computed from the previous
+/// one into a separate buffer, then swapped), so no element is read after being overwritten and the loops
+/// vectorise; on x86-64 the same code is compiled for AVX-512 / AVX2 and chosen at run time.
+fn induct(st: &Step, value: &mut Vec<f64>, scratch: &mut Vec<f64>, spot: &mut [f64], n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vl") {
+            // SAFETY: the target features were detected on this CPU.
+            return unsafe { induct_avx512(st, value, scratch, spot, n) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            return unsafe { induct_avx2(st, value, scratch, spot, n) };
         }
     }
-    value[0]
+    induct_generic(st, value, scratch, spot, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn induct_avx512(st: &Step, value: &mut Vec<f64>, scratch: &mut Vec<f64>, spot: &mut [f64], n: usize) {
+    induct_generic(st, value, scratch, spot, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn induct_avx2(st: &Step, value: &mut Vec<f64>, scratch: &mut Vec<f64>, spot: &mut [f64], n: usize) {
+    induct_generic(st, value, scratch, spot, n)
+}
+
+#[inline(always)]
+fn induct_generic(st: &Step, value: &mut Vec<f64>, scratch: &mut Vec<f64>, spot: &mut [f64], n: usize) {
+    for i in (0..n).rev() {
+        // Row i (i + 1 nodes) from row i + 1 (i + 2 nodes).
+        let old = &value[..i + 2];
+        if st.american {
+            american_row(st, &mut scratch[..i + 1], &old[..i + 1], &old[1..], &mut spot[..i + 1]);
+        } else {
+            european_row(st, &mut scratch[..i + 1], &old[..i + 1], &old[1..]);
+        }
+        std::mem::swap(value, scratch);
+    }
+}
+
+// Rows are separate functions taking slices as arguments: that is what tells the compiler the buffers do not
+// alias (slices reached through a `&mut Vec` carry no such guarantee), so the loops vectorise.
+#[inline(always)]
+fn american_row(st: &Step, new: &mut [f64], lo: &[f64], hi: &[f64], spots: &mut [f64]) {
+    let n = new.len().min(lo.len()).min(hi.len()).min(spots.len());
+    let (new, lo, hi, spots) = (&mut new[..n], &lo[..n], &hi[..n], &mut spots[..n]);
+    for j in 0..n {
+        let s = spots[j] * st.inv_d;
+        spots[j] = s;
+        // Compare-select rather than f64::max, whose NaN rules block vectorisation (values are never NaN).
+        let (cont, exercise) = (st.pu * hi[j] + st.pd * lo[j], st.sign * (s - st.strike));
+        new[j] = if cont > exercise { cont } else { exercise };
+    }
+}
+
+#[inline(always)]
+fn european_row(st: &Step, new: &mut [f64], lo: &[f64], hi: &[f64]) {
+    let n = new.len().min(lo.len()).min(hi.len());
+    let (new, lo, hi) = (&mut new[..n], &lo[..n], &hi[..n]);
+    for j in 0..n {
+        new[j] = st.pu * hi[j] + st.pd * lo[j];
+    }
 }
 
 #[cfg(test)]

@@ -6,37 +6,12 @@
 use super::normal::{cdf_pair_from_kernel, FRAC_1_SQRT_2PI};
 pub use keel_math::OptionKind;
 
-/// Option contract and market inputs (b = r: Black-Scholes; b = 0: Black-76 on a forward).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct OptionInputs {
-    pub kind: OptionKind,
-    pub spot: f64,
-    pub strike: f64,
-    pub t: f64,
-    pub vol: f64,
-    pub rate: f64,
-    pub carry: f64,
-}
+/// Option contract and market inputs (b = r: Black-Scholes; b = 0: Black-76 on a forward). The same type as
+/// keel-math's f64 reference, so keeper and reference agree by construction on what an option is.
+pub use keel_math::reference::Bsm as OptionInputs;
 
-impl OptionInputs {
-    pub fn black_scholes(kind: OptionKind, spot: f64, strike: f64, t: f64, vol: f64, rate: f64) -> Self {
-        Self { kind, spot, strike, t, vol, rate, carry: rate }
-    }
-    pub fn black76(kind: OptionKind, forward: f64, strike: f64, t: f64, vol: f64, rate: f64) -> Self {
-        Self { kind, spot: forward, strike, t, vol, rate, carry: 0.0 }
-    }
-}
-
-/// Price and sensitivities.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-pub struct Greeks {
-    pub price: f64,
-    pub delta: f64,
-    pub gamma: f64,
-    pub vega: f64,
-    pub theta: f64,
-    pub rho: f64,
-}
+/// Price, delta, gamma, vega, theta and rho: keel-math's f64 greeks type, shared for the same reason.
+pub use keel_math::reference::Greeks;
 
 /// Below this σ√T the option is valued at its discounted forward intrinsic value (as in keel-math).
 pub const MIN_TOTAL_VOL: f64 = 1e-9;
@@ -70,40 +45,26 @@ fn kernels(o: &OptionInputs, d1: f64, d2: f64) -> (f64, f64) {
     (k1, k2)
 }
 
-/// Price only.
-#[inline]
-pub fn price(o: &OptionInputs) -> f64 {
-    let (carry_df, df) = discounts(o);
-    let sqrt_t = o.t.sqrt();
-    let v = o.vol * sqrt_t;
-    let m = (o.spot / o.strike).ln() + o.carry * o.t;
-    let (s, k) = (o.spot * carry_df, o.strike * df);
-    // (N(d), N(-d)) pairs: calls use the first, puts the second, each at full relative precision.
-    let ((nd1, nmd1), (nd2, nmd2)) = if v < MIN_TOTAL_VOL {
-        let step = step(m);
-        ((step, 1.0 - step), (step, 1.0 - step))
-    } else {
-        let d1 = m / v + 0.5 * v;
-        let d2 = d1 - v;
-        let (kernel1, kernel2) = kernels(o, d1, d2);
-        (cdf_pair_from_kernel(d1, kernel1), cdf_pair_from_kernel(d2, kernel2))
-    };
-    let p = match o.kind {
-        OptionKind::Call => s * nd1 - k * nd2,
-        OptionKind::Put => k * nmd2 - s * nmd1,
-    };
-    p.max(0.0)
+/// What price and greeks share: discounted legs, (N(d), N(-d)) pairs, φ(d1), √T, σ√T.
+struct Core {
+    carry_df: f64,
+    /// S e^{(b-r)T} and K e^{-rT}.
+    s: f64,
+    k: f64,
+    nd1: (f64, f64),
+    nd2: (f64, f64),
+    pdf1: f64,
+    sqrt_t: f64,
+    v: f64,
 }
 
-/// Price and greeks in one pass.
-#[inline]
-pub fn greeks(o: &OptionInputs) -> Greeks {
+#[inline(always)]
+fn core(o: &OptionInputs) -> Core {
     let (carry_df, df) = discounts(o);
     let sqrt_t = o.t.sqrt();
     let v = o.vol * sqrt_t;
     let m = (o.spot / o.strike).ln() + o.carry * o.t;
-    let (s, k) = (o.spot * carry_df, o.strike * df);
-    let ((nd1, nmd1), (nd2, nmd2), pdf1) = if v < MIN_TOTAL_VOL {
+    let (nd1, nd2, pdf1) = if v < MIN_TOTAL_VOL {
         let step = step(m);
         ((step, 1.0 - step), (step, 1.0 - step), 0.0)
     } else {
@@ -112,28 +73,52 @@ pub fn greeks(o: &OptionInputs) -> Greeks {
         let (kernel1, kernel2) = kernels(o, d1, d2);
         (cdf_pair_from_kernel(d1, kernel1), cdf_pair_from_kernel(d2, kernel2), FRAC_1_SQRT_2PI * kernel1)
     };
+    Core { carry_df, s: o.spot * carry_df, k: o.strike * df, nd1, nd2, pdf1, sqrt_t, v }
+}
+
+/// Option value from the core; calls use N(d), puts N(-d), each at full relative precision.
+#[inline(always)]
+fn value(o: &OptionInputs, c: &Core) -> f64 {
+    let p = match o.kind {
+        OptionKind::Call => c.s * c.nd1.0 - c.k * c.nd2.0,
+        OptionKind::Put => c.k * c.nd2.1 - c.s * c.nd1.1,
+    };
+    p.max(0.0)
+}
+
+/// Price only.
+#[inline]
+pub fn price(o: &OptionInputs) -> f64 {
+    value(o, &core(o))
+}
+
+/// Price and greeks in one pass.
+#[inline]
+pub fn greeks(o: &OptionInputs) -> Greeks {
+    let c = core(o);
+    let price = value(o, &c);
     let b_r = o.carry - o.rate;
-    let (gamma, vega, diffusion) = if pdf1 == 0.0 {
+    let (gamma, vega, diffusion) = if c.pdf1 == 0.0 {
         (0.0, 0.0, 0.0)
     } else {
-        (carry_df * pdf1 / (o.spot * v), s * pdf1 * sqrt_t, -s * pdf1 * o.vol / (2.0 * sqrt_t))
+        (c.carry_df * c.pdf1 / (o.spot * c.v), c.s * c.pdf1 * c.sqrt_t, -c.s * c.pdf1 * o.vol / (2.0 * c.sqrt_t))
     };
     match o.kind {
         OptionKind::Call => Greeks {
-            price: (s * nd1 - k * nd2).max(0.0),
-            delta: carry_df * nd1,
+            price,
+            delta: c.carry_df * c.nd1.0,
             gamma,
             vega,
-            theta: diffusion - b_r * s * nd1 - o.rate * k * nd2,
-            rho: o.t * k * nd2,
+            theta: diffusion - b_r * c.s * c.nd1.0 - o.rate * c.k * c.nd2.0,
+            rho: o.t * c.k * c.nd2.0,
         },
         OptionKind::Put => Greeks {
-            price: (k * nmd2 - s * nmd1).max(0.0),
-            delta: -carry_df * nmd1,
+            price,
+            delta: -c.carry_df * c.nd1.1,
             gamma,
             vega,
-            theta: diffusion + b_r * s * nmd1 + o.rate * k * nmd2,
-            rho: -o.t * k * nmd2,
+            theta: diffusion + b_r * c.s * c.nd1.1 + o.rate * c.k * c.nd2.1,
+            rho: -o.t * c.k * c.nd2.1,
         },
     }
 }
@@ -233,6 +218,7 @@ mod tests {
                                 (g.delta, r.delta, 1.0),
                                 (g.vega, r.vega, s * t.sqrt()),
                                 (g.theta, r.theta, s * vol / t.sqrt() + s),
+                                (g.rho, r.rho, s * mny * t),
                             ] {
                                 worst = worst.max((a - b).abs() / scale);
                             }

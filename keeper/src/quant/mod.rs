@@ -5,7 +5,9 @@
 //! everything else, and its tests pin it to keel-math's reference.
 pub mod binomial;
 pub mod bs;
+pub mod fixtures;
 pub mod iv;
+pub mod mc;
 pub mod normal;
 pub mod risk;
 pub mod svi;

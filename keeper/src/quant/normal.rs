@@ -39,18 +39,25 @@ pub fn pdf(x: f64) -> f64 {
     FRAC_1_SQRT_2PI * (-0.5 * x * x).exp()
 }
 
+/// Hart's numerator and denominator polynomials at a >= 0: N(-a) = e^{-a²/2} P(a)/Q(a) for a < 7.07.
+#[inline(always)]
+pub fn hart_pq(a: f64) -> (f64, f64) {
+    let mut p = NUM[0];
+    for c in &NUM[1..] {
+        p = p * a + c;
+    }
+    let mut q = DEN[0];
+    for c in &DEN[1..] {
+        q = q * a + c;
+    }
+    (p, q)
+}
+
 /// Lower tail Q(|x|) = N(-|x|) given the Gaussian kernel e^{-x²/2}, accurate in relative terms.
 #[inline]
 fn lower_tail(ax: f64, kernel: f64) -> f64 {
     if ax < CF_SWITCH {
-        let mut p = NUM[0];
-        for c in &NUM[1..] {
-            p = p * ax + c;
-        }
-        let mut q = DEN[0];
-        for c in &DEN[1..] {
-            q = q * ax + c;
-        }
+        let (p, q) = hart_pq(ax);
         kernel * p / q
     } else if ax < 38.5 {
         // Laplace's continued fraction x + 1/(x + 2/(x + 3/(...))) to 40 levels: <= 2e-16 relative for x >= 3.2.
