@@ -36,12 +36,12 @@ fn step(m: f64) -> f64 {
 }
 
 /// Gaussian kernels e^{-d1²/2} and e^{-d2²/2}. Since d1² - d2² = 2m, the second is the first times
-/// e^m = (S/K) e^{bT}: one exponential instead of two (falls back to a direct exp if the first underflowed).
+/// e^m = F/K = (S e^{(b-r)T}) / (K e^{-rT}), the ratio of the two discounted legs the caller already has: one
+/// exponential instead of two (falls back to a direct exp if the first underflowed).
 #[inline(always)]
-fn kernels(o: &OptionInputs, d1: f64, d2: f64) -> (f64, f64) {
+fn kernels(d1: f64, d2: f64, legs_ratio: f64) -> (f64, f64) {
     let k1 = (-0.5 * d1 * d1).exp();
-    let k2 =
-        if k1 > 0.0 { k1 * (o.spot / o.strike) * (o.carry * o.t).exp_if_nonzero() } else { (-0.5 * d2 * d2).exp() };
+    let k2 = if k1 > 0.0 { k1 * legs_ratio } else { (-0.5 * d2 * d2).exp() };
     (k1, k2)
 }
 
@@ -64,16 +64,17 @@ fn core(o: &OptionInputs) -> Core {
     let sqrt_t = o.t.sqrt();
     let v = o.vol * sqrt_t;
     let m = (o.spot / o.strike).ln() + o.carry * o.t;
+    let (s, k) = (o.spot * carry_df, o.strike * df);
     let (nd1, nd2, pdf1) = if v < MIN_TOTAL_VOL {
         let step = step(m);
         ((step, 1.0 - step), (step, 1.0 - step), 0.0)
     } else {
         let d1 = m / v + 0.5 * v;
         let d2 = d1 - v;
-        let (kernel1, kernel2) = kernels(o, d1, d2);
+        let (kernel1, kernel2) = kernels(d1, d2, s / k);
         (cdf_pair_from_kernel(d1, kernel1), cdf_pair_from_kernel(d2, kernel2), FRAC_1_SQRT_2PI * kernel1)
     };
-    Core { carry_df, s: o.spot * carry_df, k: o.strike * df, nd1, nd2, pdf1, sqrt_t, v }
+    Core { carry_df, s, k, nd1, nd2, pdf1, sqrt_t, v }
 }
 
 /// Option value from the core; calls use N(d), puts N(-d), each at full relative precision.
@@ -120,21 +121,6 @@ pub fn greeks(o: &OptionInputs) -> Greeks {
             theta: diffusion + b_r * c.s * c.nd1.1 + o.rate * c.k * c.nd2.1,
             rho: -o.t * c.k * c.nd2.1,
         },
-    }
-}
-
-trait ExpIfNonzero {
-    fn exp_if_nonzero(self) -> f64;
-}
-impl ExpIfNonzero for f64 {
-    /// e^x, skipping the call for the common x = 0 (Black-76 and zero rates).
-    #[inline(always)]
-    fn exp_if_nonzero(self) -> f64 {
-        if self == 0.0 {
-            1.0
-        } else {
-            self.exp()
-        }
     }
 }
 
