@@ -1,11 +1,20 @@
 //! Shared fixtures for Keel's cross-program integration tests: a [`ProgramTest`] with both Keel programs registered
-//! natively (SPL Token / Token-2022 / ATA are the real SBF binaries bundled with solana-program-test), and small
-//! helpers to build and send Anchor instructions.
-use anchor_lang::{InstructionData, ToAccountMetas};
-use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+//! natively (SPL Token / Token-2022 / ATA are the real SBF binaries bundled with solana-program-test), helpers to
+//! build and send Anchor instructions, real SPL mints, real Pyth PriceUpdateV2 accounts, and clock control.
+use anchor_lang::{AccountSerialize, InstructionData, ToAccountMetas};
+use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+use solana_program_test::{processor, ProgramTest, ProgramTestBanksClientExt, ProgramTestContext};
 use solana_sdk::{
-    instruction::Instruction, pubkey::Pubkey, signature::Signer, transaction::Transaction, transport::TransportError,
+    account::Account,
+    clock::Clock,
+    instruction::{Instruction, InstructionError},
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+    transaction::{Transaction, TransactionError},
+    transport::TransportError,
 };
+
+pub mod venue;
 
 /// A ProgramTest with keel-venue and keel-vault registered as native programs.
 pub fn program_test() -> ProgramTest {
@@ -21,9 +30,131 @@ pub fn anchor_ix(program_id: Pubkey, accounts: impl ToAccountMetas, data: impl I
     Instruction { program_id, accounts: accounts.to_account_metas(None), data: data.data() }
 }
 
-/// Signs with the context payer and sends one transaction.
-pub async fn send(ctx: &mut ProgramTestContext, ixs: &[Instruction]) -> Result<(), TransportError> {
-    let blockhash = ctx.banks_client.get_latest_blockhash().await?;
-    let tx = Transaction::new_signed_with_payer(ixs, Some(&ctx.payer.pubkey()), &[&ctx.payer], blockhash);
+/// Signs with the context payer plus `signers` and sends one transaction.
+pub async fn send_with(
+    ctx: &mut ProgramTestContext,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+) -> Result<(), TransportError> {
+    let blockhash = ctx.banks_client.get_new_latest_blockhash(&ctx.last_blockhash).await?;
+    ctx.last_blockhash = blockhash;
+    let mut all: Vec<&Keypair> = vec![&ctx.payer];
+    all.extend_from_slice(signers);
+    let tx = Transaction::new_signed_with_payer(ixs, Some(&ctx.payer.pubkey()), &all, blockhash);
     ctx.banks_client.process_transaction(tx).await.map_err(Into::into)
+}
+
+/// Signs with the context payer only.
+pub async fn send(ctx: &mut ProgramTestContext, ixs: &[Instruction]) -> Result<(), TransportError> {
+    send_with(ctx, ixs, &[]).await
+}
+
+/// The custom error code of a failed single-instruction transaction (panics with the error otherwise).
+pub fn custom_error(result: Result<(), TransportError>) -> u32 {
+    match result {
+        Err(TransportError::TransactionError(TransactionError::InstructionError(_, InstructionError::Custom(c)))) => c,
+        other => panic!("expected a custom program error, got {other:?}"),
+    }
+}
+
+/// Sets the bank clock's unix timestamp (other fields kept).
+pub async fn set_time(ctx: &mut ProgramTestContext, unix_timestamp: i64) {
+    let mut clock: Clock = ctx.banks_client.get_sysvar().await.expect("clock");
+    clock.unix_timestamp = unix_timestamp;
+    ctx.set_sysvar(&clock);
+}
+
+pub async fn now(ctx: &mut ProgramTestContext) -> i64 {
+    let clock: Clock = ctx.banks_client.get_sysvar().await.expect("clock");
+    clock.unix_timestamp
+}
+
+/// Creates a mint owned by `token_program` (SPL Token or Token-2022) with the payer as mint authority.
+pub async fn create_mint(ctx: &mut ProgramTestContext, token_program: Pubkey, decimals: u8) -> Pubkey {
+    let mint = Keypair::new();
+    let space = 82; // base mint size, identical in both token programs
+    let rent = ctx.banks_client.get_rent().await.expect("rent").minimum_balance(space);
+    let create = solana_system_interface::instruction::create_account(
+        &ctx.payer.pubkey(),
+        &mint.pubkey(),
+        rent,
+        space as u64,
+        &token_program,
+    );
+    let init = if token_program == anchor_spl::token_2022::ID {
+        anchor_spl::token_2022::spl_token_2022::instruction::initialize_mint2(
+            &token_program,
+            &mint.pubkey(),
+            &ctx.payer.pubkey(),
+            None,
+            decimals,
+        )
+    } else {
+        anchor_spl::token::spl_token::instruction::initialize_mint2(
+            &token_program,
+            &mint.pubkey(),
+            &ctx.payer.pubkey(),
+            None,
+            decimals,
+        )
+    }
+    .expect("initialize_mint2");
+    send_with(ctx, &[create, init], &[&mint]).await.expect("create mint");
+    mint.pubkey()
+}
+
+/// A Pyth price observation to write into a PriceUpdateV2 account (prices as mantissa x 10^exponent).
+#[derive(Clone, Copy, Debug)]
+pub struct PythPrice {
+    pub feed_id: [u8; 32],
+    pub price: i64,
+    pub conf: u64,
+    pub ema_price: i64,
+    pub exponent: i32,
+    pub publish_time: i64,
+    pub fully_verified: bool,
+}
+
+impl PythPrice {
+    /// A well-formed observation: `price` in whole units with exponent -8, conf 0.05%, EMA equal to the price.
+    pub fn new(feed_id: [u8; 32], price: f64, publish_time: i64) -> Self {
+        let mantissa = (price * 1e8).round() as i64;
+        Self {
+            feed_id,
+            price: mantissa,
+            conf: (mantissa / 2000) as u64,
+            ema_price: mantissa,
+            exponent: -8,
+            publish_time,
+            fully_verified: true,
+        }
+    }
+}
+
+/// Writes a real PriceUpdateV2 account (Anchor discriminator + borsh, owned by the Pyth receiver program).
+pub fn set_pyth_price(ctx: &mut ProgramTestContext, address: Pubkey, p: PythPrice) {
+    let update = PriceUpdateV2 {
+        write_authority: Pubkey::new_unique(),
+        verification_level: if p.fully_verified {
+            VerificationLevel::Full
+        } else {
+            VerificationLevel::Partial { num_signatures: 5 }
+        },
+        price_message: PriceFeedMessage {
+            feed_id: p.feed_id,
+            price: p.price,
+            conf: p.conf,
+            exponent: p.exponent,
+            publish_time: p.publish_time,
+            prev_publish_time: p.publish_time - 1,
+            ema_price: p.ema_price,
+            ema_conf: p.conf,
+        },
+        posted_slot: 1,
+    };
+    let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
+    update.try_serialize(&mut data).expect("serialize PriceUpdateV2");
+    let account =
+        Account { lamports: 10_000_000, data, owner: pyth_solana_receiver_sdk::ID, executable: false, rent_epoch: 0 };
+    ctx.set_account(&address, &account.into());
 }

@@ -1,8 +1,17 @@
 //! Keel venue program: reference derivatives venue (perps, European options, LP pool, margin).
 //!
-//! The instruction set is built up in later milestones; today the program only exposes `ping`, which proves
-//! the build, the Anchor dispatch and the test harness end to end.
+//! Built so far: venue creation (Token or Token-2022 collateral with a PDA vault), underlyings with Pyth
+//! PriceUpdateV2 feeds and the oracle validity policy, SVI vol surfaces with arbitrage checks, guardian pauses.
+//! Markets, the risk cache, LP pool, margin, trading, settlement and liquidation follow (issue 3).
 use anchor_lang::prelude::*;
+
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod oracle;
+pub mod state;
+
+use instructions::*;
 
 declare_id!("24Lsvc3Mc2zqMZgyNybMV2iWpTGGC3dadRzcqAZ8M5Uk");
 
@@ -16,6 +25,22 @@ pub mod keel_venue {
     /// Liveness probe: succeeds and returns [`INTERFACE_VERSION`] as return data.
     pub fn ping(_ctx: Context<Ping>) -> Result<[u8; 3]> {
         Ok(INTERFACE_VERSION)
+    }
+
+    pub fn create_venue(ctx: Context<CreateVenue>, id: u16, guardian: Pubkey, vol_authority: Pubkey) -> Result<()> {
+        instructions::create_venue(ctx, id, guardian, vol_authority)
+    }
+
+    pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingParams) -> Result<()> {
+        instructions::add_underlying(ctx, params)
+    }
+
+    pub fn post_surface(ctx: Context<PostSurface>, expiry: i64, params: [i128; 5]) -> Result<()> {
+        instructions::post_surface(ctx, expiry, params)
+    }
+
+    pub fn set_paused(ctx: Context<SetPaused>, paused: u32) -> Result<()> {
+        instructions::set_paused(ctx, paused)
     }
 }
 

@@ -1,0 +1,47 @@
+//! keel-venue's one error enum. Every variant carries a message a client can show as is.
+use anchor_lang::prelude::*;
+
+#[error_code]
+#[derive(PartialEq, Eq)]
+pub enum VenueError {
+    #[msg("signer is not the venue admin")]
+    UnauthorizedAdmin,
+    #[msg("signer is not the venue's vol authority")]
+    UnauthorizedVolAuthority,
+    #[msg("signer is not the venue guardian")]
+    UnauthorizedGuardian,
+    #[msg("this operation is paused by the guardian")]
+    OperationPaused,
+    #[msg("oracle limits must be positive: max age > 0, max confidence > 0, max EMA deviation > 0")]
+    InvalidOracleLimits,
+    #[msg("risk grid ranges must be in (0, 1): spot shock and vol shock are relative")]
+    InvalidRiskGrid,
+    #[msg("oracle account does not hold the feed configured for this underlying")]
+    WrongOracleFeed,
+    #[msg("oracle price update is not fully verified")]
+    OracleNotFullyVerified,
+    #[msg("oracle price is older than the underlying's max age")]
+    OracleStale,
+    #[msg("oracle confidence interval is too wide relative to the price")]
+    OracleTooUncertain,
+    #[msg("oracle price deviates from its EMA by more than allowed (net of confidence)")]
+    OracleTooVolatile,
+    #[msg("oracle price is zero or negative")]
+    OracleNonPositive,
+    #[msg("SVI parameters are invalid: need b >= 0, |rho| < 1, sigma > 0 and non-negative minimum variance")]
+    InvalidSurface,
+    #[msg("SVI parameters admit butterfly arbitrage on the venue's strike grid")]
+    SurfaceArbitrage,
+    #[msg("surface expiry must be in the future")]
+    SurfaceExpired,
+    #[msg("arithmetic overflow in fixed-point maths")]
+    MathOverflow,
+}
+
+/// Maps keel-math errors to the venue's, logging where in keel-math the failure happened.
+impl From<keel_math::MathError> for VenueError {
+    fn from(e: keel_math::MathError) -> Self {
+        msg!("math error: {}", e);
+        VenueError::MathOverflow
+    }
+}

@@ -1,0 +1,43 @@
+//! Typed events; each carries the post-state of what changed.
+use crate::state::OracleLimits;
+use anchor_lang::prelude::*;
+
+#[event]
+pub struct VenueCreated {
+    pub venue: Pubkey,
+    pub id: u16,
+    pub admin: Pubkey,
+    pub guardian: Pubkey,
+    pub vol_authority: Pubkey,
+    pub collateral_mint: Pubkey,
+    pub collateral_vault: Pubkey,
+    pub token_program: Pubkey,
+}
+
+#[event]
+pub struct UnderlyingAdded {
+    pub venue: Pubkey,
+    pub underlying: Pubkey,
+    pub index: u16,
+    pub feed_id: [u8; 32],
+    pub limits: OracleLimits,
+    /// Oracle price at creation (I80F48 bits).
+    pub price: i128,
+}
+
+#[event]
+pub struct SurfacePosted {
+    pub underlying: Pubkey,
+    pub surface: Pubkey,
+    pub expiry: i64,
+    pub params: [i128; 5],
+    pub posted_ts: i64,
+    pub posted_slot: u64,
+}
+
+#[event]
+pub struct PauseSet {
+    pub venue: Pubkey,
+    pub guardian: Pubkey,
+    pub paused: u32,
+}

@@ -1,0 +1,76 @@
+//! Admin adds an underlying: its Pyth feed, oracle limits, biased-mark multiplier and SPAN grid. The feed must
+//! have a valid, fully verified price right now, so a venue can never list a feed that does not work.
+use crate::error::VenueError;
+use crate::events::UnderlyingAdded;
+use crate::oracle::{evaluate, read_price, require_usable, OracleUse};
+use crate::state::{fx, raw, OracleLimits, Underlying, Venue};
+use anchor_lang::prelude::*;
+use fixed::types::I80F48;
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq)]
+pub struct UnderlyingParams {
+    pub feed_id: [u8; 32],
+    pub limits: OracleLimits,
+    /// I80F48 bits.
+    pub conf_multiplier: i128,
+    pub spot_range: i128,
+    pub vol_range: i128,
+    pub surface_max_age_secs: u32,
+}
+
+#[derive(Accounts)]
+pub struct AddUnderlying<'info> {
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(mut, has_one = admin @ VenueError::UnauthorizedAdmin)]
+    pub venue: Account<'info, Venue>,
+    #[account(
+        init,
+        payer = admin,
+        space = 8 + Underlying::INIT_SPACE,
+        seeds = [Underlying::SEED, venue.key().as_ref(), &venue.num_underlyings.to_le_bytes()],
+        bump,
+    )]
+    pub underlying: Account<'info, Underlying>,
+    /// Owner (the Pyth receiver program) and layout are checked by `Account`.
+    pub price_update: Account<'info, PriceUpdateV2>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingParams) -> Result<()> {
+    // 1. Parameters: positive oracle limits; grid ranges in (0, 1); non-negative confidence multiplier.
+    let l = params.limits;
+    require!(l.max_age_secs > 0 && l.max_conf_bps > 0 && l.max_ema_dev_bps > 0, VenueError::InvalidOracleLimits);
+    require!(params.surface_max_age_secs > 0, VenueError::InvalidOracleLimits);
+    let unit = |x: i128| fx(x) > I80F48::ZERO && fx(x) < I80F48::ONE;
+    require!(unit(params.spot_range) && unit(params.vol_range), VenueError::InvalidRiskGrid);
+    require!(fx(params.conf_multiplier) >= I80F48::ZERO, VenueError::InvalidRiskGrid);
+    // 2. The feed must be live and valid now.
+    let price = read_price(&ctx.accounts.price_update, &params.feed_id)?;
+    let now = Clock::get()?.unix_timestamp;
+    let validity = evaluate(&price, &l, now)?;
+    require_usable(validity, &price, &l, now, OracleUse::IncreaseRisk)?;
+    // 3. Write the underlying and bump the venue's counter.
+    let venue = &mut ctx.accounts.venue;
+    let u = &mut ctx.accounts.underlying;
+    u.bump = ctx.bumps.underlying;
+    u.venue = venue.key();
+    u.index = venue.num_underlyings;
+    u.feed_id = params.feed_id;
+    u.limits = l;
+    u.conf_multiplier = params.conf_multiplier;
+    u.spot_range = params.spot_range;
+    u.vol_range = params.vol_range;
+    u.surface_max_age_secs = params.surface_max_age_secs;
+    venue.num_underlyings = venue.num_underlyings.checked_add(1).ok_or(VenueError::MathOverflow)?;
+    emit!(UnderlyingAdded {
+        venue: venue.key(),
+        underlying: u.key(),
+        index: u.index,
+        feed_id: u.feed_id,
+        limits: l,
+        price: raw(price.price),
+    });
+    Ok(())
+}

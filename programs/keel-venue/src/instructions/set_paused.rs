@@ -1,0 +1,22 @@
+//! The guardian pauses or resumes operations (bit set, see `state::op`).
+use crate::error::VenueError;
+use crate::events::PauseSet;
+use crate::state::{op, Venue};
+use anchor_lang::prelude::*;
+
+#[derive(Accounts)]
+pub struct SetPaused<'info> {
+    pub guardian: Signer<'info>,
+    #[account(mut, has_one = guardian @ VenueError::UnauthorizedGuardian)]
+    pub venue: Account<'info, Venue>,
+}
+
+pub fn set_paused(ctx: Context<SetPaused>, paused: u32) -> Result<()> {
+    // 1. Only known operation bits.
+    require!(paused & !op::ALL == 0, VenueError::OperationPaused);
+    // 2. Apply and announce.
+    let venue = &mut ctx.accounts.venue;
+    venue.paused = paused;
+    emit!(PauseSet { venue: venue.key(), guardian: venue.guardian, paused });
+    Ok(())
+}
