@@ -2,8 +2,7 @@
 use crate::{anchor_ix, create_mint, now, send_with, set_pyth_price, PythPrice};
 use anchor_lang::prelude::Pubkey;
 use fixed::types::I80F48;
-use keel_venue::instructions::UnderlyingParams;
-use keel_venue::state::{OracleLimits, Underlying, Venue, VolSurface};
+use keel_venue::state::{OracleLimits, Underlying, UnderlyingConfig, Venue, VolSurface};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::{instruction::Instruction, signature::Keypair, signer::Signer};
 
@@ -26,8 +25,8 @@ pub fn bits(x: f64) -> i128 {
     I80F48::from_num(x).to_bits()
 }
 
-pub fn default_underlying_params() -> UnderlyingParams {
-    UnderlyingParams {
+pub fn default_underlying_params() -> UnderlyingConfig {
+    UnderlyingConfig {
         feed_id: FEED,
         limits: OracleLimits { max_age_secs: 60, max_conf_bps: 100, max_ema_dev_bps: 500, reduce_only_grace_secs: 600 },
         conf_multiplier: bits(1.0),
@@ -65,7 +64,7 @@ pub fn add_underlying_ix(
     venue: &Pubkey,
     index: u16,
     price_update: &Pubkey,
-    params: UnderlyingParams,
+    params: UnderlyingConfig,
 ) -> Instruction {
     anchor_ix(
         keel_venue::ID,

@@ -41,8 +41,8 @@ async fn adds_an_underlying_with_a_live_oracle() {
     let mut ctx = program_test().start_with_context().await;
     let f = VenueFixture::new(&mut ctx, anchor_spl::token::ID).await.with_underlying(&mut ctx).await;
     let u: Underlying = account(&mut ctx, f.underlying()).await;
-    assert_eq!((u.venue, u.index, u.feed_id), (f.venue, 0, FEED));
-    assert_eq!(u.limits, default_underlying_params().limits);
+    assert_eq!((u.venue, u.index), (f.venue, 0));
+    assert_eq!(u.config, default_underlying_params());
     let v: Venue = account(&mut ctx, f.venue).await;
     assert_eq!(v.num_underlyings, 1);
 }

@@ -1,5 +1,5 @@
 //! Typed events; each carries the post-state of what changed.
-use crate::state::OracleLimits;
+use crate::state::UnderlyingConfig;
 use anchor_lang::prelude::*;
 
 #[event]
@@ -19,8 +19,7 @@ pub struct UnderlyingAdded {
     pub venue: Pubkey,
     pub underlying: Pubkey,
     pub index: u16,
-    pub feed_id: [u8; 32],
-    pub limits: OracleLimits,
+    pub config: UnderlyingConfig,
     /// Oracle price at creation (I80F48 bits).
     pub price: i128,
 }

@@ -31,7 +31,7 @@ pub mod keel_venue {
         instructions::create_venue(ctx, id, guardian, vol_authority)
     }
 
-    pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingParams) -> Result<()> {
+    pub fn add_underlying(ctx: Context<AddUnderlying>, params: state::UnderlyingConfig) -> Result<()> {
         instructions::add_underlying(ctx, params)
     }
 

@@ -3,21 +3,10 @@
 use crate::error::VenueError;
 use crate::events::UnderlyingAdded;
 use crate::oracle::{evaluate, read_price, require_usable, OracleUse};
-use crate::state::{fx, raw, OracleLimits, Underlying, Venue};
+use crate::state::{fx, raw, Underlying, UnderlyingConfig, Venue};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
-
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq)]
-pub struct UnderlyingParams {
-    pub feed_id: [u8; 32],
-    pub limits: OracleLimits,
-    /// I80F48 bits.
-    pub conf_multiplier: i128,
-    pub spot_range: i128,
-    pub vol_range: i128,
-    pub surface_max_age_secs: u32,
-}
 
 #[derive(Accounts)]
 pub struct AddUnderlying<'info> {
@@ -38,7 +27,7 @@ pub struct AddUnderlying<'info> {
     pub system_program: Program<'info, System>,
 }
 
-pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingParams) -> Result<()> {
+pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingConfig) -> Result<()> {
     // 1. Parameters: positive oracle limits; grid ranges in (0, 1); non-negative confidence multiplier.
     let l = params.limits;
     require!(l.max_age_secs > 0 && l.max_conf_bps > 0 && l.max_ema_dev_bps > 0, VenueError::InvalidOracleLimits);
@@ -57,19 +46,13 @@ pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingParams) -> 
     u.bump = ctx.bumps.underlying;
     u.venue = venue.key();
     u.index = venue.num_underlyings;
-    u.feed_id = params.feed_id;
-    u.limits = l;
-    u.conf_multiplier = params.conf_multiplier;
-    u.spot_range = params.spot_range;
-    u.vol_range = params.vol_range;
-    u.surface_max_age_secs = params.surface_max_age_secs;
+    u.config = params;
     venue.num_underlyings = venue.num_underlyings.checked_add(1).ok_or(VenueError::MathOverflow)?;
     emit!(UnderlyingAdded {
         venue: venue.key(),
         underlying: u.key(),
         index: u.index,
-        feed_id: u.feed_id,
-        limits: l,
+        config: params,
         price: raw(price.price),
     });
     Ok(())

@@ -13,13 +13,9 @@ pub struct OracleLimits {
     pub reduce_only_grace_secs: u32,
 }
 
-/// An underlying asset with its oracle feed, limits and scenario grid. PDA: ["underlying", venue, index (u16 LE)].
-#[account]
-#[derive(InitSpace)]
-pub struct Underlying {
-    pub bump: u8,
-    pub venue: Pubkey,
-    pub index: u16,
+/// Everything an admin sets when listing an underlying (stored as is in [`Underlying::config`]).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct UnderlyingConfig {
     /// Pyth price feed id (PriceUpdateV2 `feed_id`).
     pub feed_id: [u8; 32],
     pub limits: OracleLimits,
@@ -30,6 +26,16 @@ pub struct Underlying {
     pub vol_range: i128,
     /// Surfaces older than this are refused by pricing (seconds).
     pub surface_max_age_secs: u32,
+}
+
+/// An underlying asset. PDA: ["underlying", venue, index (u16 LE)].
+#[account]
+#[derive(InitSpace)]
+pub struct Underlying {
+    pub bump: u8,
+    pub venue: Pubkey,
+    pub index: u16,
+    pub config: UnderlyingConfig,
 }
 
 impl Underlying {
