@@ -142,3 +142,55 @@ impl VenueFixture {
         underlying_pda(&self.venue, 0)
     }
 }
+
+pub fn market_pda(venue: &Pubkey, index: u32) -> Pubkey {
+    Pubkey::find_program_address(
+        &[keel_venue::state::Market::SEED, venue.as_ref(), &index.to_le_bytes()],
+        &keel_venue::ID,
+    )
+    .0
+}
+
+pub fn add_market_ix(
+    admin: &Pubkey,
+    venue: &Pubkey,
+    underlying: &Pubkey,
+    surface: Option<Pubkey>,
+    index: u32,
+    config: keel_venue::state::MarketConfig,
+) -> Instruction {
+    anchor_ix(
+        keel_venue::ID,
+        keel_venue::accounts::AddMarket {
+            admin: *admin,
+            venue: *venue,
+            underlying: *underlying,
+            surface,
+            market: market_pda(venue, index),
+            system_program: anchor_lang::system_program::ID,
+        },
+        keel_venue::instruction::AddMarket { config },
+    )
+}
+
+pub fn refresh_market_ix(
+    refresher: &Pubkey,
+    venue: &Pubkey,
+    underlying: &Pubkey,
+    market: &Pubkey,
+    price_update: &Pubkey,
+    surface: Option<Pubkey>,
+) -> Instruction {
+    anchor_ix(
+        keel_venue::ID,
+        keel_venue::accounts::RefreshMarket {
+            refresher: *refresher,
+            venue: *venue,
+            underlying: *underlying,
+            market: *market,
+            price_update: *price_update,
+            surface,
+        },
+        keel_venue::instruction::RefreshMarket {},
+    )
+}

@@ -19,6 +19,7 @@
 pub mod bs;
 pub mod elementary;
 pub mod error;
+pub mod instrument;
 pub mod normal;
 pub mod reference;
 pub mod risk;

@@ -36,6 +36,16 @@ pub enum VenueError {
     SurfaceExpired,
     #[msg("arithmetic overflow in fixed-point maths")]
     MathOverflow,
+    #[msg("market terms are invalid: options need strike > 0 and a future expiry; perps need strike = expiry = 0; fee and half-spread at most 1000 bps; a positive OI cap")]
+    InvalidMarketParams,
+    #[msg("the surface account does not belong to this market's underlying and expiry")]
+    SurfaceMismatch,
+    #[msg("an option market needs its vol surface account")]
+    SurfaceRequired,
+    #[msg("the vol surface is older than the underlying's surface max age: the vol authority must post a fresh one")]
+    SurfaceStale,
+    #[msg("the market has expired: it can only be settled")]
+    MarketExpired,
 }
 
 /// Maps keel-math errors to the venue's, logging where in keel-math the failure happened.

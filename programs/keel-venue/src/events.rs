@@ -1,5 +1,5 @@
 //! Typed events; each carries the post-state of what changed.
-use crate::state::UnderlyingConfig;
+use crate::state::{MarketConfig, RiskCache, UnderlyingConfig};
 use anchor_lang::prelude::*;
 
 #[event]
@@ -39,4 +39,20 @@ pub struct PauseSet {
     pub venue: Pubkey,
     pub guardian: Pubkey,
     pub paused: u32,
+}
+
+#[event]
+pub struct MarketAdded {
+    pub venue: Pubkey,
+    pub market: Pubkey,
+    pub underlying: Pubkey,
+    pub index: u32,
+    pub config: MarketConfig,
+}
+
+#[event]
+pub struct MarketRefreshed {
+    pub market: Pubkey,
+    pub cache: RiskCache,
+    pub refresher: Pubkey,
 }

@@ -1,8 +1,8 @@
 //! Keel venue program: reference derivatives venue (perps, European options, LP pool, margin).
 //!
 //! Built so far: venue creation (Token or Token-2022 collateral with a PDA vault), underlyings with Pyth
-//! PriceUpdateV2 feeds and the oracle validity policy, SVI vol surfaces with arbitrage checks, guardian pauses.
-//! Markets, the risk cache, LP pool, margin, trading, settlement and liquidation follow (issue 3).
+//! PriceUpdateV2 feeds and the oracle validity policy, SVI vol surfaces with arbitrage checks, markets (perp, European call/put) with the permissionless greek/risk
+//! cache, guardian pauses. LP pool, margin, trading, funding, settlement and liquidation follow (issue 3).
 use anchor_lang::prelude::*;
 
 pub mod error;
@@ -37,6 +37,14 @@ pub mod keel_venue {
 
     pub fn post_surface(ctx: Context<PostSurface>, expiry: i64, params: [i128; 5]) -> Result<()> {
         instructions::post_surface(ctx, expiry, params)
+    }
+
+    pub fn add_market(ctx: Context<AddMarket>, config: state::MarketConfig) -> Result<()> {
+        instructions::add_market(ctx, config)
+    }
+
+    pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
+        instructions::refresh_market(ctx)
     }
 
     pub fn set_paused(ctx: Context<SetPaused>, paused: u32) -> Result<()> {

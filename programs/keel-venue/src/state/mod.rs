@@ -1,9 +1,11 @@
 //! Venue accounts. Fixed-point values are stored as raw I80F48 bits (`i128`) so accounts stay borsh-plain;
 //! [`fx`] / [`raw`] convert at the edges.
+pub mod market;
 pub mod surface;
 pub mod underlying;
 pub mod venue;
 
+pub use market::*;
 pub use surface::*;
 pub use underlying::*;
 pub use venue::*;

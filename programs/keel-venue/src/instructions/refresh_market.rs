@@ -1,0 +1,71 @@
+//! Permissionless greek/risk cache refresh: mark, delta, gamma, vega, theta and the 7 x 2 scenario array of one
+//! unit, at the current oracle price and the surface's implied vol, stamped with spot, vol, slot and time.
+//! Computing this once per market lets margin and mandate checks be cheap sums per account.
+use crate::error::VenueError;
+use crate::events::MarketRefreshed;
+use crate::oracle::{evaluate, read_price, require_usable, OracleUse, OracleValidity};
+use crate::state::{fx, op, raw, Market, MarketKind, RiskCache, Underlying, Venue, VolSurface};
+use anchor_lang::prelude::*;
+use keel_math::bs::{years_from_seconds, OptionKind};
+use keel_math::instrument::{instrument_risk, Instrument};
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+#[derive(Accounts)]
+pub struct RefreshMarket<'info> {
+    pub refresher: Signer<'info>,
+    pub venue: Account<'info, Venue>,
+    #[account(has_one = venue)]
+    pub underlying: Account<'info, Underlying>,
+    #[account(mut, has_one = venue, has_one = underlying)]
+    pub market: Account<'info, Market>,
+    pub price_update: Account<'info, PriceUpdateV2>,
+    /// Required for options: must be the market's surface.
+    pub surface: Option<Account<'info, VolSurface>>,
+}
+
+pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
+    // 1. Not paused.
+    require!(!ctx.accounts.venue.is_paused(op::REFRESH), VenueError::OperationPaused);
+    let clock = Clock::get()?;
+    let now = clock.unix_timestamp;
+    let cfg = ctx.accounts.underlying.config;
+    // 2. Oracle: refresh accepts what a risk-reducing action accepts (so exits keep working in a disorderly
+    //    market) and records whether the price was fully Valid for risk-increasing consumers.
+    let price = read_price(&ctx.accounts.price_update, &cfg.feed_id)?;
+    let validity = evaluate(&price, &cfg.limits, now)?;
+    require_usable(validity, &price, &cfg.limits, now, OracleUse::ReduceRisk)?;
+    // 3. Instrument at this time: options need a live market and a fresh surface.
+    let market = &ctx.accounts.market;
+    let inst = match market.config.kind {
+        MarketKind::Perp => Instrument::Perp,
+        kind => {
+            require!(now < market.config.expiry, VenueError::MarketExpired);
+            let s = ctx.accounts.surface.as_ref().ok_or(VenueError::SurfaceRequired)?;
+            require!(s.key() == market.surface, VenueError::SurfaceMismatch);
+            require!(now.saturating_sub(s.posted_ts) <= i64::from(cfg.surface_max_age_secs), VenueError::SurfaceStale);
+            let t = years_from_seconds(market.config.expiry - now).map_err(VenueError::from)?;
+            let kind = if kind == MarketKind::Call { OptionKind::Call } else { OptionKind::Put };
+            Instrument::Option { kind, strike: fx(market.config.strike), t, svi: s.svi() }
+        }
+    };
+    // 4. The maths, in keel-math (the keeper calls the same function to predict this cache).
+    let risk = instrument_risk(&inst, price.price, fx(cfg.spot_range), fx(cfg.vol_range)).map_err(VenueError::from)?;
+    let cache = RiskCache {
+        mark: raw(risk.greeks.price),
+        delta: raw(risk.greeks.delta),
+        gamma: raw(risk.greeks.gamma),
+        vega: raw(risk.greeks.vega),
+        theta: raw(risk.greeks.theta),
+        risk_array: risk.risk_array.map(raw),
+        spot: raw(price.price),
+        vol: raw(risk.vol),
+        slot: clock.slot,
+        ts: now,
+        oracle_valid: validity == OracleValidity::Valid,
+    };
+    // 5. Store and announce.
+    let market = &mut ctx.accounts.market;
+    market.cache = cache;
+    emit!(MarketRefreshed { market: market.key(), cache, refresher: ctx.accounts.refresher.key() });
+    Ok(())
+}
