@@ -103,6 +103,62 @@ pub async fn create_mint(ctx: &mut ProgramTestContext, token_program: Pubkey, de
     mint.pubkey()
 }
 
+/// Creates a token account of `mint` owned by `owner` (works for SPL Token and Token-2022 base accounts).
+pub async fn create_token_account(
+    ctx: &mut ProgramTestContext,
+    token_program: Pubkey,
+    mint: Pubkey,
+    owner: Pubkey,
+) -> Pubkey {
+    let account = Keypair::new();
+    let space = 165;
+    let rent = ctx.banks_client.get_rent().await.expect("rent").minimum_balance(space);
+    let create = solana_system_interface::instruction::create_account(
+        &ctx.payer.pubkey(),
+        &account.pubkey(),
+        rent,
+        space as u64,
+        &token_program,
+    );
+    let init = if token_program == anchor_spl::token_2022::ID {
+        anchor_spl::token_2022::spl_token_2022::instruction::initialize_account3(
+            &token_program,
+            &account.pubkey(),
+            &mint,
+            &owner,
+        )
+    } else {
+        anchor_spl::token::spl_token::instruction::initialize_account3(&token_program, &account.pubkey(), &mint, &owner)
+    }
+    .expect("initialize_account3");
+    send_with(ctx, &[create, init], &[&account]).await.expect("create token account");
+    account.pubkey()
+}
+
+/// Mints `amount` of `mint` (mint authority: the context payer) to `to`.
+pub async fn mint_to(ctx: &mut ProgramTestContext, token_program: Pubkey, mint: Pubkey, to: Pubkey, amount: u64) {
+    let payer = ctx.payer.pubkey();
+    let ix = if token_program == anchor_spl::token_2022::ID {
+        anchor_spl::token_2022::spl_token_2022::instruction::mint_to(&token_program, &mint, &to, &payer, &[], amount)
+    } else {
+        anchor_spl::token::spl_token::instruction::mint_to(&token_program, &mint, &to, &payer, &[], amount)
+    }
+    .expect("mint_to");
+    send(ctx, &[ix]).await.expect("mint to");
+}
+
+/// A token account's balance (bytes 64..72 of the base layout, identical in both token programs).
+pub async fn token_balance(ctx: &mut ProgramTestContext, account: Pubkey) -> u64 {
+    let acc = ctx.banks_client.get_account(account).await.expect("rpc").expect("token account exists");
+    u64::from_le_bytes(acc.data[64..72].try_into().expect("8 bytes"))
+}
+
+/// Sends lamports from the context payer (for signers that pay rent or fees).
+pub async fn fund(ctx: &mut ProgramTestContext, to: Pubkey, lamports: u64) {
+    let ix = solana_system_interface::instruction::transfer(&ctx.payer.pubkey(), &to, lamports);
+    send(ctx, &[ix]).await.expect("fund");
+}
+
 /// A Pyth price observation to write into a PriceUpdateV2 account (prices as mantissa x 10^exponent).
 #[derive(Clone, Copy, Debug)]
 pub struct PythPrice {

@@ -14,6 +14,9 @@ pub fn venue_pda(mint: &Pubkey, id: u16) -> Pubkey {
 pub fn vault_pda(venue: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[Venue::VAULT_SEED, venue.as_ref()], &keel_venue::ID).0
 }
+pub fn lp_mint_pda(venue: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[Venue::LP_MINT_SEED, venue.as_ref()], &keel_venue::ID).0
+}
 pub fn underlying_pda(venue: &Pubkey, index: u16) -> Pubkey {
     Pubkey::find_program_address(&[Underlying::SEED, venue.as_ref(), &index.to_le_bytes()], &keel_venue::ID).0
 }
@@ -52,6 +55,7 @@ pub fn create_venue_ix(
             collateral_mint: *mint,
             venue,
             collateral_vault: vault_pda(&venue),
+            lp_mint: lp_mint_pda(&venue),
             token_program: *token_program,
             system_program: anchor_lang::system_program::ID,
         },
@@ -193,4 +197,40 @@ pub fn refresh_market_ix(
         },
         keel_venue::instruction::RefreshMarket {},
     )
+}
+
+/// An LP's accounts for deposit_lp / withdraw_lp (which share one account list).
+pub struct LpAccounts {
+    pub owner: Pubkey,
+    pub venue: Pubkey,
+    pub mint: Pubkey,
+    pub owner_collateral: Pubkey,
+    pub owner_lp: Pubkey,
+    pub token_program: Pubkey,
+}
+
+/// What an LP instruction does.
+#[derive(Clone, Copy, Debug)]
+pub enum LpAction {
+    Deposit(u64),
+    Withdraw(u64),
+}
+
+pub fn lp_ix(a: &LpAccounts, action: LpAction) -> Instruction {
+    let accounts = keel_venue::accounts::LpFlowAccounts {
+        owner: a.owner,
+        venue: a.venue,
+        collateral_mint: a.mint,
+        collateral_vault: vault_pda(&a.venue),
+        lp_mint: lp_mint_pda(&a.venue),
+        owner_collateral: a.owner_collateral,
+        owner_lp: a.owner_lp,
+        token_program: a.token_program,
+    };
+    match action {
+        LpAction::Deposit(amount) => anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::DepositLp { amount }),
+        LpAction::Withdraw(shares) => {
+            anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::WithdrawLp { shares })
+        }
+    }
 }

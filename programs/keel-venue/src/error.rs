@@ -46,6 +46,12 @@ pub enum VenueError {
     SurfaceStale,
     #[msg("the market has expired: it can only be settled")]
     MarketExpired,
+    #[msg("amount must be greater than zero")]
+    InvalidAmount,
+    #[msg("not enough LP shares in the given account")]
+    InsufficientShares,
+    #[msg("the amount converts to zero shares or zero collateral at the current pool price")]
+    RoundsToZero,
 }
 
 /// Maps keel-math errors to the venue's, logging where in keel-math the failure happened.

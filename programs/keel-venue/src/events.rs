@@ -11,6 +11,7 @@ pub struct VenueCreated {
     pub vol_authority: Pubkey,
     pub collateral_mint: Pubkey,
     pub collateral_vault: Pubkey,
+    pub lp_mint: Pubkey,
     pub token_program: Pubkey,
 }
 
@@ -55,4 +56,16 @@ pub struct MarketRefreshed {
     pub market: Pubkey,
     pub cache: RiskCache,
     pub refresher: Pubkey,
+}
+
+/// LP deposit or withdrawal, with the pool's post-state.
+#[event]
+pub struct LpFlow {
+    pub venue: Pubkey,
+    pub owner: Pubkey,
+    /// Positive: deposit; negative: withdrawal (collateral units).
+    pub amount: i128,
+    pub shares: u64,
+    pub pool_assets: u64,
+    pub lp_shares: u64,
 }

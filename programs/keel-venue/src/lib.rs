@@ -47,6 +47,14 @@ pub mod keel_venue {
         instructions::refresh_market(ctx)
     }
 
+    pub fn deposit_lp(ctx: Context<LpFlowAccounts>, amount: u64) -> Result<()> {
+        instructions::deposit_lp(ctx, amount)
+    }
+
+    pub fn withdraw_lp(ctx: Context<LpFlowAccounts>, shares: u64) -> Result<()> {
+        instructions::withdraw_lp(ctx, shares)
+    }
+
     pub fn set_paused(ctx: Context<SetPaused>, paused: u32) -> Result<()> {
         instructions::set_paused(ctx, paused)
     }

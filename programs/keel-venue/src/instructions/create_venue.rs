@@ -1,4 +1,4 @@
-//! Creates a venue for one collateral mint (SPL Token or Token-2022) and its PDA collateral vault.
+//! Creates a venue for one collateral mint (SPL Token or Token-2022), its PDA collateral vault and LP share mint.
 use crate::events::VenueCreated;
 use crate::state::Venue;
 use anchor_lang::prelude::*;
@@ -30,6 +30,16 @@ pub struct CreateVenue<'info> {
         token::token_program = token_program,
     )]
     pub collateral_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(
+        init,
+        payer = admin,
+        seeds = [Venue::LP_MINT_SEED, venue.key().as_ref()],
+        bump,
+        mint::decimals = collateral_mint.decimals.saturating_add(Venue::LP_EXTRA_DECIMALS),
+        mint::authority = venue,
+        mint::token_program = token_program,
+    )]
+    pub lp_mint: InterfaceAccount<'info, Mint>,
     pub token_program: Interface<'info, TokenInterface>,
     pub system_program: Program<'info, System>,
 }
@@ -47,6 +57,9 @@ pub fn create_venue(ctx: Context<CreateVenue>, id: u16, guardian: Pubkey, vol_au
     venue.collateral_decimals = ctx.accounts.collateral_mint.decimals;
     venue.token_program = ctx.accounts.token_program.key();
     venue.collateral_vault = ctx.accounts.collateral_vault.key();
+    venue.lp_mint = ctx.accounts.lp_mint.key();
+    venue.pool_assets = 0;
+    venue.lp_shares = 0;
     venue.paused = 0;
     venue.num_underlyings = 0;
     venue.num_markets = 0;
@@ -59,6 +72,7 @@ pub fn create_venue(ctx: Context<CreateVenue>, id: u16, guardian: Pubkey, vol_au
         vol_authority,
         collateral_mint: venue.collateral_mint,
         collateral_vault: venue.collateral_vault,
+        lp_mint: venue.lp_mint,
         token_program: venue.token_program,
     });
     Ok(())

@@ -27,6 +27,13 @@ pub struct Venue {
     pub token_program: Pubkey,
     /// PDA token account holding all collateral: ["collateral", venue].
     pub collateral_vault: Pubkey,
+    /// LP share mint (PDA ["lp_mint", venue], authority = the venue PDA, same token program as the collateral).
+    pub lp_mint: Pubkey,
+    /// LP capital by internal accounting: collateral deposited by LPs (plus, later, fees and trader P&L). Tokens
+    /// sent to the vault outside the program never enter it, so a donation cannot move the LP share price.
+    pub pool_assets: u64,
+    /// LP shares outstanding (equals the LP mint's supply).
+    pub lp_shares: u64,
     /// Bit set of paused operations (see [`op`]).
     pub paused: u32,
     pub num_underlyings: u16,
@@ -36,8 +43,18 @@ pub struct Venue {
 impl Venue {
     pub const SEED: &'static [u8] = b"venue";
     pub const VAULT_SEED: &'static [u8] = b"collateral";
+    pub const LP_MINT_SEED: &'static [u8] = b"lp_mint";
+    /// Virtual offset of LP shares: 10^3 shares per collateral unit at launch (see keel_math::shares).
+    pub const LP_SHARE_MATH: keel_math::ShareMath = keel_math::ShareMath::DEFAULT;
+    /// LP mint decimals above the collateral's (log10 of the virtual shares).
+    pub const LP_EXTRA_DECIMALS: u8 = 3;
 
     pub fn is_paused(&self, operation: u32) -> bool {
         self.paused & operation != 0
+    }
+
+    /// Seeds the venue PDA signs with.
+    pub fn signer_seeds(&self) -> [Vec<u8>; 4] {
+        [Self::SEED.to_vec(), self.collateral_mint.to_bytes().to_vec(), self.id.to_le_bytes().to_vec(), vec![self.bump]]
     }
 }

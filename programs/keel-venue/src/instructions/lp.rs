@@ -1,0 +1,118 @@
+//! LP pool: deposit collateral for LP shares, redeem shares for collateral. Prices use internal accounting
+//! (`pool_assets`, `lp_shares`) and keel-math's ShareMath, rounding in favour of the pool both ways.
+use crate::error::VenueError;
+use crate::events::LpFlow;
+use crate::state::{op, Venue};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{self, Burn, Mint, MintTo, TokenAccount, TokenInterface, TransferChecked};
+
+#[derive(Accounts)]
+pub struct LpFlowAccounts<'info> {
+    pub owner: Signer<'info>,
+    #[account(mut, has_one = collateral_mint, has_one = collateral_vault, has_one = lp_mint)]
+    pub venue: Account<'info, Venue>,
+    #[account(mint::token_program = token_program)]
+    pub collateral_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut)]
+    pub collateral_vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut)]
+    pub lp_mint: InterfaceAccount<'info, Mint>,
+    /// The owner's collateral account (source on deposit, destination on withdrawal).
+    #[account(mut, token::mint = collateral_mint, token::authority = owner, token::token_program = token_program)]
+    pub owner_collateral: InterfaceAccount<'info, TokenAccount>,
+    /// The owner's LP share account.
+    #[account(mut, token::mint = lp_mint, token::authority = owner, token::token_program = token_program)]
+    pub owner_lp: InterfaceAccount<'info, TokenAccount>,
+    #[account(address = venue.token_program)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn deposit_lp(ctx: Context<LpFlowAccounts>, amount: u64) -> Result<()> {
+    // 1. Open, positive, and worth at least one share at the current price (floor: the pool keeps the dust).
+    let venue = &ctx.accounts.venue;
+    require!(!venue.is_paused(op::DEPOSIT), VenueError::OperationPaused);
+    require!(amount > 0, VenueError::InvalidAmount);
+    let shares = Venue::LP_SHARE_MATH
+        .amount_to_shares_floor(amount, venue.pool_assets, venue.lp_shares)
+        .map_err(VenueError::from)?;
+    require!(shares > 0, VenueError::RoundsToZero);
+    // 2. Collateral in (transfer_checked: the mint's decimals are verified by the token program).
+    let a = &ctx.accounts;
+    let cpi = TransferChecked {
+        from: a.owner_collateral.to_account_info(),
+        mint: a.collateral_mint.to_account_info(),
+        to: a.collateral_vault.to_account_info(),
+        authority: a.owner.to_account_info(),
+    };
+    token_interface::transfer_checked(CpiContext::new(a.token_program.key(), cpi), amount, a.collateral_mint.decimals)?;
+    // 3. Shares out, signed by the venue PDA.
+    let seeds = venue.signer_seeds();
+    let seed_refs: Vec<&[u8]> = seeds.iter().map(|s| s.as_slice()).collect();
+    let signer: &[&[&[u8]]] = &[&seed_refs];
+    let cpi = MintTo {
+        mint: a.lp_mint.to_account_info(),
+        to: a.owner_lp.to_account_info(),
+        authority: venue.to_account_info(),
+    };
+    token_interface::mint_to(CpiContext::new_with_signer(a.token_program.key(), cpi, signer), shares)?;
+    // 4. Internal accounting, then the event with post-state.
+    let venue = &mut ctx.accounts.venue;
+    venue.pool_assets = venue.pool_assets.checked_add(amount).ok_or(VenueError::MathOverflow)?;
+    venue.lp_shares = venue.lp_shares.checked_add(shares).ok_or(VenueError::MathOverflow)?;
+    emit!(LpFlow {
+        venue: venue.key(),
+        owner: ctx.accounts.owner.key(),
+        amount: i128::from(amount),
+        shares,
+        pool_assets: venue.pool_assets,
+        lp_shares: venue.lp_shares,
+    });
+    Ok(())
+}
+
+pub fn withdraw_lp(ctx: Context<LpFlowAccounts>, shares: u64) -> Result<()> {
+    // 1. Open, positive, held, and worth at least one collateral unit (floor: the pool keeps the dust).
+    let venue = &ctx.accounts.venue;
+    require!(!venue.is_paused(op::WITHDRAW), VenueError::OperationPaused);
+    require!(shares > 0, VenueError::InvalidAmount);
+    require!(ctx.accounts.owner_lp.amount >= shares, VenueError::InsufficientShares);
+    let amount = Venue::LP_SHARE_MATH
+        .shares_to_amount_floor(shares, venue.pool_assets, venue.lp_shares)
+        .map_err(VenueError::from)?;
+    require!(amount > 0, VenueError::RoundsToZero);
+    // 2. Burn the shares (the owner signs), then pay from the vault (the venue PDA signs).
+    let a = &ctx.accounts;
+    let cpi = Burn {
+        mint: a.lp_mint.to_account_info(),
+        from: a.owner_lp.to_account_info(),
+        authority: a.owner.to_account_info(),
+    };
+    token_interface::burn(CpiContext::new(a.token_program.key(), cpi), shares)?;
+    let seeds = venue.signer_seeds();
+    let seed_refs: Vec<&[u8]> = seeds.iter().map(|s| s.as_slice()).collect();
+    let signer: &[&[&[u8]]] = &[&seed_refs];
+    let cpi = TransferChecked {
+        from: a.collateral_vault.to_account_info(),
+        mint: a.collateral_mint.to_account_info(),
+        to: a.owner_collateral.to_account_info(),
+        authority: venue.to_account_info(),
+    };
+    token_interface::transfer_checked(
+        CpiContext::new_with_signer(a.token_program.key(), cpi, signer),
+        amount,
+        a.collateral_mint.decimals,
+    )?;
+    // 3. Internal accounting and the event.
+    let venue = &mut ctx.accounts.venue;
+    venue.pool_assets = venue.pool_assets.checked_sub(amount).ok_or(VenueError::MathOverflow)?;
+    venue.lp_shares = venue.lp_shares.checked_sub(shares).ok_or(VenueError::MathOverflow)?;
+    emit!(LpFlow {
+        venue: venue.key(),
+        owner: ctx.accounts.owner.key(),
+        amount: -i128::from(amount),
+        shares,
+        pool_assets: venue.pool_assets,
+        lp_shares: venue.lp_shares,
+    });
+    Ok(())
+}
