@@ -46,15 +46,14 @@ pub fn deposit_lp(ctx: Context<LpFlowAccounts>, amount: u64) -> Result<()> {
     };
     token_interface::transfer_checked(CpiContext::new(a.token_program.key(), cpi), amount, a.collateral_mint.decimals)?;
     // 3. Shares out, signed by the venue PDA.
-    let seeds = venue.signer_seeds();
-    let seed_refs: Vec<&[u8]> = seeds.iter().map(|s| s.as_slice()).collect();
-    let signer: &[&[&[u8]]] = &[&seed_refs];
     let cpi = MintTo {
         mint: a.lp_mint.to_account_info(),
         to: a.owner_lp.to_account_info(),
         authority: venue.to_account_info(),
     };
-    token_interface::mint_to(CpiContext::new_with_signer(a.token_program.key(), cpi, signer), shares)?;
+    venue.with_signer(|signer| {
+        token_interface::mint_to(CpiContext::new_with_signer(a.token_program.key(), cpi, signer), shares)
+    })?;
     // 4. Internal accounting, then the event with post-state.
     let venue = &mut ctx.accounts.venue;
     venue.pool_assets = venue.pool_assets.checked_add(amount).ok_or(VenueError::MathOverflow)?;
@@ -88,20 +87,19 @@ pub fn withdraw_lp(ctx: Context<LpFlowAccounts>, shares: u64) -> Result<()> {
         authority: a.owner.to_account_info(),
     };
     token_interface::burn(CpiContext::new(a.token_program.key(), cpi), shares)?;
-    let seeds = venue.signer_seeds();
-    let seed_refs: Vec<&[u8]> = seeds.iter().map(|s| s.as_slice()).collect();
-    let signer: &[&[&[u8]]] = &[&seed_refs];
     let cpi = TransferChecked {
         from: a.collateral_vault.to_account_info(),
         mint: a.collateral_mint.to_account_info(),
         to: a.owner_collateral.to_account_info(),
         authority: venue.to_account_info(),
     };
-    token_interface::transfer_checked(
-        CpiContext::new_with_signer(a.token_program.key(), cpi, signer),
-        amount,
-        a.collateral_mint.decimals,
-    )?;
+    venue.with_signer(|signer| {
+        token_interface::transfer_checked(
+            CpiContext::new_with_signer(a.token_program.key(), cpi, signer),
+            amount,
+            a.collateral_mint.decimals,
+        )
+    })?;
     // 3. Internal accounting and the event.
     let venue = &mut ctx.accounts.venue;
     venue.pool_assets = venue.pool_assets.checked_sub(amount).ok_or(VenueError::MathOverflow)?;

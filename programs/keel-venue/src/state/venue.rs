@@ -53,8 +53,11 @@ impl Venue {
         self.paused & operation != 0
     }
 
-    /// Seeds the venue PDA signs with.
-    pub fn signer_seeds(&self) -> [Vec<u8>; 4] {
-        [Self::SEED.to_vec(), self.collateral_mint.to_bytes().to_vec(), self.id.to_le_bytes().to_vec(), vec![self.bump]]
+    /// Runs `f` with the venue PDA's signer seeds (no heap allocation).
+    pub fn with_signer<R>(&self, f: impl FnOnce(&[&[&[u8]]]) -> R) -> R {
+        let id = self.id.to_le_bytes();
+        let bump = [self.bump];
+        let seeds: [&[u8]; 4] = [Self::SEED, self.collateral_mint.as_ref(), &id, &bump];
+        f(&[&seeds])
     }
 }
