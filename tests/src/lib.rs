@@ -1,7 +1,7 @@
 //! Shared fixtures for Keel's cross-program integration tests: a [`ProgramTest`] with both Keel programs registered
 //! natively (SPL Token / Token-2022 / ATA are the real SBF binaries bundled with solana-program-test), helpers to
 //! build and send Anchor instructions, real SPL mints, real Pyth PriceUpdateV2 accounts, and clock control.
-use anchor_lang::{AccountSerialize, InstructionData, ToAccountMetas};
+use anchor_lang::{AccountDeserialize, AccountSerialize, InstructionData, ToAccountMetas};
 use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
 use solana_program_test::{processor, ProgramTest, ProgramTestBanksClientExt, ProgramTestContext};
 use solana_sdk::{
@@ -55,6 +55,12 @@ pub fn custom_error(result: Result<(), TransportError>) -> u32 {
         Err(TransportError::TransactionError(TransactionError::InstructionError(_, InstructionError::Custom(c)))) => c,
         other => panic!("expected a custom program error, got {other:?}"),
     }
+}
+
+/// Fetches and deserialises an Anchor account (panics if it does not exist: tests use it on accounts they made).
+pub async fn account<T: AccountDeserialize>(ctx: &mut ProgramTestContext, key: Pubkey) -> T {
+    let acc = ctx.banks_client.get_account(key).await.expect("rpc").expect("account exists");
+    T::try_deserialize(&mut acc.data.as_slice()).expect("deserialize")
 }
 
 /// Sets the bank clock's unix timestamp (other fields kept).

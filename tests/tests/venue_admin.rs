@@ -1,16 +1,10 @@
 //! keel-venue administration on the real runtime: venue creation on SPL Token and Token-2022 collateral,
 //! underlyings with Pyth PriceUpdateV2 oracles, SVI surfaces, guardian pauses — and every error these define.
-use anchor_lang::AccountDeserialize;
 use keel_tests::venue::*;
 use keel_tests::*;
 use keel_venue::error::VenueError;
 use keel_venue::state::{op, Underlying, Venue, VolSurface};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
-
-async fn account<T: AccountDeserialize>(ctx: &mut solana_program_test::ProgramTestContext, key: Pubkey) -> T {
-    let acc = ctx.banks_client.get_account(key).await.unwrap().expect("account exists");
-    T::try_deserialize(&mut acc.data.as_slice()).expect("deserialize")
-}
 
 fn code(e: VenueError) -> u32 {
     u32::from(e)
@@ -69,7 +63,15 @@ async fn add_underlying_errors() {
     let r = send(&mut ctx, &[add_underlying_ix(&admin, &f.venue, 0, &f.oracle, p)]).await;
     assert_eq!(custom_error(r), code(VenueError::InvalidOracleLimits));
     let mut p = good;
+    p.surface_max_age_secs = 0;
+    let r = send(&mut ctx, &[add_underlying_ix(&admin, &f.venue, 0, &f.oracle, p)]).await;
+    assert_eq!(custom_error(r), code(VenueError::InvalidOracleLimits));
+    let mut p = good;
     p.spot_range = bits(1.5);
+    let r = send(&mut ctx, &[add_underlying_ix(&admin, &f.venue, 0, &f.oracle, p)]).await;
+    assert_eq!(custom_error(r), code(VenueError::InvalidRiskGrid));
+    let mut p = good;
+    p.conf_multiplier = bits(-1.0);
     let r = send(&mut ctx, &[add_underlying_ix(&admin, &f.venue, 0, &f.oracle, p)]).await;
     assert_eq!(custom_error(r), code(VenueError::InvalidRiskGrid));
 
@@ -168,7 +170,7 @@ async fn surface_and_pause_errors() {
     assert_eq!(custom_error(r), code(VenueError::UnauthorizedGuardian));
     let g = f.guardian.pubkey();
     let r = send_with(&mut ctx, &[set_paused_ix(&g, &f.venue, 1 << 20)], &[&f.guardian]).await;
-    assert_eq!(custom_error(r), code(VenueError::OperationPaused));
+    assert_eq!(custom_error(r), code(VenueError::InvalidPauseFlags));
     send_with(&mut ctx, &[set_paused_ix(&g, &f.venue, op::POST_SURFACE)], &[&f.guardian]).await.unwrap();
     let r = send_with(&mut ctx, &[post(good_svi(), expiry)], &[&f.vol_authority]).await;
     assert_eq!(custom_error(r), code(VenueError::OperationPaused));

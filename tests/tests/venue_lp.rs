@@ -1,6 +1,5 @@
 //! keel-venue LP pool on the real runtime, for SPL Token and Token-2022 collateral: deposits and withdrawals
 //! reconcile to the token unit, rounding favours the pool, donations cannot move the share price, errors.
-use anchor_lang::AccountDeserialize;
 use keel_math::ShareMath;
 use keel_tests::venue::*;
 use keel_tests::*;
@@ -8,11 +7,6 @@ use keel_venue::error::VenueError;
 use keel_venue::state::{op, Venue};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
-
-async fn venue_state(ctx: &mut ProgramTestContext, key: Pubkey) -> Venue {
-    let acc = ctx.banks_client.get_account(key).await.unwrap().expect("venue");
-    Venue::try_deserialize(&mut acc.data.as_slice()).expect("deserialize")
-}
 
 /// An LP with 1,000 collateral tokens (6 decimals) and an empty LP share account.
 struct Lp {
@@ -71,7 +65,7 @@ async fn lp_round_trips_reconcile_on_both_token_programs() {
 
         deposit(&mut ctx, &f, &a, program, 250_000_000).await.unwrap();
         assert_eq!(token_balance(&mut ctx, a.shares).await, m.amount_to_shares_floor(250_000_000, 0, 0).unwrap());
-        let v = venue_state(&mut ctx, f.venue).await;
+        let v = account::<Venue>(&mut ctx, f.venue).await;
         let expect_b = m.amount_to_shares_floor(333_333_333, v.pool_assets, v.lp_shares).unwrap();
         deposit(&mut ctx, &f, &b, program, 333_333_333).await.unwrap();
         assert_eq!(token_balance(&mut ctx, b.shares).await, expect_b);
@@ -79,13 +73,13 @@ async fn lp_round_trips_reconcile_on_both_token_programs() {
         // Tokens sent straight into the vault (a donation) are not LP capital: pool assets and the share price
         // are unchanged.
         mint_to(&mut ctx, program, f.mint, vault_pda(&f.venue), 77_000_000).await;
-        let v = venue_state(&mut ctx, f.venue).await;
+        let v = account::<Venue>(&mut ctx, f.venue).await;
         assert_eq!(v.pool_assets, 583_333_333);
         assert_eq!(token_balance(&mut ctx, vault_pda(&f.venue)).await, 583_333_333 + 77_000_000);
 
         // Partial then full withdrawal of A at the floor price.
         let half = token_balance(&mut ctx, a.shares).await / 2;
-        let v = venue_state(&mut ctx, f.venue).await;
+        let v = account::<Venue>(&mut ctx, f.venue).await;
         let paid = m.shares_to_amount_floor(half, v.pool_assets, v.lp_shares).unwrap();
         let before = token_balance(&mut ctx, a.collateral).await;
         withdraw(&mut ctx, &f, &a, program, half).await.unwrap();
@@ -98,7 +92,7 @@ async fn lp_round_trips_reconcile_on_both_token_programs() {
         // Everyone out: nobody gained, the pool kept only rounding dust, and tokens reconcile exactly.
         let (out_a, out_b) = (token_balance(&mut ctx, a.collateral).await, token_balance(&mut ctx, b.collateral).await);
         assert!(out_a <= 1_000_000_000 && out_b <= 1_000_000_000);
-        let v = venue_state(&mut ctx, f.venue).await;
+        let v = account::<Venue>(&mut ctx, f.venue).await;
         assert_eq!(v.lp_shares, 0);
         let dust = (1_000_000_000 - out_a) + (1_000_000_000 - out_b);
         assert_eq!(v.pool_assets, dust);

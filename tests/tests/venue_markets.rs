@@ -1,6 +1,5 @@
 //! keel-venue markets and the greek/risk cache on the real runtime. The cache must equal keel-math's
 //! `instrument_risk` bit for bit, since the keeper predicts on-chain checks with that same function.
-use anchor_lang::AccountDeserialize;
 use fixed::types::I80F48;
 use keel_math::bs::{years_from_seconds, OptionKind};
 use keel_math::instrument::{instrument_risk, Instrument};
@@ -10,11 +9,6 @@ use keel_venue::error::VenueError;
 use keel_venue::state::{op, Market, MarketConfig, MarketKind, VolSurface};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::{pubkey::Pubkey, signer::Signer};
-
-async fn account<T: AccountDeserialize>(ctx: &mut ProgramTestContext, key: Pubkey) -> T {
-    let acc = ctx.banks_client.get_account(key).await.unwrap().expect("account exists");
-    T::try_deserialize(&mut acc.data.as_slice()).expect("deserialize")
-}
 
 fn code(e: VenueError) -> u32 {
     u32::from(e)

@@ -11,7 +11,7 @@
 //! - on x86-64 with AVX-512 (or AVX2 + FMA) the same kernel is compiled for that target and chosen at run time.
 //!
 //! Agreement with the scalar full revaluation is tested to 1e-12 of the book notional.
-use super::risk::{var_es_from_pnl, McParams, Portfolio, VarEs};
+use super::risk::{tail_count, var_es_from_pnl, var_es_from_sorted, McParams, Portfolio, VarEs};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -326,7 +326,7 @@ pub fn monte_carlo_var_screened(p: &Portfolio, sc: &LogScenarios, horizon: f64, 
     let g = proxy_greeks(p);
     let proxy: Vec<f64> = sc.x.iter().zip(&sc.y).map(|(x, y)| proxy_pnl(&g, p.spot, *x, *y, horizon)).collect();
     let mut order: Vec<usize> = (0..n).collect();
-    let tail = (((1.0 - alpha) * n as f64 - 1e-9).ceil() as usize).clamp(1, n);
+    let tail = tail_count(n, alpha);
     let mut k = (5 * tail).min(n);
     let mut rounds = 0;
     loop {
@@ -345,19 +345,11 @@ pub fn monte_carlo_var_screened(p: &Portfolio, sc: &LogScenarios, horizon: f64, 
         // Every scenario outside the candidates has a proxy P&L >= the (k+1)-th worst.
         let cutoff = if k < n { proxy[order[k]] } else { f64::INFINITY };
         if k == n || cutoff - 2.0 * proxy_error > threshold {
-            let mut tail_pnl = sorted;
-            let r = var_es_from_tail(&mut tail_pnl, tail);
+            let r = var_es_from_sorted(&sorted, tail);
             return (r, ScreenStats { revalued: k, rounds, proxy_error });
         }
         k = (2 * k).min(n);
     }
-}
-
-/// VaR/ES from the `tail` worst values of a sorted sample (same definition as `var_es_from_pnl`).
-fn var_es_from_tail(sorted: &mut [f64], tail: usize) -> VarEs {
-    let var = -sorted[tail - 1];
-    let es = -sorted[..tail].iter().sum::<f64>() / tail as f64;
-    VarEs { var, es }
 }
 
 #[cfg(test)]

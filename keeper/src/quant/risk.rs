@@ -5,9 +5,6 @@
 //! currency; VaR and ES are positive numbers (losses) at confidence `alpha` (e.g. 0.99) over a horizon in years.
 use super::bs::{self, Book, Greeks, OptionInputs};
 use super::normal;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 
 /// A book: options plus a linear position (perp/forward units, delta 1 each).
 #[derive(Clone, Debug, Default)]
@@ -68,17 +65,25 @@ pub struct VarEs {
     pub es: f64,
 }
 
-/// VaR/ES of an empirical P&L sample (sorted in place). ES averages the losses at or beyond the VaR quantile.
+/// Number of tail observations for confidence `alpha` in a sample of `n`: ceil(n (1 - alpha)), at least one.
+/// The small epsilon keeps (1 - 0.95) x 100 = 5.000000000000004 from rounding up to 6.
+pub fn tail_count(n: usize, alpha: f64) -> usize {
+    (((1.0 - alpha) * n as f64 - 1e-9).ceil() as usize).clamp(1, n)
+}
+
+/// VaR/ES from a sample sorted ascending whose `tail` worst values are first: VaR is the `tail`-th worst loss, ES
+/// the mean of the losses at or beyond it.
+pub fn var_es_from_sorted(sorted: &[f64], tail: usize) -> VarEs {
+    let var = -sorted[tail - 1];
+    let es = -sorted[..tail].iter().sum::<f64>() / tail as f64;
+    VarEs { var, es }
+}
+
+/// VaR/ES of an empirical P&L sample (sorted in place).
 pub fn var_es_from_pnl(pnl: &mut [f64], alpha: f64) -> VarEs {
     assert!(!pnl.is_empty() && alpha > 0.0 && alpha < 1.0, "need a sample and 0 < alpha < 1");
     pnl.sort_by(f64::total_cmp);
-    let n = pnl.len();
-    // Number of tail observations: ceil(n (1 - alpha)), at least one.
-    // The small epsilon keeps (1 - 0.95) x 100 = 5.000000000000004 from rounding up to 6.
-    let tail = (((1.0 - alpha) * n as f64 - 1e-9).ceil() as usize).clamp(1, n);
-    let var = -pnl[tail - 1];
-    let es = -pnl[..tail].iter().sum::<f64>() / tail as f64;
-    VarEs { var, es }
+    var_es_from_sorted(pnl, tail_count(pnl.len(), alpha))
 }
 
 /// Parametric delta-gamma VaR/ES: P&L ≈ Δ dS + ½ Γ dS² with dS = S σ √h Z, using the exact first three moments
@@ -127,21 +132,10 @@ pub struct McParams {
 }
 
 /// Spot and vol multipliers of each scenario, reproducible from the seed (ChaCha8, stable across platforms).
+/// The draws are [`super::mc::NormalDraws`], so the scalar and vectorised engines see identical scenarios.
 pub fn mc_scenarios(m: &McParams) -> Vec<(f64, f64)> {
-    let mut rng = ChaCha8Rng::seed_from_u64(m.seed);
-    let sh = m.horizon.sqrt();
-    let c = m.spot_vol_corr;
-    let c2 = (1.0 - c * c).max(0.0).sqrt();
-    (0..m.scenarios)
-        .map(|_| {
-            let z1: f64 = StandardNormal.sample(&mut rng);
-            let z2: f64 = StandardNormal.sample(&mut rng);
-            let spot_mult = (m.vol * sh * z1 - 0.5 * m.vol * m.vol * m.horizon).exp();
-            let zv = c * z1 + c2 * z2;
-            let vol_mult = (m.vol_of_vol * sh * zv - 0.5 * m.vol_of_vol * m.vol_of_vol * m.horizon).exp();
-            (spot_mult, vol_mult)
-        })
-        .collect()
+    let sc = super::mc::log_scenarios(m);
+    sc.x.iter().zip(&sc.y).map(|(x, y)| (x.exp(), y.exp())).collect()
 }
 
 /// Monte Carlo VaR/ES with full revaluation of every option in every scenario.

@@ -12,9 +12,9 @@ pub enum VenueError {
     UnauthorizedGuardian,
     #[msg("this operation is paused by the guardian")]
     OperationPaused,
-    #[msg("oracle limits must be positive: max age > 0, max confidence > 0, max EMA deviation > 0")]
+    #[msg("oracle limits must be positive: max age, max confidence, max EMA deviation and surface max age > 0")]
     InvalidOracleLimits,
-    #[msg("risk grid ranges must be in (0, 1): spot shock and vol shock are relative")]
+    #[msg("risk parameters are invalid: spot and vol ranges must be in (0, 1) and the confidence multiplier >= 0")]
     InvalidRiskGrid,
     #[msg("oracle account does not hold the feed configured for this underlying")]
     WrongOracleFeed,
@@ -52,6 +52,8 @@ pub enum VenueError {
     InsufficientShares,
     #[msg("the amount converts to zero shares or zero collateral at the current pool price")]
     RoundsToZero,
+    #[msg("pause flags contain bits that name no operation (see state::op)")]
+    InvalidPauseFlags,
 }
 
 /// Maps keel-math errors to the venue's, logging where in keel-math the failure happened.

@@ -86,6 +86,20 @@ pub fn require_usable(
     }
 }
 
+/// The sequence every price consumer runs: read the feed, classify it, apply the policy for `usage`. Returns the
+/// price and its validity (a `ReduceRisk` consumer may proceed on a non-`Valid` price and should record that).
+pub fn checked_price(
+    update: &PriceUpdateV2,
+    config: &crate::state::UnderlyingConfig,
+    now: i64,
+    usage: OracleUse,
+) -> Result<(OraclePrice, OracleValidity)> {
+    let price = read_price(update, &config.feed_id)?;
+    let validity = evaluate(&price, &config.limits, now)?;
+    require_usable(validity, &price, &config.limits, now, usage)?;
+    Ok((price, validity))
+}
+
 /// Reads a PriceUpdateV2 for `feed_id`: the account type and owner are checked by Anchor (`Account<PriceUpdateV2>`);
 /// here the feed id and full Wormhole verification.
 pub fn read_price(update: &PriceUpdateV2, feed_id: &[u8; 32]) -> Result<OraclePrice> {

@@ -2,7 +2,7 @@
 //! have a valid, fully verified price right now, so a venue can never list a feed that does not work.
 use crate::error::VenueError;
 use crate::events::UnderlyingAdded;
-use crate::oracle::{evaluate, read_price, require_usable, OracleUse};
+use crate::oracle::{checked_price, OracleUse};
 use crate::state::{fx, raw, Underlying, UnderlyingConfig, Venue};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
@@ -36,10 +36,8 @@ pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingConfig) -> 
     require!(unit(params.spot_range) && unit(params.vol_range), VenueError::InvalidRiskGrid);
     require!(fx(params.conf_multiplier) >= I80F48::ZERO, VenueError::InvalidRiskGrid);
     // 2. The feed must be live and valid now.
-    let price = read_price(&ctx.accounts.price_update, &params.feed_id)?;
     let now = Clock::get()?.unix_timestamp;
-    let validity = evaluate(&price, &l, now)?;
-    require_usable(validity, &price, &l, now, OracleUse::IncreaseRisk)?;
+    let (price, _) = checked_price(&ctx.accounts.price_update, &params, now, OracleUse::IncreaseRisk)?;
     // 3. Write the underlying and bump the venue's counter.
     let venue = &mut ctx.accounts.venue;
     let u = &mut ctx.accounts.underlying;

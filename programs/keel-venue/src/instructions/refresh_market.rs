@@ -3,7 +3,7 @@
 //! Computing this once per market lets margin and mandate checks be cheap sums per account.
 use crate::error::VenueError;
 use crate::events::MarketRefreshed;
-use crate::oracle::{evaluate, read_price, require_usable, OracleUse, OracleValidity};
+use crate::oracle::{checked_price, OracleUse, OracleValidity};
 use crate::state::{fx, op, raw, Market, MarketKind, RiskCache, Underlying, Venue, VolSurface};
 use anchor_lang::prelude::*;
 use keel_math::bs::{years_from_seconds, OptionKind};
@@ -31,9 +31,7 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
     let cfg = ctx.accounts.underlying.config;
     // 2. Oracle: refresh accepts what a risk-reducing action accepts (so exits keep working in a disorderly
     //    market) and records whether the price was fully Valid for risk-increasing consumers.
-    let price = read_price(&ctx.accounts.price_update, &cfg.feed_id)?;
-    let validity = evaluate(&price, &cfg.limits, now)?;
-    require_usable(validity, &price, &cfg.limits, now, OracleUse::ReduceRisk)?;
+    let (price, validity) = checked_price(&ctx.accounts.price_update, &cfg, now, OracleUse::ReduceRisk)?;
     // 3. Instrument at this time: options need a live market and a fresh surface.
     let market = &ctx.accounts.market;
     let inst = match market.config.kind {

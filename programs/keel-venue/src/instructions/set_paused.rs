@@ -13,7 +13,7 @@ pub struct SetPaused<'info> {
 
 pub fn set_paused(ctx: Context<SetPaused>, paused: u32) -> Result<()> {
     // 1. Only known operation bits.
-    require!(paused & !op::ALL == 0, VenueError::OperationPaused);
+    require!(paused & !op::ALL == 0, VenueError::InvalidPauseFlags);
     // 2. Apply and announce.
     let venue = &mut ctx.accounts.venue;
     venue.paused = paused;
