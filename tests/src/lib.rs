@@ -14,6 +14,7 @@ use solana_sdk::{
     transport::TransportError,
 };
 
+pub mod trading;
 pub mod venue;
 
 /// A ProgramTest with keel-venue and keel-vault registered as native programs.

@@ -2,7 +2,7 @@
 use crate::{anchor_ix, create_mint, now, send_with, set_pyth_price, PythPrice};
 use anchor_lang::prelude::Pubkey;
 use fixed::types::I80F48;
-use keel_venue::state::{OracleLimits, Underlying, UnderlyingConfig, Venue, VolSurface};
+use keel_venue::state::{MarginConfig, OracleLimits, Underlying, UnderlyingConfig, Venue, VolSurface};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::{instruction::Instruction, signature::Keypair, signer::Signer};
 
@@ -36,6 +36,21 @@ pub fn default_underlying_params() -> UnderlyingConfig {
         spot_range: bits(0.15),
         vol_range: bits(0.25),
         surface_max_age_secs: 3600,
+        cache_max_age_secs: 60,
+        cache_max_move_bps: 50,
+        settlement_window_secs: 3600,
+    }
+}
+
+/// IM = 1 x worst scenario loss + 10% of spot per short option; MM = half of IM; liquidation pays 50 bps of the
+/// closed notional and closes at most a quarter of a position per call.
+pub fn default_margin_config() -> MarginConfig {
+    MarginConfig {
+        im_multiplier: bits(1.0),
+        mm_fraction: bits(0.5),
+        short_option_min: bits(0.1),
+        liquidation_fee_bps: 50,
+        liquidation_max_close_bps: 2500,
     }
 }
 
@@ -59,7 +74,7 @@ pub fn create_venue_ix(
             token_program: *token_program,
             system_program: anchor_lang::system_program::ID,
         },
-        keel_venue::instruction::CreateVenue { id, guardian, vol_authority },
+        keel_venue::instruction::CreateVenue { id, guardian, vol_authority, margin: default_margin_config() },
     )
 }
 
@@ -214,6 +229,13 @@ pub struct LpAccounts {
 pub enum LpAction {
     Deposit(u64),
     Withdraw(u64),
+}
+
+/// An LP instruction; `markets` are every market of the venue in index order (the pool NAV needs them).
+pub fn lp_ix_with(a: &LpAccounts, action: LpAction, markets: &[Pubkey]) -> Instruction {
+    let mut ix = lp_ix(a, action);
+    ix.accounts.extend(markets.iter().map(|m| solana_sdk::instruction::AccountMeta::new_readonly(*m, false)));
+    ix
 }
 
 pub fn lp_ix(a: &LpAccounts, action: LpAction) -> Instruction {

@@ -3,6 +3,7 @@
 use fixed::types::I80F48;
 use keel_math::bs::{years_from_seconds, OptionKind};
 use keel_math::instrument::{instrument_risk, Instrument};
+use keel_tests::trading::{option_config, perp_config, svi_params};
 use keel_tests::venue::*;
 use keel_tests::*;
 use keel_venue::error::VenueError;
@@ -15,22 +16,15 @@ fn code(e: VenueError) -> u32 {
 }
 
 fn svi() -> [i128; 5] {
-    [bits(0.01), bits(0.1), bits(-0.3), bits(0.0), bits(0.2)]
+    svi_params()
 }
 
 fn perp() -> MarketConfig {
-    MarketConfig {
-        kind: MarketKind::Perp,
-        strike: 0,
-        expiry: 0,
-        taker_fee_bps: 5,
-        half_spread_bps: 10,
-        max_open_interest: 1_000_000_000,
-    }
+    perp_config()
 }
 
 fn call(strike: f64, expiry: i64) -> MarketConfig {
-    MarketConfig { kind: MarketKind::Call, strike: bits(strike), expiry, ..perp() }
+    option_config(MarketKind::Call, strike, expiry)
 }
 
 /// Venue + underlying (oracle at 150) + a 30-day surface + perp market #0 + call market #1 struck at 160.

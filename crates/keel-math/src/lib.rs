@@ -10,6 +10,7 @@
 //! - [`bs`]: generalised Black-Scholes-Merton / Black-76 price and greeks.
 //! - [`svi`]: raw SVI total variance, implied vol, butterfly-arbitrage check.
 //! - [`risk`]: SPAN-style scenario risk arrays.
+//! - [`margin`]: account equity, initial/maintenance margin from summed risk arrays, position fills.
 //! - [`shares`]: share accounting with a virtual offset and directed rounding.
 //! - [`reference`]: f64 reference implementations used to bound the fixed-point error.
 //!
@@ -20,6 +21,7 @@ pub mod bs;
 pub mod elementary;
 pub mod error;
 pub mod instrument;
+pub mod margin;
 pub mod normal;
 pub mod reference;
 pub mod risk;

@@ -12,7 +12,7 @@ pub enum VenueError {
     UnauthorizedGuardian,
     #[msg("this operation is paused by the guardian")]
     OperationPaused,
-    #[msg("oracle limits must be positive: max age, max confidence, max EMA deviation and surface max age > 0")]
+    #[msg("oracle limits must be positive: max age, max confidence, max EMA deviation, surface and cache max age, cache max move and settlement window > 0")]
     InvalidOracleLimits,
     #[msg("risk parameters are invalid: spot and vol ranges must be in (0, 1) and the confidence multiplier >= 0")]
     InvalidRiskGrid,
@@ -36,7 +36,7 @@ pub enum VenueError {
     SurfaceExpired,
     #[msg("arithmetic overflow in fixed-point maths")]
     MathOverflow,
-    #[msg("market terms are invalid: options need strike > 0 and a future expiry; perps need strike = expiry = 0; fee and half-spread at most 1000 bps; a positive OI cap")]
+    #[msg("market terms are invalid: options need strike > 0 and a future expiry; perps need strike = expiry = 0; fee and half-spread at most 1000 bps; a positive OI cap; funding cap at most 1000 bps/day for perps and 0 for options")]
     InvalidMarketParams,
     #[msg("the surface account does not belong to this market's underlying and expiry")]
     SurfaceMismatch,
@@ -54,6 +54,44 @@ pub enum VenueError {
     RoundsToZero,
     #[msg("pause flags contain bits that name no operation (see state::op)")]
     InvalidPauseFlags,
+    #[msg("margin parameters are invalid: need IM multiplier >= 1, MM fraction in (0, 1], short-option minimum in [0, 1), liquidation fee <= 1000 bps, max close in 1..=10000 bps")]
+    InvalidMarginParams,
+    #[msg("a market's risk cache is too old or spot has moved too far since it was computed: call refresh_market first in the same transaction (settle_market if the option has expired)")]
+    RiskCacheStale,
+    #[msg("execution price is worse than the limit price")]
+    LimitPriceViolated,
+    #[msg("equity after this action would be below initial margin")]
+    InsufficientMargin,
+    #[msg("withdrawal exceeds the margin account's realised collateral")]
+    InsufficientCollateral,
+    #[msg("the trade would take open interest beyond the market's cap")]
+    OpenInterestCap,
+    #[msg("the margin account has no free position slot (8 markets at most): close a position first")]
+    TooManyPositions,
+    #[msg("remaining accounts must be the markets of the account's other open positions in slot order (LP flows: every venue market in index order)")]
+    MarketAccountsMismatch,
+    #[msg("signer is not the margin account's owner")]
+    UnauthorizedOwner,
+    #[msg("the margin account has no position in this market")]
+    PositionNotFound,
+    #[msg("account equity is at or above maintenance margin: not liquidatable")]
+    NotLiquidatable,
+    #[msg("this liquidation would not reduce the account's maintenance shortfall")]
+    LiquidationNotImproving,
+    #[msg("only option markets expire and settle")]
+    NotAnOption,
+    #[msg("the option has not expired yet")]
+    SettleTooEarly,
+    #[msg("the oracle price was not published within the settlement window after expiry")]
+    SettlementPriceOutsideWindow,
+    #[msg("the market is already settled")]
+    AlreadySettled,
+    #[msg("the market has expired and must be settled first (settle_market)")]
+    MarketNotSettled,
+    #[msg("the pool cannot cover this: its assets would go negative (LP capital exhausted)")]
+    PoolInsolvent,
+    #[msg("the pool's free collateral cannot cover this withdrawal; try a smaller amount later")]
+    InsufficientPoolLiquidity,
 }
 
 /// Maps keel-math errors to the venue's, logging where in keel-math the failure happened.

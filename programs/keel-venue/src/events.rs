@@ -1,5 +1,5 @@
 //! Typed events; each carries the post-state of what changed.
-use crate::state::{MarketConfig, RiskCache, UnderlyingConfig};
+use crate::state::{MarginConfig, MarketBook, MarketConfig, RiskCache, UnderlyingConfig};
 use anchor_lang::prelude::*;
 
 #[event]
@@ -13,6 +13,7 @@ pub struct VenueCreated {
     pub collateral_vault: Pubkey,
     pub lp_mint: Pubkey,
     pub token_program: Pubkey,
+    pub margin: MarginConfig,
 }
 
 #[event]
@@ -55,6 +56,8 @@ pub struct MarketAdded {
 pub struct MarketRefreshed {
     pub market: Pubkey,
     pub cache: RiskCache,
+    /// Aggregates after funding accrual.
+    pub book: MarketBook,
     pub refresher: Pubkey,
 }
 
@@ -68,4 +71,76 @@ pub struct LpFlow {
     pub shares: u64,
     pub pool_assets: u64,
     pub lp_shares: u64,
+}
+
+/// Collateral into or out of a margin account, with its post-state.
+#[event]
+pub struct MarginFlow {
+    pub account: Pubkey,
+    pub owner: Pubkey,
+    /// Positive: deposit; negative: withdrawal (tokens).
+    pub amount: i64,
+    pub collateral: i64,
+}
+
+/// A fill against the pool, with the position, account and market post-state.
+#[event]
+pub struct Traded {
+    pub account: Pubkey,
+    pub owner: Pubkey,
+    pub market: Pubkey,
+    pub size: i64,
+    /// Per-unit execution price and the limit it had to respect (quote units, I80F48 bits).
+    pub price: i128,
+    pub limit_price: i128,
+    pub fee: u64,
+    /// Realised P&L credited to the account (tokens, floored).
+    pub realized: i64,
+    pub position_size: i64,
+    pub position_cost: i128,
+    pub collateral: i64,
+    pub equity: i128,
+    pub initial_margin: i128,
+    pub maintenance_margin: i128,
+    pub book: MarketBook,
+    pub pool_assets: u64,
+}
+
+#[event]
+pub struct MarketSettled {
+    pub market: Pubkey,
+    pub settlement_price: i128,
+    pub publish_time: i64,
+    pub book: MarketBook,
+}
+
+#[event]
+pub struct PositionSettled {
+    pub account: Pubkey,
+    pub market: Pubkey,
+    pub size: i64,
+    pub realized: i64,
+    pub collateral: i64,
+    /// Deficit written off against the pool if this closed the account's last position (tokens).
+    pub bad_debt: u64,
+    pub pool_assets: u64,
+}
+
+/// A liquidation step, with the account's health before and after.
+#[event]
+pub struct Liquidated {
+    pub account: Pubkey,
+    pub liquidator: Pubkey,
+    pub market: Pubkey,
+    pub closed: i64,
+    pub price: i128,
+    pub realized: i64,
+    pub reward: u64,
+    pub shortfall_before: i128,
+    pub shortfall_after: i128,
+    pub position_size: i64,
+    pub collateral: i64,
+    /// Collateral deficit written off against the pool after the last position closed (tokens).
+    pub bad_debt: u64,
+    pub pool_assets: u64,
 }

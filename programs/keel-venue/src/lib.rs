@@ -7,8 +7,10 @@ use anchor_lang::prelude::*;
 
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod instructions;
 pub mod oracle;
+pub mod pricing;
 pub mod state;
 
 use instructions::*;
@@ -27,8 +29,14 @@ pub mod keel_venue {
         Ok(INTERFACE_VERSION)
     }
 
-    pub fn create_venue(ctx: Context<CreateVenue>, id: u16, guardian: Pubkey, vol_authority: Pubkey) -> Result<()> {
-        instructions::create_venue(ctx, id, guardian, vol_authority)
+    pub fn create_venue(
+        ctx: Context<CreateVenue>,
+        id: u16,
+        guardian: Pubkey,
+        vol_authority: Pubkey,
+        margin: state::MarginConfig,
+    ) -> Result<()> {
+        instructions::create_venue(ctx, id, guardian, vol_authority, margin)
     }
 
     pub fn add_underlying(ctx: Context<AddUnderlying>, params: state::UnderlyingConfig) -> Result<()> {
@@ -47,12 +55,45 @@ pub mod keel_venue {
         instructions::refresh_market(ctx)
     }
 
-    pub fn deposit_lp(ctx: Context<LpFlowAccounts>, amount: u64) -> Result<()> {
+    /// Remaining accounts: every market of the venue in index order (the pool's NAV includes its claim on each).
+    pub fn deposit_lp<'info>(ctx: Context<'info, LpFlowAccounts<'info>>, amount: u64) -> Result<()> {
         instructions::deposit_lp(ctx, amount)
     }
 
-    pub fn withdraw_lp(ctx: Context<LpFlowAccounts>, shares: u64) -> Result<()> {
+    /// Remaining accounts: every market of the venue in index order.
+    pub fn withdraw_lp<'info>(ctx: Context<'info, LpFlowAccounts<'info>>, shares: u64) -> Result<()> {
         instructions::withdraw_lp(ctx, shares)
+    }
+
+    pub fn open_margin_account(ctx: Context<OpenMarginAccount>) -> Result<()> {
+        instructions::open_margin_account(ctx)
+    }
+
+    pub fn deposit_margin(ctx: Context<MarginFlowAccounts>, amount: u64) -> Result<()> {
+        instructions::deposit_margin(ctx, amount)
+    }
+
+    /// Remaining accounts: the markets of the account's open positions, in slot order.
+    pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, amount: u64) -> Result<()> {
+        instructions::withdraw_margin(ctx, amount)
+    }
+
+    /// Remaining accounts: the markets of the account's other open positions, in slot order.
+    pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i128) -> Result<()> {
+        instructions::trade(ctx, size, limit_price)
+    }
+
+    pub fn settle_market(ctx: Context<SettleMarket>) -> Result<()> {
+        instructions::settle_market(ctx)
+    }
+
+    pub fn settle_position(ctx: Context<SettlePosition>) -> Result<()> {
+        instructions::settle_position(ctx)
+    }
+
+    /// Remaining accounts: the markets of the account's other open positions, in slot order.
+    pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) -> Result<()> {
+        instructions::liquidate(ctx, max_lots)
     }
 
     pub fn set_paused(ctx: Context<SetPaused>, paused: u32) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Admin lists a market on an underlying: a perpetual, or a European call/put whose expiry has a posted surface.
 use crate::error::VenueError;
 use crate::events::MarketAdded;
-use crate::state::{fx, Market, MarketConfig, MarketKind, Underlying, Venue, VolSurface};
+use crate::state::{fx, Market, MarketBook, MarketConfig, MarketKind, Underlying, Venue, VolSurface};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 
@@ -31,11 +31,14 @@ pub fn add_market(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let c = config;
     let terms_ok = match c.kind {
-        MarketKind::Perp => c.strike == 0 && c.expiry == 0,
-        MarketKind::Call | MarketKind::Put => fx(c.strike) > I80F48::ZERO && c.expiry > now,
+        MarketKind::Perp => c.strike == 0 && c.expiry == 0 && c.max_funding_bps_per_day <= 1000,
+        MarketKind::Call | MarketKind::Put => {
+            fx(c.strike) > I80F48::ZERO && c.expiry > now && c.max_funding_bps_per_day == 0
+        }
     };
+    let c_ok = i64::try_from(c.max_open_interest).is_ok();
     require!(
-        terms_ok && c.taker_fee_bps <= 1000 && c.half_spread_bps <= 1000 && c.max_open_interest > 0,
+        terms_ok && c_ok && c.taker_fee_bps <= 1000 && c.half_spread_bps <= 1000 && c.max_open_interest > 0,
         VenueError::InvalidMarketParams
     );
     // 2. Options are priced off the surface of their underlying and expiry.
@@ -59,6 +62,8 @@ pub fn add_market(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     m.surface = surface;
     m.index = venue.num_markets;
     m.config = c;
+    m.cache = Default::default();
+    m.book = MarketBook { last_funding_ts: now, ..Default::default() };
     venue.num_markets = venue.num_markets.checked_add(1).ok_or(VenueError::MathOverflow)?;
     emit!(MarketAdded { venue: venue.key(), market: m.key(), underlying: m.underlying, index: m.index, config: c });
     Ok(())

@@ -31,7 +31,8 @@ pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingConfig) -> 
     // 1. Parameters: positive oracle limits; grid ranges in (0, 1); non-negative confidence multiplier.
     let l = params.limits;
     require!(l.max_age_secs > 0 && l.max_conf_bps > 0 && l.max_ema_dev_bps > 0, VenueError::InvalidOracleLimits);
-    require!(params.surface_max_age_secs > 0, VenueError::InvalidOracleLimits);
+    let ages = [params.surface_max_age_secs, params.cache_max_age_secs, params.settlement_window_secs];
+    require!(ages.iter().all(|a| *a > 0) && params.cache_max_move_bps > 0, VenueError::InvalidOracleLimits);
     let unit = |x: i128| fx(x) > I80F48::ZERO && fx(x) < I80F48::ONE;
     require!(unit(params.spot_range) && unit(params.vol_range), VenueError::InvalidRiskGrid);
     require!(fx(params.conf_multiplier) >= I80F48::ZERO, VenueError::InvalidRiskGrid);

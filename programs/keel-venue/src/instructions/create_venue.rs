@@ -1,6 +1,7 @@
 //! Creates a venue for one collateral mint (SPL Token or Token-2022), its PDA collateral vault and LP share mint.
+use crate::error::VenueError;
 use crate::events::VenueCreated;
-use crate::state::Venue;
+use crate::state::{MarginConfig, Venue};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
@@ -44,8 +45,16 @@ pub struct CreateVenue<'info> {
     pub system_program: Program<'info, System>,
 }
 
-pub fn create_venue(ctx: Context<CreateVenue>, id: u16, guardian: Pubkey, vol_authority: Pubkey) -> Result<()> {
-    // 1. Record roles, collateral and the vault (Anchor created and checked both accounts).
+pub fn create_venue(
+    ctx: Context<CreateVenue>,
+    id: u16,
+    guardian: Pubkey,
+    vol_authority: Pubkey,
+    margin: MarginConfig,
+) -> Result<()> {
+    // 1. Margin parameters within their documented ranges.
+    require!(margin.is_valid(), VenueError::InvalidMarginParams);
+    // 2. Record roles, collateral and the vault (Anchor created and checked both accounts).
     let venue = &mut ctx.accounts.venue;
     venue.bump = ctx.bumps.venue;
     venue.vault_bump = ctx.bumps.collateral_vault;
@@ -63,7 +72,8 @@ pub fn create_venue(ctx: Context<CreateVenue>, id: u16, guardian: Pubkey, vol_au
     venue.paused = 0;
     venue.num_underlyings = 0;
     venue.num_markets = 0;
-    // 2. Announce with the full post-state.
+    venue.margin = margin;
+    // 3. Announce with the full post-state.
     emit!(VenueCreated {
         venue: venue.key(),
         id,
@@ -74,6 +84,7 @@ pub fn create_venue(ctx: Context<CreateVenue>, id: u16, guardian: Pubkey, vol_au
         collateral_vault: venue.collateral_vault,
         lp_mint: venue.lp_mint,
         token_program: venue.token_program,
+        margin,
     });
     Ok(())
 }

@@ -1,10 +1,15 @@
-//! LP pool: deposit collateral for LP shares, redeem shares for collateral. Prices use internal accounting
-//! (`pool_assets`, `lp_shares`) and keel-math's ShareMath, rounding in favour of the pool both ways.
+//! LP pool: deposit collateral for LP shares, redeem shares for collateral. The pool is the counterparty of every
+//! trade, so its NAV is its cash (`pool_assets`, internal accounting: donations do not count) plus its claim on
+//! every market (traders' unrealised P&L against it, funding owed to it). Deposits are priced at the upper end of
+//! the oracle confidence band and rounded up, withdrawals at the lower end and rounded down (keel-math ShareMath):
+//! both protect the LPs who stay. Withdrawals are paid from cash only. Remaining accounts: every market in order.
 use crate::error::VenueError;
 use crate::events::LpFlow;
+use crate::health::pool_nav;
 use crate::state::{op, Venue};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Burn, Mint, MintTo, TokenAccount, TokenInterface, TransferChecked};
+use keel_math::margin::Bound;
 
 #[derive(Accounts)]
 pub struct LpFlowAccounts<'info> {
@@ -27,14 +32,16 @@ pub struct LpFlowAccounts<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-pub fn deposit_lp(ctx: Context<LpFlowAccounts>, amount: u64) -> Result<()> {
-    // 1. Open, positive, and worth at least one share at the current price (floor: the pool keeps the dust).
+pub fn deposit_lp<'info>(ctx: Context<'info, LpFlowAccounts<'info>>, amount: u64) -> Result<()> {
+    // 1. Open, positive, and worth at least one share at the upper NAV (floor: the pool keeps the dust).
     let venue = &ctx.accounts.venue;
     require!(!venue.is_paused(op::DEPOSIT), VenueError::OperationPaused);
     require!(amount > 0, VenueError::InvalidAmount);
-    let shares = Venue::LP_SHARE_MATH
-        .amount_to_shares_floor(amount, venue.pool_assets, venue.lp_shares)
-        .map_err(VenueError::from)?;
+    let now = Clock::get()?.unix_timestamp;
+    let nav = pool_nav(venue, &venue.key(), ctx.remaining_accounts, now, Bound::Upper)?;
+    require!(nav >= 0, VenueError::PoolInsolvent);
+    let nav: u64 = nav.ceil().checked_to_num().ok_or(VenueError::MathOverflow)?;
+    let shares = Venue::LP_SHARE_MATH.amount_to_shares_floor(amount, nav, venue.lp_shares).map_err(VenueError::from)?;
     require!(shares > 0, VenueError::RoundsToZero);
     // 2. Collateral in (transfer_checked: the mint's decimals are verified by the token program).
     let a = &ctx.accounts;
@@ -69,16 +76,18 @@ pub fn deposit_lp(ctx: Context<LpFlowAccounts>, amount: u64) -> Result<()> {
     Ok(())
 }
 
-pub fn withdraw_lp(ctx: Context<LpFlowAccounts>, shares: u64) -> Result<()> {
-    // 1. Open, positive, held, and worth at least one collateral unit (floor: the pool keeps the dust).
+pub fn withdraw_lp<'info>(ctx: Context<'info, LpFlowAccounts<'info>>, shares: u64) -> Result<()> {
+    // 1. Open, positive, held, and worth at least one collateral unit at the lower NAV (floor), paid from cash.
     let venue = &ctx.accounts.venue;
     require!(!venue.is_paused(op::WITHDRAW), VenueError::OperationPaused);
     require!(shares > 0, VenueError::InvalidAmount);
     require!(ctx.accounts.owner_lp.amount >= shares, VenueError::InsufficientShares);
-    let amount = Venue::LP_SHARE_MATH
-        .shares_to_amount_floor(shares, venue.pool_assets, venue.lp_shares)
-        .map_err(VenueError::from)?;
+    let now = Clock::get()?.unix_timestamp;
+    let nav = pool_nav(venue, &venue.key(), ctx.remaining_accounts, now, Bound::Lower)?.max(fixed::types::I80F48::ZERO);
+    let nav: u64 = nav.floor().checked_to_num().ok_or(VenueError::MathOverflow)?;
+    let amount = Venue::LP_SHARE_MATH.shares_to_amount_floor(shares, nav, venue.lp_shares).map_err(VenueError::from)?;
     require!(amount > 0, VenueError::RoundsToZero);
+    require!(amount <= venue.pool_assets, VenueError::InsufficientPoolLiquidity);
     // 2. Burn the shares (the owner signs), then pay from the vault (the venue PDA signs).
     let a = &ctx.accounts;
     let cpi = Burn {

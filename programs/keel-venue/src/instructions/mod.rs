@@ -1,15 +1,23 @@
 pub mod add_market;
 pub mod add_underlying;
 pub mod create_venue;
+pub mod liquidate;
 pub mod lp;
+pub mod margin;
 pub mod post_surface;
 pub mod refresh_market;
 pub mod set_paused;
+pub mod settle;
+pub mod trade;
 
 pub use add_market::*;
 pub use add_underlying::*;
 pub use create_venue::*;
+pub use liquidate::*;
 pub use lp::*;
+pub use margin::*;
 pub use post_surface::*;
 pub use refresh_market::*;
 pub use set_paused::*;
+pub use settle::*;
+pub use trade::*;

@@ -8,6 +8,7 @@ use crate::state::{fx, op, raw, Market, MarketKind, RiskCache, Underlying, Venue
 use anchor_lang::prelude::*;
 use keel_math::bs::{years_from_seconds, OptionKind};
 use keel_math::instrument::{instrument_risk, Instrument};
+use keel_math::SafeMath;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 #[derive(Accounts)]
@@ -48,6 +49,9 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
     };
     // 4. The maths, in keel-math (the keeper calls the same function to predict this cache).
     let risk = instrument_risk(&inst, price.price, fx(cfg.spot_range), fx(cfg.vol_range)).map_err(VenueError::from)?;
+    // Margin marks sit k confidence intervals against the holder, carried to the mark by |delta|.
+    let bias =
+        risk.greeks.delta.saturating_abs().safe_mul(fx(cfg.conf_multiplier)).and_then(|b| b.safe_mul(price.conf));
     let cache = RiskCache {
         mark: raw(risk.greeks.price),
         delta: raw(risk.greeks.delta),
@@ -56,14 +60,18 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         theta: raw(risk.greeks.theta),
         risk_array: risk.risk_array.map(raw),
         spot: raw(price.price),
+        conf: raw(price.conf),
+        bias: raw(bias.map_err(VenueError::from)?),
         vol: raw(risk.vol),
         slot: clock.slot,
         ts: now,
+        valid_until: now.saturating_add(i64::from(cfg.cache_max_age_secs)),
         oracle_valid: validity == OracleValidity::Valid,
     };
-    // 5. Store and announce.
+    // 5. Perp funding accrues to now at this spot; store and announce.
     let market = &mut ctx.accounts.market;
+    market.accrue_funding(now, price.price)?;
     market.cache = cache;
-    emit!(MarketRefreshed { market: market.key(), cache, refresher: ctx.accounts.refresher.key() });
+    emit!(MarketRefreshed { market: market.key(), cache, book: market.book, refresher: ctx.accounts.refresher.key() });
     Ok(())
 }

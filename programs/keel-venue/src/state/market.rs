@@ -20,8 +20,10 @@ pub struct MarketConfig {
     pub expiry: i64,
     pub taker_fee_bps: u16,
     pub half_spread_bps: u16,
-    /// Open-interest cap per side, in base units.
+    /// Open-interest cap per side, in lots (10^-6 units).
     pub max_open_interest: u64,
+    /// Perps: funding rate at full skew (net size = OI cap), bps of spot per day; 0 for options.
+    pub max_funding_bps_per_day: u16,
 }
 
 /// Number of scenarios in the cached SPAN grid (7 spot points x 2 vol points).
@@ -39,9 +41,14 @@ pub struct RiskCache {
     pub risk_array: [i128; RISK_SCENARIOS],
     /// Inputs it was computed at: oracle spot, implied vol (0 for perps), slot and time.
     pub spot: i128,
+    /// Oracle confidence at refresh and the per-unit mark bias used for margin, |delta| x k x conf (quote units).
+    pub conf: i128,
+    pub bias: i128,
     pub vol: i128,
     pub slot: u64,
     pub ts: i64,
+    /// Last second the cache may be used without a refresh (ts + the underlying's cache max age).
+    pub valid_until: i64,
     /// Whether the oracle was `Valid` at refresh (consumers that increase risk require it).
     pub oracle_valid: bool,
 }
@@ -58,6 +65,29 @@ pub struct Market {
     pub index: u32,
     pub config: MarketConfig,
     pub cache: RiskCache,
+    pub book: MarketBook,
+}
+
+/// Aggregates over every position in the market. The pool is the counterparty of all of them, so its unrealised
+/// claim on the market is `net_cost - net_qty x mark + funding` (see `pricing::pool_claim`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
+pub struct MarketBook {
+    /// Sum of long sizes and of |short sizes| (lots).
+    pub long_oi: u64,
+    pub short_oi: u64,
+    /// Sum of all position sizes (lots) and cost bases (tokens, I80F48 bits).
+    pub net_size: i64,
+    pub net_cost: i128,
+    /// Perps: cumulative funding per unit (quote units, I80F48 bits; longs pay when it rises), the sum of
+    /// size x funding snapshot over positions (tokens-scaled, I80F48 bits) and when funding last accrued.
+    pub funding_index: i128,
+    pub net_funding_snap: i128,
+    pub last_funding_ts: i64,
+    /// Options after expiry, once `settle_market` fixed them: the oracle price and the payoff per unit
+    /// (I80F48 bits).
+    pub settled: bool,
+    pub settlement_price: i128,
+    pub settlement_value: i128,
 }
 
 impl Market {

@@ -1,10 +1,12 @@
 //! Venue accounts. Fixed-point values are stored as raw I80F48 bits (`i128`) so accounts stay borsh-plain;
 //! [`fx`] / [`raw`] convert at the edges.
+pub mod margin;
 pub mod market;
 pub mod surface;
 pub mod underlying;
 pub mod venue;
 
+pub use margin::*;
 pub use market::*;
 pub use surface::*;
 pub use underlying::*;

@@ -26,6 +26,12 @@ pub struct UnderlyingConfig {
     pub vol_range: i128,
     /// Surfaces older than this are refused by pricing (seconds).
     pub surface_max_age_secs: u32,
+    /// A market's risk cache is usable for this long after its refresh (seconds)...
+    pub cache_max_age_secs: u32,
+    /// ...and while spot stays within this distance of the spot it was computed at (bps).
+    pub cache_max_move_bps: u16,
+    /// Options settle on the first oracle price published within this many seconds after expiry.
+    pub settlement_window_secs: u32,
 }
 
 /// An underlying asset. PDA: ["underlying", venue, index (u16 LE)].

@@ -29,8 +29,10 @@ pub struct Venue {
     pub collateral_vault: Pubkey,
     /// LP share mint (PDA ["lp_mint", venue], authority = the venue PDA, same token program as the collateral).
     pub lp_mint: Pubkey,
-    /// LP capital by internal accounting: collateral deposited by LPs (plus, later, fees and trader P&L). Tokens
-    /// sent to the vault outside the program never enter it, so a donation cannot move the LP share price.
+    /// The pool's cash by internal accounting: LP deposits, plus fees and traders' realised losses, minus their
+    /// realised gains and LP withdrawals. Tokens sent to the vault outside the program never enter it, so a
+    /// donation cannot move the LP share price. Invariant: vault balance = pool_assets + sum of margin collateral
+    /// (+ donations).
     pub pool_assets: u64,
     /// LP shares outstanding (equals the LP mint's supply).
     pub lp_shares: u64,
@@ -38,6 +40,45 @@ pub struct Venue {
     pub paused: u32,
     pub num_underlyings: u16,
     pub num_markets: u32,
+    pub margin: MarginConfig,
+}
+
+/// Venue-wide margin and liquidation parameters (fixed-point values as raw I80F48 bits).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct MarginConfig {
+    /// Multiplier on the worst scenario loss, >= 1.
+    pub im_multiplier: i128,
+    /// Maintenance margin as a fraction of initial, in (0, 1].
+    pub mm_fraction: i128,
+    /// Minimum initial margin per short option unit as a fraction of spot, in [0, 1).
+    pub short_option_min: i128,
+    /// Liquidation penalty on the closed notional, paid to the liquidator (at most 1000 bps).
+    pub liquidation_fee_bps: u16,
+    /// Largest fraction of a position one liquidation call may close (1..=10000 bps): liquidation is gradual.
+    pub liquidation_max_close_bps: u16,
+}
+
+impl MarginConfig {
+    pub fn params(&self) -> keel_math::margin::MarginParams {
+        keel_math::margin::MarginParams {
+            im_multiplier: super::fx(self.im_multiplier),
+            mm_fraction: super::fx(self.mm_fraction),
+            short_option_min: super::fx(self.short_option_min),
+        }
+    }
+
+    pub fn is_valid(&self) -> bool {
+        let p = self.params();
+        let one = fixed::types::I80F48::ONE;
+        p.im_multiplier >= one
+            && p.mm_fraction > fixed::types::I80F48::ZERO
+            && p.mm_fraction <= one
+            && p.short_option_min >= fixed::types::I80F48::ZERO
+            && p.short_option_min < one
+            && self.liquidation_fee_bps <= 1000
+            && self.liquidation_max_close_bps > 0
+            && self.liquidation_max_close_bps <= 10_000
+    }
 }
 
 impl Venue {

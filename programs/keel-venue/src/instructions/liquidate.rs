@@ -1,0 +1,125 @@
+//! Permissionless, gradual liquidation. While an account's equity is below maintenance margin, anyone may close
+//! part of one position (at most `liquidation_max_close_bps` of it per call) against the pool at the mark, with
+//! no spread, and is paid a penalty on the closed notional out of the account's collateral. Each step must
+//! shrink the maintenance shortfall, so a liquidator cannot strip a hedge to farm rewards. When the last position
+//! is gone a negative balance is written off against the pool. Remaining accounts: the other positions' markets.
+use crate::error::VenueError;
+use crate::events::Liquidated;
+use crate::health::{health, settle_pnl_floor, write_off_bad_debt};
+use crate::oracle::{checked_price, OracleUse};
+use crate::state::{op, MarginAccount, Market, Position, Underlying, Venue};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use fixed::types::I80F48;
+use keel_math::margin::qty_from_lots;
+use keel_math::SafeMath;
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+#[derive(Accounts)]
+pub struct Liquidate<'info> {
+    pub liquidator: Signer<'info>,
+    #[account(mut, has_one = collateral_mint, has_one = collateral_vault)]
+    pub venue: Box<Account<'info, Venue>>,
+    #[account(mut, has_one = venue)]
+    pub margin_account: Box<Account<'info, MarginAccount>>,
+    #[account(has_one = venue)]
+    pub underlying: Box<Account<'info, Underlying>>,
+    #[account(mut, has_one = venue, has_one = underlying)]
+    pub market: Box<Account<'info, Market>>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
+    #[account(mint::token_program = token_program)]
+    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub collateral_vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// Receives the reward.
+    #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
+    pub liquidator_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(address = venue.token_program)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) -> Result<()> {
+    // 1. Open, a position in this live market, an oracle the reduce-risk policy accepts and a fresh cache.
+    require!(!ctx.accounts.venue.is_paused(op::LIQUIDATE), VenueError::OperationPaused);
+    require!(max_lots > 0, VenueError::InvalidAmount);
+    let now = Clock::get()?.unix_timestamp;
+    let market = &ctx.accounts.market;
+    let key = market.key();
+    require!(!market.book.settled && (!market.is_option() || now < market.config.expiry), VenueError::MarketExpired);
+    let slot = ctx.accounts.margin_account.slot_of(&key).ok_or(VenueError::PositionNotFound)?;
+    let cfg = ctx.accounts.underlying.config;
+    let (oracle, _) = checked_price(&ctx.accounts.price_update, &cfg, now, OracleUse::ReduceRisk)?;
+    market.require_fresh(now, Some((oracle.price, &cfg)))?;
+    // 2. Below maintenance.
+    let before =
+        health(&ctx.accounts.margin_account, &ctx.accounts.venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
+    require!(before.is_liquidatable(), VenueError::NotLiquidatable);
+    // 3. How much to close: the caller's maximum, capped at the per-call fraction (at least one lot).
+    let mut pos = ctx.accounts.margin_account.positions[slot];
+    let held = pos.size.unsigned_abs();
+    let margin = ctx.accounts.venue.margin;
+    let fraction = u128::from(held) * u128::from(margin.liquidation_max_close_bps);
+    let step = u64::try_from(fraction.div_ceil(10_000)).map_err(|_| VenueError::MathOverflow)?;
+    let lots = held.min(max_lots).min(step.max(1));
+    let lots = i64::try_from(lots).map_err(|_| VenueError::MathOverflow)?;
+    let delta = if pos.size > 0 { -lots } else { lots };
+    // 4. Close at the mark against the pool; realised P&L moves as cash.
+    let decimals = ctx.accounts.venue.collateral_decimals;
+    let price = market.mark_at(oracle.price)?;
+    let market = &mut ctx.accounts.market;
+    market.accrue_funding(now, oracle.price)?;
+    market.fold_funding(&mut pos, decimals)?;
+    let realized = market.fill(&mut pos, delta, price, decimals)?;
+    let venue = &mut ctx.accounts.venue;
+    let acct = &mut ctx.accounts.margin_account;
+    let realized = settle_pnl_floor(venue, acct, realized)?;
+    acct.positions[slot] = if pos.size == 0 { Position::default() } else { pos };
+    // 5. The liquidator's reward: the penalty on the closed notional (rounded up), out of what collateral is left.
+    let notional = qty_from_lots(lots, decimals).and_then(|q| q.safe_mul(price)).map_err(VenueError::from)?;
+    let penalty = notional
+        .safe_mul(I80F48::from_num(margin.liquidation_fee_bps))
+        .and_then(|p| p.safe_div(I80F48::from_num(10_000)))
+        .map_err(VenueError::from)?;
+    let penalty: u64 = penalty.ceil().checked_to_num().ok_or(VenueError::MathOverflow)?;
+    let reward = penalty.min(acct.collateral.max(0).unsigned_abs());
+    acct.collateral -= i64::try_from(reward).map_err(|_| VenueError::MathOverflow)?;
+    let bad_debt = write_off_bad_debt(venue, acct)?;
+    // 6. The step must shrink the shortfall below maintenance.
+    let after = health(acct, venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
+    let (sf_before, sf_after) = (before.maintenance_shortfall(), after.maintenance_shortfall());
+    let (sf_before, sf_after) = (sf_before.map_err(VenueError::from)?, sf_after.map_err(VenueError::from)?);
+    require!(sf_after < sf_before, VenueError::LiquidationNotImproving);
+    // 7. Pay the reward from the vault (the venue PDA signs) and announce.
+    let a = &ctx.accounts;
+    if reward > 0 {
+        let cpi = TransferChecked {
+            from: a.collateral_vault.to_account_info(),
+            mint: a.collateral_mint.to_account_info(),
+            to: a.liquidator_collateral.to_account_info(),
+            authority: a.venue.to_account_info(),
+        };
+        a.venue.with_signer(|signer| {
+            token_interface::transfer_checked(
+                CpiContext::new_with_signer(a.token_program.key(), cpi, signer),
+                reward,
+                a.collateral_mint.decimals,
+            )
+        })?;
+    }
+    emit!(Liquidated {
+        account: a.margin_account.key(),
+        liquidator: a.liquidator.key(),
+        market: key,
+        closed: delta,
+        price: price.to_bits(),
+        realized,
+        reward,
+        shortfall_before: sf_before.to_bits(),
+        shortfall_after: sf_after.to_bits(),
+        position_size: pos.size,
+        collateral: a.margin_account.collateral,
+        bad_debt,
+        pool_assets: a.venue.pool_assets,
+    });
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Margin accounts: open one (any owner, including another program's PDA), deposit collateral, withdraw it
+//! subject to initial margin. Remaining accounts of `withdraw_margin`: the markets of the open positions.
+use crate::error::VenueError;
+use crate::events::MarginFlow;
+use crate::health::health;
+use crate::state::{op, MarginAccount, Venue};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+
+#[derive(Accounts)]
+pub struct OpenMarginAccount<'info> {
+    /// Pays rent; separate from the owner so a program PDA can own an account.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    pub owner: Signer<'info>,
+    pub venue: Account<'info, Venue>,
+    #[account(
+        init,
+        payer = payer,
+        space = 8 + MarginAccount::INIT_SPACE,
+        seeds = [MarginAccount::SEED, venue.key().as_ref(), owner.key().as_ref()],
+        bump,
+    )]
+    pub margin_account: Box<Account<'info, MarginAccount>>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn open_margin_account(ctx: Context<OpenMarginAccount>) -> Result<()> {
+    // 1. Empty account bound to its venue and owner.
+    let a = &mut ctx.accounts.margin_account;
+    a.bump = ctx.bumps.margin_account;
+    a.venue = ctx.accounts.venue.key();
+    a.owner = ctx.accounts.owner.key();
+    a.collateral = 0;
+    a.positions = Default::default();
+    emit!(MarginFlow { account: a.key(), owner: a.owner, amount: 0, collateral: 0 });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct MarginFlowAccounts<'info> {
+    pub owner: Signer<'info>,
+    #[account(mut, has_one = collateral_mint, has_one = collateral_vault)]
+    pub venue: Box<Account<'info, Venue>>,
+    #[account(mut, has_one = venue, has_one = owner @ VenueError::UnauthorizedOwner)]
+    pub margin_account: Box<Account<'info, MarginAccount>>,
+    #[account(mint::token_program = token_program)]
+    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub collateral_vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The owner's token account (source on deposit, destination on withdrawal; any owner on withdrawal).
+    #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
+    pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(address = venue.token_program)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn deposit_margin(ctx: Context<MarginFlowAccounts>, amount: u64) -> Result<()> {
+    // 1. Open and positive.
+    require!(!ctx.accounts.venue.is_paused(op::DEPOSIT), VenueError::OperationPaused);
+    require!(amount > 0, VenueError::InvalidAmount);
+    let signed = i64::try_from(amount).map_err(|_| VenueError::MathOverflow)?;
+    // 2. Tokens in (the owner signs for its token account; the token program rejects anyone else's).
+    let a = &ctx.accounts;
+    let cpi = TransferChecked {
+        from: a.owner_collateral.to_account_info(),
+        mint: a.collateral_mint.to_account_info(),
+        to: a.collateral_vault.to_account_info(),
+        authority: a.owner.to_account_info(),
+    };
+    token_interface::transfer_checked(CpiContext::new(a.token_program.key(), cpi), amount, a.collateral_mint.decimals)?;
+    // 3. Credit and announce.
+    let acct = &mut ctx.accounts.margin_account;
+    acct.collateral = acct.collateral.checked_add(signed).ok_or(VenueError::MathOverflow)?;
+    emit!(MarginFlow { account: acct.key(), owner: acct.owner, amount: signed, collateral: acct.collateral });
+    Ok(())
+}
+
+pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, amount: u64) -> Result<()> {
+    // 1. Open, positive, covered by realised collateral (unrealised gains are not withdrawable).
+    require!(!ctx.accounts.venue.is_paused(op::WITHDRAW), VenueError::OperationPaused);
+    require!(amount > 0, VenueError::InvalidAmount);
+    let signed = i64::try_from(amount).map_err(|_| VenueError::MathOverflow)?;
+    require!(ctx.accounts.margin_account.collateral >= signed, VenueError::InsufficientCollateral);
+    // 2. Debit, then require initial margin on what is left.
+    let now = Clock::get()?.unix_timestamp;
+    let acct = &mut ctx.accounts.margin_account;
+    acct.collateral -= signed;
+    let h = health(acct, &ctx.accounts.venue, &[], ctx.remaining_accounts, now)?;
+    require!(h.meets_initial(), VenueError::InsufficientMargin);
+    // 3. Tokens out, signed by the venue PDA.
+    let a = &ctx.accounts;
+    let cpi = TransferChecked {
+        from: a.collateral_vault.to_account_info(),
+        mint: a.collateral_mint.to_account_info(),
+        to: a.owner_collateral.to_account_info(),
+        authority: a.venue.to_account_info(),
+    };
+    a.venue.with_signer(|signer| {
+        token_interface::transfer_checked(
+            CpiContext::new_with_signer(a.token_program.key(), cpi, signer),
+            amount,
+            a.collateral_mint.decimals,
+        )
+    })?;
+    emit!(MarginFlow {
+        account: a.margin_account.key(),
+        owner: a.margin_account.owner,
+        amount: -signed,
+        collateral: a.margin_account.collateral,
+    });
+    Ok(())
+}

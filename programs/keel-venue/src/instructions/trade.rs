@@ -1,0 +1,100 @@
+//! Trade `size` lots of a market against the LP pool at the oracle-derived mark +/- the half-spread, bounded by
+//! the caller's limit price; the fee goes to the pool. Risk-increasing trades need a `Valid` oracle and must
+//! leave equity >= initial margin; reduce-only trades are always allowed (exits are never blocked), on an oracle
+//! the reduce-risk policy accepts. Remaining accounts: the markets of the account's other open positions.
+use crate::error::VenueError;
+use crate::events::Traded;
+use crate::health::{charge_fee_ceil, health, settle_pnl_floor};
+use crate::oracle::{checked_price, OracleUse};
+use crate::state::{fx, op, MarginAccount, Market, Position, Underlying, Venue};
+use anchor_lang::prelude::*;
+use fixed::types::I80F48;
+use keel_math::margin::qty_from_lots;
+use keel_math::SafeMath;
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+#[derive(Accounts)]
+pub struct Trade<'info> {
+    pub owner: Signer<'info>,
+    #[account(mut)]
+    pub venue: Box<Account<'info, Venue>>,
+    #[account(mut, has_one = venue, has_one = owner @ VenueError::UnauthorizedOwner)]
+    pub margin_account: Box<Account<'info, MarginAccount>>,
+    #[account(has_one = venue)]
+    pub underlying: Box<Account<'info, Underlying>>,
+    #[account(mut, has_one = venue, has_one = underlying)]
+    pub market: Box<Account<'info, Market>>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
+}
+
+pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i128) -> Result<()> {
+    // 1. Open, non-zero, live market.
+    require!(!ctx.accounts.venue.is_paused(op::TRADE), VenueError::OperationPaused);
+    require!(size != 0, VenueError::InvalidAmount);
+    let now = Clock::get()?.unix_timestamp;
+    let market = &ctx.accounts.market;
+    require!(!market.book.settled && (!market.is_option() || now < market.config.expiry), VenueError::MarketExpired);
+    // 2. The position slot, and whether this only reduces it.
+    let acct = &ctx.accounts.margin_account;
+    let key = market.key();
+    let slot = acct.slot_of(&key).or_else(|| acct.free_slot()).ok_or(VenueError::TooManyPositions)?;
+    let mut pos = acct.positions[slot];
+    let reduce_only = pos.size != 0 && (pos.size > 0) != (size > 0) && size.unsigned_abs() <= pos.size.unsigned_abs();
+    // 3. Oracle under the policy for what the trade does, and a cache computed near this spot.
+    let cfg = ctx.accounts.underlying.config;
+    let usage = if reduce_only { OracleUse::ReduceRisk } else { OracleUse::IncreaseRisk };
+    let (oracle, _) = checked_price(&ctx.accounts.price_update, &cfg, now, usage)?;
+    market.require_fresh(now, Some((oracle.price, &cfg)))?;
+    // 4. Execution price: mark at the oracle price, plus or minus the half-spread; the caller's limit binds.
+    let mark = market.mark_at(oracle.price)?;
+    let half_spread = mark * I80F48::from_num(market.config.half_spread_bps) / I80F48::from_num(10_000);
+    let price = if size > 0 { mark.checked_add(half_spread) } else { mark.checked_sub(half_spread) };
+    let price = price.ok_or(VenueError::MathOverflow)?.max(I80F48::ZERO);
+    let limit = fx(limit_price);
+    require!(if size > 0 { price <= limit } else { price >= limit }, VenueError::LimitPriceViolated);
+    // 5. Funding to date, then the fill against the pool; open interest may only grow within the cap.
+    let decimals = ctx.accounts.venue.collateral_decimals;
+    let market = &mut ctx.accounts.market;
+    market.accrue_funding(now, oracle.price)?;
+    if !pos.is_open() {
+        pos = Position { market: key, size: 0, cost: 0, funding_snap: market.book.funding_index };
+    }
+    market.fold_funding(&mut pos, decimals)?;
+    let before = (market.book.long_oi, market.book.short_oi);
+    let realized = market.fill(&mut pos, size, price, decimals)?;
+    let cap = market.config.max_open_interest;
+    let within = |after: u64, before: u64| after <= cap || after <= before;
+    require!(
+        within(market.book.long_oi, before.0) && within(market.book.short_oi, before.1),
+        VenueError::OpenInterestCap
+    );
+    // 6. Cash: realised P&L (floored against the trader) and the fee (ceiled) between the account and the pool.
+    let venue = &mut ctx.accounts.venue;
+    let acct = &mut ctx.accounts.margin_account;
+    let realized = settle_pnl_floor(venue, acct, realized)?;
+    let notional = qty_from_lots(size, decimals).and_then(|q| q.safe_mul(price)).map_err(VenueError::from)?;
+    let fee = charge_fee_ceil(venue, acct, notional, market.config.taker_fee_bps)?;
+    acct.positions[slot] = if pos.size == 0 { Position::default() } else { pos };
+    // 7. Margin: anything that is not a pure reduction must leave equity >= initial margin.
+    let h = health(acct, venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
+    require!(reduce_only || h.meets_initial(), VenueError::InsufficientMargin);
+    emit!(Traded {
+        account: acct.key(),
+        owner: acct.owner,
+        market: key,
+        size,
+        price: price.to_bits(),
+        limit_price,
+        fee,
+        realized,
+        position_size: pos.size,
+        position_cost: if pos.size == 0 { 0 } else { pos.cost },
+        collateral: acct.collateral,
+        equity: h.equity.to_bits(),
+        initial_margin: h.initial.to_bits(),
+        maintenance_margin: h.maintenance.to_bits(),
+        book: market.book,
+        pool_assets: venue.pool_assets,
+    });
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! How a market prices, funds and books positions: the cache freshness rule, marks at the current spot, perp
+//! funding from the pool's skew, position fills with the market aggregates, and the pool's claim on a market.
+//! Pure state arithmetic (no accounts), so every instruction applies the same rules.
+use crate::error::VenueError;
+use crate::state::{fx, raw, Market, MarketKind, Position, UnderlyingConfig};
+use anchor_lang::prelude::*;
+use fixed::types::I80F48;
+use keel_math::margin::{apply_fill, holding_value, qty_from_lots, Bound, PositionRisk};
+use keel_math::SafeMath;
+
+const BPS: i64 = 10_000;
+const SECONDS_PER_DAY: i64 = 86_400;
+
+fn bps(x: u16) -> I80F48 {
+    I80F48::from_num(x) / I80F48::from_num(BPS)
+}
+
+impl Market {
+    pub fn is_option(&self) -> bool {
+        self.config.kind != MarketKind::Perp
+    }
+
+    /// Intrinsic value per unit at `spot` (options) or `spot` itself (perps).
+    pub fn payoff(&self, spot: I80F48) -> Result<I80F48> {
+        let k = fx(self.config.strike);
+        let v = match self.config.kind {
+            MarketKind::Perp => spot,
+            MarketKind::Call => spot.safe_sub(k).map_err(VenueError::from)?.max(I80F48::ZERO),
+            MarketKind::Put => k.safe_sub(spot).map_err(VenueError::from)?.max(I80F48::ZERO),
+        };
+        Ok(v)
+    }
+
+    /// The cache may be used at `now` (and, when the caller read the oracle, at `spot`): refreshed recently and
+    /// spot within the underlying's move limit of the spot it was computed at. Settled markets need no cache.
+    pub fn require_fresh(&self, now: i64, spot: Option<(I80F48, &UnderlyingConfig)>) -> Result<()> {
+        if self.book.settled {
+            return Ok(());
+        }
+        require!(now <= self.cache.valid_until, VenueError::RiskCacheStale);
+        if let Some((spot, cfg)) = spot {
+            let cached = fx(self.cache.spot);
+            let moved = spot.safe_sub(cached).map_err(VenueError::from)?.saturating_abs();
+            let limit = cached.safe_mul(bps(cfg.cache_max_move_bps)).map_err(VenueError::from)?;
+            require!(moved <= limit, VenueError::RiskCacheStale);
+        }
+        Ok(())
+    }
+
+    /// Mark per unit at `spot`: the cached mark carried to `spot` by its delta and gamma (exact for perps, whose
+    /// delta is 1 and gamma 0). Execution never uses a price that transaction ordering can move.
+    pub fn mark_at(&self, spot: I80F48) -> Result<I80F48> {
+        let c = &self.cache;
+        let ds = spot.safe_sub(fx(c.spot)).map_err(VenueError::from)?;
+        let half_gamma = fx(c.gamma) / I80F48::from_num(2);
+        let m = fx(c.mark)
+            .safe_add(fx(c.delta).safe_mul(ds).map_err(VenueError::from)?)
+            .and_then(|m| m.safe_add(half_gamma.safe_mul(ds)?.safe_mul(ds)?))
+            .map_err(VenueError::from)?;
+        Ok(m.max(I80F48::ZERO))
+    }
+
+    /// Accrues perp funding up to `now` at `spot`: rate = cap x clamp(net size / OI cap, -1, 1) per day, so the
+    /// side the pool is short pays the side it is long, pulling the skew back. No-op for options.
+    pub fn accrue_funding(&mut self, now: i64, spot: I80F48) -> Result<()> {
+        if self.is_option() {
+            return Ok(());
+        }
+        let dt = now.saturating_sub(self.book.last_funding_ts);
+        self.book.last_funding_ts = self.book.last_funding_ts.max(now);
+        if dt <= 0 || self.book.net_size == 0 {
+            return Ok(());
+        }
+        let cap = I80F48::from_num(self.config.max_open_interest);
+        let skew = (I80F48::from_num(self.book.net_size) / cap).clamp(I80F48::NEG_ONE, I80F48::ONE);
+        let per_unit = bps(self.config.max_funding_bps_per_day)
+            .safe_mul(skew)
+            .and_then(|r| r.safe_mul(spot))
+            .and_then(|r| r.safe_mul(I80F48::from_num(dt)))
+            .and_then(|r| r.safe_div(I80F48::from_num(SECONDS_PER_DAY)))
+            .map_err(VenueError::from)?;
+        self.book.funding_index = raw(fx(self.book.funding_index).safe_add(per_unit).map_err(VenueError::from)?);
+        Ok(())
+    }
+
+    /// Folds funding accrued since the position's snapshot into its cost basis (keeping the market aggregates in
+    /// step), so that a fill sees a clean basis.
+    pub fn fold_funding(&mut self, pos: &mut Position, decimals: u8) -> Result<()> {
+        let qty = qty_from_lots(pos.size, decimals).map_err(VenueError::from)?;
+        let index = fx(self.book.funding_index);
+        let owed = qty.safe_mul(index.safe_sub(fx(pos.funding_snap)).map_err(VenueError::from)?);
+        let owed = owed.map_err(VenueError::from)?;
+        let snap_delta = qty.safe_mul(index).and_then(|a| a.safe_sub(qty.safe_mul(fx(pos.funding_snap))?));
+        pos.cost = raw(fx(pos.cost).safe_add(owed).map_err(VenueError::from)?);
+        pos.funding_snap = raw(index);
+        self.book.net_cost = raw(fx(self.book.net_cost).safe_add(owed).map_err(VenueError::from)?);
+        self.book.net_funding_snap = raw(fx(self.book.net_funding_snap)
+            .safe_add(snap_delta.map_err(VenueError::from)?)
+            .map_err(VenueError::from)?);
+        Ok(())
+    }
+
+    /// Fills `delta` lots of `pos` at `price` per unit (funding must be folded first): updates the position, the
+    /// open interest and the aggregates, and returns the realised P&L (tokens, to the position holder).
+    pub fn fill(&mut self, pos: &mut Position, delta: i64, price: I80F48, decimals: u8) -> Result<I80F48> {
+        let value = qty_from_lots(delta, decimals).and_then(|q| q.safe_mul(price)).map_err(VenueError::from)?;
+        let old = pos.size;
+        let f = apply_fill(old, fx(pos.cost), delta, value).map_err(VenueError::from)?;
+        let b = &mut self.book;
+        // Open interest per side, from the before/after sizes.
+        let (long_before, short_before) = (old.max(0).unsigned_abs(), old.min(0).unsigned_abs());
+        let (long_after, short_after) = (f.size.max(0).unsigned_abs(), f.size.min(0).unsigned_abs());
+        let oi = |total: u64, before: u64, after: u64| total.checked_sub(before).and_then(|t| t.checked_add(after));
+        b.long_oi = oi(b.long_oi, long_before, long_after).ok_or(VenueError::MathOverflow)?;
+        b.short_oi = oi(b.short_oi, short_before, short_after).ok_or(VenueError::MathOverflow)?;
+        b.net_size = b.net_size.checked_add(delta).ok_or(VenueError::MathOverflow)?;
+        let cost_change = f.cost.safe_sub(fx(pos.cost)).map_err(VenueError::from)?;
+        b.net_cost = raw(fx(b.net_cost).safe_add(cost_change).map_err(VenueError::from)?);
+        // The funding snapshot moves with the size (it equals the index after folding).
+        let snap_change = qty_from_lots(delta, decimals).and_then(|q| q.safe_mul(fx(pos.funding_snap)));
+        b.net_funding_snap =
+            raw(fx(b.net_funding_snap).safe_add(snap_change.map_err(VenueError::from)?).map_err(VenueError::from)?);
+        pos.size = f.size;
+        pos.cost = raw(f.cost);
+        Ok(f.realized)
+    }
+
+    /// The position's inputs to keel-math's margin: quantity, cost, unfolded funding and the cached per-unit
+    /// risk (after settlement: the payoff, no bias, no scenario risk).
+    pub fn position_risk(&self, pos: &Position, decimals: u8) -> Result<PositionRisk> {
+        let qty = qty_from_lots(pos.size, decimals).map_err(VenueError::from)?;
+        let funding = fx(self.book.funding_index).safe_sub(fx(pos.funding_snap)).and_then(|d| qty.safe_mul(d));
+        let c = &self.cache;
+        let (mark, bias, risk_array) = if self.book.settled {
+            (fx(self.book.settlement_value), I80F48::ZERO, [I80F48::ZERO; crate::state::RISK_SCENARIOS])
+        } else {
+            (fx(c.mark), fx(c.bias), c.risk_array.map(fx))
+        };
+        Ok(PositionRisk {
+            qty,
+            cost: fx(pos.cost),
+            funding_owed: funding.map_err(VenueError::from)?,
+            mark,
+            bias,
+            spot: fx(c.spot),
+            risk_array,
+            is_option: self.is_option() && !self.book.settled,
+        })
+    }
+
+    /// The pool's unrealised claim on this market (tokens): it holds the opposite of every position, so
+    /// net cost + funding owed to it - value of net size, valued at the `bound` of the confidence band.
+    pub fn pool_claim(&self, decimals: u8, bound: Bound) -> Result<I80F48> {
+        if self.book.net_size == 0 && self.book.net_cost == 0 && self.book.net_funding_snap == 0 {
+            return Ok(I80F48::ZERO);
+        }
+        let net_qty = qty_from_lots(self.book.net_size, decimals).map_err(VenueError::from)?;
+        let (mark, bias) = if self.book.settled {
+            (fx(self.book.settlement_value), I80F48::ZERO)
+        } else {
+            (fx(self.cache.mark), fx(self.cache.bias))
+        };
+        let held = holding_value(net_qty.saturating_neg(), mark, bias, bound).map_err(VenueError::from)?;
+        let funding = net_qty
+            .safe_mul(fx(self.book.funding_index))
+            .and_then(|f| f.safe_sub(fx(self.book.net_funding_snap)))
+            .map_err(VenueError::from)?;
+        held.safe_add(fx(self.book.net_cost)).and_then(|v| v.safe_add(funding)).map_err(|e| VenueError::from(e).into())
+    }
+}
