@@ -1,6 +1,7 @@
 //! Permissionless, gradual liquidation. While an account's equity is below maintenance margin, anyone may close
-//! part of one position (at most `liquidation_max_close_bps` of it per call) against the pool at the mark, with
-//! no spread, and is paid a penalty on the closed notional out of the account's collateral. Each step must
+//! part of one position (at most `liquidation_max_close_bps` of it per call; all of it once the account is
+//! bankrupt, equity <= 0) against the pool at the mark, with no spread, and is paid a penalty on the closed
+//! notional out of the account's collateral. Each step must
 //! shrink the maintenance shortfall, so a liquidator cannot strip a hedge to farm rewards. When the last position
 //! is gone a negative balance is written off against the pool. Remaining accounts: the other positions' markets.
 use crate::error::VenueError;
@@ -54,12 +55,14 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     let before =
         health(&ctx.accounts.margin_account, &ctx.accounts.venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
     require!(before.is_liquidatable(), VenueError::NotLiquidatable);
-    // 3. How much to close: the caller's maximum, capped at the per-call fraction (at least one lot).
+    // 3. How much to close: the caller's maximum, capped at the per-call fraction (at least one lot) unless the
+    //    account is bankrupt (equity <= 0), when waiting only lets the deficit grow.
     let mut pos = ctx.accounts.margin_account.positions[slot];
     let held = pos.size.unsigned_abs();
     let margin = ctx.accounts.venue.margin;
     let fraction = u128::from(held) * u128::from(margin.liquidation_max_close_bps);
     let step = u64::try_from(fraction.div_ceil(10_000)).map_err(|_| VenueError::MathOverflow)?;
+    let step = if before.equity <= I80F48::ZERO { held } else { step };
     let lots = held.min(max_lots).min(step.max(1));
     let lots = i64::try_from(lots).map_err(|_| VenueError::MathOverflow)?;
     let delta = if pos.size > 0 { -lots } else { lots };
