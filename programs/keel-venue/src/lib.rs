@@ -1,8 +1,10 @@
-//! Keel venue program: reference derivatives venue (perps, European options, LP pool, margin).
+//! Keel venue program: the reference derivatives venue (perps, European options, LP pool, margin).
 //!
-//! Built so far: venue creation (Token or Token-2022 collateral with a PDA vault), underlyings with Pyth
-//! PriceUpdateV2 feeds and the oracle validity policy, SVI vol surfaces with arbitrage checks, markets (perp, European call/put) with the permissionless greek/risk
-//! cache, guardian pauses. LP pool, margin, trading, funding, settlement and liquidation follow (issue 3).
+//! Venues hold one collateral (SPL Token or Token-2022) in a PDA vault. Underlyings read Pyth PriceUpdateV2 under
+//! a per-action validity policy; a vol authority posts arbitrage-checked SVI slices; a permissionless crank caches
+//! each market's greeks and SPAN risk array. Traders margin from summed risk arrays and trade against the LP pool
+//! at oracle-derived marks; perps pay funding from the pool's skew; options settle at the oracle after expiry;
+//! liquidation is permissionless and gradual. See docs/venue.md.
 use anchor_lang::prelude::*;
 
 pub mod error;
