@@ -14,6 +14,7 @@ pub mod instructions;
 pub mod oracle;
 pub mod pricing;
 pub mod state;
+pub mod token;
 
 use instructions::*;
 

@@ -9,8 +9,9 @@ use crate::events::Liquidated;
 use crate::health::{health, settle_pnl_floor, write_off_bad_debt};
 use crate::oracle::{checked_price, OracleUse};
 use crate::state::{op, MarginAccount, Market, Position, Underlying, Venue};
+use crate::token::pay_out;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use fixed::types::I80F48;
 use keel_math::margin::qty_from_lots;
 use keel_math::SafeMath;
@@ -95,19 +96,8 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     // 7. Pay the reward from the vault (the venue PDA signs) and announce.
     let a = &ctx.accounts;
     if reward > 0 {
-        let cpi = TransferChecked {
-            from: a.collateral_vault.to_account_info(),
-            mint: a.collateral_mint.to_account_info(),
-            to: a.liquidator_collateral.to_account_info(),
-            authority: a.venue.to_account_info(),
-        };
-        a.venue.with_signer(|signer| {
-            token_interface::transfer_checked(
-                CpiContext::new_with_signer(a.token_program.key(), cpi, signer),
-                reward,
-                a.collateral_mint.decimals,
-            )
-        })?;
+        let (vault, to) = (a.collateral_vault.to_account_info(), a.liquidator_collateral.to_account_info());
+        pay_out(&a.venue, &a.token_program, &a.collateral_mint, vault, to, reward)?;
     }
     emit!(Liquidated {
         account: a.margin_account.key(),

@@ -7,8 +7,9 @@ use crate::error::VenueError;
 use crate::events::LpFlow;
 use crate::health::pool_nav;
 use crate::state::{op, Venue};
+use crate::token::{pay_out, pull_in};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Burn, Mint, MintTo, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{self, Burn, Mint, MintTo, TokenAccount, TokenInterface};
 use keel_math::margin::Bound;
 
 #[derive(Accounts)]
@@ -45,13 +46,9 @@ pub fn deposit_lp<'info>(ctx: Context<'info, LpFlowAccounts<'info>>, amount: u64
     require!(shares > 0, VenueError::RoundsToZero);
     // 2. Collateral in (transfer_checked: the mint's decimals are verified by the token program).
     let a = &ctx.accounts;
-    let cpi = TransferChecked {
-        from: a.owner_collateral.to_account_info(),
-        mint: a.collateral_mint.to_account_info(),
-        to: a.collateral_vault.to_account_info(),
-        authority: a.owner.to_account_info(),
-    };
-    token_interface::transfer_checked(CpiContext::new(a.token_program.key(), cpi), amount, a.collateral_mint.decimals)?;
+    let (from, vault, owner) =
+        (a.owner_collateral.to_account_info(), a.collateral_vault.to_account_info(), a.owner.to_account_info());
+    pull_in(&a.token_program, &a.collateral_mint, from, vault, owner, amount)?;
     // 3. Shares out, signed by the venue PDA.
     let cpi = MintTo {
         mint: a.lp_mint.to_account_info(),
@@ -96,19 +93,8 @@ pub fn withdraw_lp<'info>(ctx: Context<'info, LpFlowAccounts<'info>>, shares: u6
         authority: a.owner.to_account_info(),
     };
     token_interface::burn(CpiContext::new(a.token_program.key(), cpi), shares)?;
-    let cpi = TransferChecked {
-        from: a.collateral_vault.to_account_info(),
-        mint: a.collateral_mint.to_account_info(),
-        to: a.owner_collateral.to_account_info(),
-        authority: venue.to_account_info(),
-    };
-    venue.with_signer(|signer| {
-        token_interface::transfer_checked(
-            CpiContext::new_with_signer(a.token_program.key(), cpi, signer),
-            amount,
-            a.collateral_mint.decimals,
-        )
-    })?;
+    let (vault, to) = (a.collateral_vault.to_account_info(), a.owner_collateral.to_account_info());
+    pay_out(venue, &a.token_program, &a.collateral_mint, vault, to, amount)?;
     // 3. Internal accounting and the event.
     let venue = &mut ctx.accounts.venue;
     venue.pool_assets = venue.pool_assets.checked_sub(amount).ok_or(VenueError::MathOverflow)?;

@@ -4,8 +4,9 @@ use crate::error::VenueError;
 use crate::events::MarginFlow;
 use crate::health::health;
 use crate::state::{op, MarginAccount, Venue};
+use crate::token::{pay_out, pull_in};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 #[derive(Accounts)]
 pub struct OpenMarginAccount<'info> {
@@ -62,13 +63,9 @@ pub fn deposit_margin(ctx: Context<MarginFlowAccounts>, amount: u64) -> Result<(
     let signed = i64::try_from(amount).map_err(|_| VenueError::MathOverflow)?;
     // 2. Tokens in (the owner signs for its token account; the token program rejects anyone else's).
     let a = &ctx.accounts;
-    let cpi = TransferChecked {
-        from: a.owner_collateral.to_account_info(),
-        mint: a.collateral_mint.to_account_info(),
-        to: a.collateral_vault.to_account_info(),
-        authority: a.owner.to_account_info(),
-    };
-    token_interface::transfer_checked(CpiContext::new(a.token_program.key(), cpi), amount, a.collateral_mint.decimals)?;
+    let (from, vault, owner) =
+        (a.owner_collateral.to_account_info(), a.collateral_vault.to_account_info(), a.owner.to_account_info());
+    pull_in(&a.token_program, &a.collateral_mint, from, vault, owner, amount)?;
     // 3. Credit and announce.
     let acct = &mut ctx.accounts.margin_account;
     acct.collateral = acct.collateral.checked_add(signed).ok_or(VenueError::MathOverflow)?;
@@ -90,19 +87,8 @@ pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, am
     require!(h.meets_initial(), VenueError::InsufficientMargin);
     // 3. Tokens out, signed by the venue PDA.
     let a = &ctx.accounts;
-    let cpi = TransferChecked {
-        from: a.collateral_vault.to_account_info(),
-        mint: a.collateral_mint.to_account_info(),
-        to: a.owner_collateral.to_account_info(),
-        authority: a.venue.to_account_info(),
-    };
-    a.venue.with_signer(|signer| {
-        token_interface::transfer_checked(
-            CpiContext::new_with_signer(a.token_program.key(), cpi, signer),
-            amount,
-            a.collateral_mint.decimals,
-        )
-    })?;
+    let (vault, to) = (a.collateral_vault.to_account_info(), a.owner_collateral.to_account_info());
+    pay_out(&a.venue, &a.token_program, &a.collateral_mint, vault, to, amount)?;
     emit!(MarginFlow {
         account: a.margin_account.key(),
         owner: a.margin_account.owner,
