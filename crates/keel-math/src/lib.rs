@@ -11,6 +11,7 @@
 //! - [`svi`]: raw SVI total variance, implied vol, butterfly-arbitrage check.
 //! - [`risk`]: SPAN-style scenario risk arrays.
 //! - [`margin`]: account equity, initial/maintenance margin from summed risk arrays, position fills.
+//! - [`mandate`]: a vault's risk limits, relative excesses, breach measure, Whalley-Wilmott band.
 //! - [`shares`]: share accounting with a virtual offset and directed rounding.
 //! - [`reference`]: f64 reference implementations used to bound the fixed-point error.
 //!
@@ -21,6 +22,7 @@ pub mod bs;
 pub mod elementary;
 pub mod error;
 pub mod instrument;
+pub mod mandate;
 pub mod margin;
 pub mod normal;
 pub mod reference;

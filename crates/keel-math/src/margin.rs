@@ -108,15 +108,30 @@ pub fn holding_value(qty: I80F48, mark: I80F48, bias: I80F48, bound: Bound) -> M
     qty.safe_mul(price)
 }
 
+/// A position's value net of its cost and unfolded funding, marked at `bound` (tokens).
+#[track_caller]
+pub fn position_value(p: &PositionRisk, bound: Bound) -> MathResult<I80F48> {
+    holding_value(p.qty, p.mark, p.bias, bound)?.safe_sub(p.cost)?.safe_sub(p.funding_owed)
+}
+
+/// collateral + sum of position values at `bound`: the account's liquidation value bounds (tokens). `Lower` is
+/// the margin equity of [`account_health`].
+#[track_caller]
+pub fn account_value(collateral: I80F48, positions: &[PositionRisk], bound: Bound) -> MathResult<I80F48> {
+    let mut v = collateral;
+    for p in positions {
+        v = v.safe_add(position_value(p, bound)?)?;
+    }
+    Ok(v)
+}
+
 /// Equity, initial and maintenance margin of `collateral` plus `positions`.
 #[track_caller]
 pub fn account_health(collateral: I80F48, positions: &[PositionRisk], params: &MarginParams) -> MathResult<Health> {
-    let mut equity = collateral;
+    let equity = account_value(collateral, positions, Bound::Lower)?;
     let mut scenarios = [I80F48::ZERO; SCENARIOS];
     let mut short_option_floor = I80F48::ZERO;
     for p in positions {
-        let value = holding_value(p.qty, p.mark, p.bias, Bound::Lower)?;
-        equity = equity.safe_add(value)?.safe_sub(p.cost)?.safe_sub(p.funding_owed)?;
         accumulate(&mut scenarios, &p.risk_array, p.qty)?;
         if p.is_option && p.qty < I80F48::ZERO {
             let floor = p.qty.saturating_abs().safe_mul(p.spot)?.safe_mul(params.short_option_min)?;

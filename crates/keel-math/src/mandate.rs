@@ -1,0 +1,263 @@
+//! A vault's risk mandate and how far a portfolio is from it. Shared by keel-vault (which enforces it) and the
+//! keeper (which predicts what the vault will accept), so both compute the same numbers bit for bit.
+//!
+//! Each limit gives a relative excess (0 when inside the limit); the breach measure B is their weighted sum. A
+//! rebalance is risk-reducing when B strictly decreases and no single excess grows, or when the delta deviation
+//! re-enters its band. The delta band is static, or volatility-adaptive with the Whalley-Wilmott half-width
+//! h = (3 c S Gamma^2 / (2 lambda))^(1/3) (floored at the static band), computed from on-chain gamma.
+use crate::elementary::cbrt;
+use crate::error::{MathError, MathErrorKind, MathResult};
+use crate::safe::SafeMath;
+use fixed::types::I80F48;
+
+/// Number of mandate limits (delta, gamma, vega, VaR, health, leverage, idle).
+pub const LIMITS: usize = 7;
+
+/// The limits, all I80F48. Greeks are per underlying unit of the whole portfolio; ratios are fractions of NAV.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Mandate {
+    pub target_delta: I80F48,
+    /// Static delta half-band (underlying units, > 0); the floor of the adaptive band.
+    pub delta_band: I80F48,
+    /// Whalley-Wilmott risk aversion lambda; 0 selects the static band.
+    pub ww_risk_aversion: I80F48,
+    /// Proportional trading cost c used by the adaptive band (fee + half-spread as a fraction).
+    pub ww_cost: I80F48,
+    pub max_abs_gamma: I80F48,
+    pub max_abs_vega: I80F48,
+    /// Max worst-scenario loss as a fraction of NAV.
+    pub max_var_fraction: I80F48,
+    /// Min equity / maintenance margin on the venue.
+    pub min_health: I80F48,
+    /// Max gross underlying notional / NAV.
+    pub max_leverage: I80F48,
+    /// Min idle collateral / NAV.
+    pub min_idle_fraction: I80F48,
+    /// Weights of the limits in the breach measure, in [`LIMITS`] order.
+    pub weights: [I80F48; LIMITS],
+}
+
+/// A portfolio's measures (tokens for money, underlying units for greeks).
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct PortfolioRisk {
+    pub spot: I80F48,
+    pub delta: I80F48,
+    pub gamma: I80F48,
+    pub vega: I80F48,
+    /// Worst scenario loss of the summed risk arrays (tokens, >= 0).
+    pub worst_loss: I80F48,
+    /// Venue margin equity and maintenance (tokens).
+    pub equity: I80F48,
+    pub maintenance: I80F48,
+    /// Gross underlying notional (tokens).
+    pub gross_notional: I80F48,
+    pub idle: I80F48,
+    pub nav: I80F48,
+}
+
+/// Relative excess over each limit, in [`LIMITS`] order.
+pub type Excesses = [I80F48; LIMITS];
+
+impl Mandate {
+    /// The delta half-band at this portfolio: static, or max(static, Whalley-Wilmott).
+    #[track_caller]
+    pub fn band(&self, p: &PortfolioRisk) -> MathResult<I80F48> {
+        if self.ww_risk_aversion <= I80F48::ZERO {
+            return Ok(self.delta_band);
+        }
+        let num = I80F48::from_num(3).safe_mul(self.ww_cost)?.safe_mul(p.spot)?.safe_mul(p.gamma)?.safe_mul(p.gamma)?;
+        let h = cbrt(num.safe_div(I80F48::from_num(2).safe_mul(self.ww_risk_aversion)?)?)?;
+        Ok(h.max(self.delta_band))
+    }
+
+    /// |delta - target| (underlying units).
+    #[track_caller]
+    pub fn delta_deviation(&self, p: &PortfolioRisk) -> MathResult<I80F48> {
+        Ok(p.delta.safe_sub(self.target_delta)?.saturating_abs())
+    }
+
+    /// Whether delta is inside its band.
+    #[track_caller]
+    pub fn delta_in_band(&self, p: &PortfolioRisk) -> MathResult<bool> {
+        Ok(self.delta_deviation(p)? <= self.band(p)?)
+    }
+
+    /// Relative excess over every limit (0 inside the limit). A non-positive NAV makes every NAV ratio infinite in
+    /// spirit; it is reported as an error so callers refuse to act on it.
+    #[track_caller]
+    pub fn excesses(&self, p: &PortfolioRisk) -> MathResult<Excesses> {
+        if p.nav <= I80F48::ZERO {
+            return Err(MathError::new(MathErrorKind::OutOfDomain));
+        }
+        let over = |x: I80F48, limit: I80F48| -> MathResult<I80F48> {
+            if x <= limit {
+                Ok(I80F48::ZERO)
+            } else {
+                x.safe_sub(limit)?.safe_div(limit)
+            }
+        };
+        let under = |x: I80F48, floor: I80F48| -> MathResult<I80F48> {
+            if x >= floor || floor <= I80F48::ZERO {
+                Ok(I80F48::ZERO)
+            } else {
+                floor.safe_sub(x)?.safe_div(floor)
+            }
+        };
+        let health = if p.maintenance <= I80F48::ZERO {
+            I80F48::ZERO
+        } else {
+            // Health below the floor; a negative equity counts as zero health.
+            under(p.equity.max(I80F48::ZERO).safe_div(p.maintenance)?, self.min_health)?
+        };
+        Ok([
+            over(self.delta_deviation(p)?, self.band(p)?)?,
+            over(p.gamma.saturating_abs(), self.max_abs_gamma)?,
+            over(p.vega.saturating_abs(), self.max_abs_vega)?,
+            over(p.worst_loss.safe_div(p.nav)?, self.max_var_fraction)?,
+            health,
+            over(p.gross_notional.safe_div(p.nav)?, self.max_leverage)?,
+            under(p.idle.safe_div(p.nav)?, self.min_idle_fraction)?,
+        ])
+    }
+
+    /// B = sum of weight x excess.
+    #[track_caller]
+    pub fn breach(&self, e: &Excesses) -> MathResult<I80F48> {
+        let mut b = I80F48::ZERO;
+        for (w, x) in self.weights.iter().zip(e) {
+            b = b.safe_add(w.safe_mul(*x)?)?;
+        }
+        Ok(b)
+    }
+
+    /// Limits must be positive (delta band, gamma, vega, VaR, leverage) or non-negative (idle, health, WW
+    /// parameters, weights); idle below 1.
+    pub fn is_valid(&self) -> bool {
+        let z = I80F48::ZERO;
+        self.delta_band > z
+            && self.max_abs_gamma > z
+            && self.max_abs_vega > z
+            && self.max_var_fraction > z
+            && self.max_leverage > z
+            && self.min_health >= z
+            && self.min_idle_fraction >= z
+            && self.min_idle_fraction < I80F48::ONE
+            && self.ww_risk_aversion >= z
+            && self.ww_cost >= z
+            && self.weights.iter().all(|w| *w >= z)
+    }
+}
+
+/// Why a proposed change is not an improvement (for clear errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Breach measure strictly decreased and no limit got worse, or delta re-entered its band.
+    Improves,
+    /// This limit's excess grew (index in [`LIMITS`] order).
+    LimitWorse(usize),
+    /// Nothing got better.
+    NoImprovement,
+}
+
+/// Judges a before/after pair under the mandate's rule.
+#[track_caller]
+pub fn judge(m: &Mandate, before: &PortfolioRisk, after: &PortfolioRisk) -> MathResult<Verdict> {
+    let (eb, ea) = (m.excesses(before)?, m.excesses(after)?);
+    if !m.delta_in_band(before)? && m.delta_in_band(after)? {
+        // Back in band is the purpose of a delta rebalance; other limits still may not get worse.
+        if let Some(i) = (1..LIMITS).find(|i| ea[*i] > eb[*i]) {
+            return Ok(Verdict::LimitWorse(i));
+        }
+        return Ok(Verdict::Improves);
+    }
+    if let Some(i) = (0..LIMITS).find(|i| ea[*i] > eb[*i]) {
+        return Ok(Verdict::LimitWorse(i));
+    }
+    if m.breach(&ea)? < m.breach(&eb)? {
+        Ok(Verdict::Improves)
+    } else {
+        Ok(Verdict::NoImprovement)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(x: f64) -> I80F48 {
+        I80F48::from_num(x)
+    }
+
+    fn mandate() -> Mandate {
+        Mandate {
+            target_delta: n(0.0),
+            delta_band: n(1.0),
+            ww_risk_aversion: n(0.0),
+            ww_cost: n(0.001),
+            max_abs_gamma: n(2.0),
+            max_abs_vega: n(50.0),
+            max_var_fraction: n(0.125),
+            min_health: n(2.0),
+            max_leverage: n(3.0),
+            min_idle_fraction: n(0.25),
+            weights: [n(1.0); LIMITS],
+        }
+    }
+
+    fn portfolio() -> PortfolioRisk {
+        PortfolioRisk {
+            spot: n(100.0),
+            delta: n(0.5),
+            gamma: n(1.0),
+            vega: n(10.0),
+            worst_loss: n(50.0),
+            equity: n(400.0),
+            maintenance: n(100.0),
+            gross_notional: n(1000.0),
+            idle: n(600.0),
+            nav: n(1000.0),
+        }
+    }
+
+    #[test]
+    fn excess_is_relative_and_zero_inside() {
+        let m = mandate();
+        assert_eq!(m.excesses(&portfolio()).unwrap(), [I80F48::ZERO; LIMITS]);
+        let p = PortfolioRisk { delta: n(3.0), gamma: n(-3.0), worst_loss: n(187.5), idle: n(125.0), ..portfolio() };
+        let e = m.excesses(&p).unwrap();
+        assert_eq!(e[0], n(2.0)); // |3| vs band 1
+        assert_eq!(e[1], n(0.5)); // |-3| vs 2
+        assert_eq!(e[3], n(0.5)); // 18.75% vs 12.5%
+        assert_eq!(e[6], n(0.5)); // 12.5% idle vs 25%
+        assert_eq!(m.breach(&e).unwrap(), n(3.5));
+        let sick = PortfolioRisk { equity: n(-5.0), ..portfolio() };
+        assert_eq!(m.excesses(&sick).unwrap()[4], n(1.0));
+        assert!(m.excesses(&PortfolioRisk { nav: n(0.0), ..portfolio() }).is_err());
+    }
+
+    #[test]
+    fn whalley_wilmott_band_widens_with_gamma() {
+        let m = Mandate { ww_risk_aversion: n(0.01), ..mandate() };
+        // h = (3 x 0.001 x 100 x 1 / 0.02)^(1/3) = 15^(1/3) ~ 2.466
+        let h = m.band(&portfolio()).unwrap();
+        assert!((h - n(2.466_212_074)).abs() < n(1e-8), "{h}");
+        // Small gamma: the static band is the floor.
+        assert_eq!(m.band(&PortfolioRisk { gamma: n(0.01), ..portfolio() }).unwrap(), n(1.0));
+    }
+
+    #[test]
+    fn judge_requires_improvement_without_collateral_damage() {
+        let m = mandate();
+        let out = PortfolioRisk { delta: n(3.0), ..portfolio() };
+        assert_eq!(judge(&m, &out, &portfolio()).unwrap(), Verdict::Improves);
+        // Back in band, but the idle floor is broken by it.
+        let drained = PortfolioRisk { idle: n(100.0), ..portfolio() };
+        assert_eq!(judge(&m, &out, &drained).unwrap(), Verdict::LimitWorse(6));
+        // Partial improvement while out of band: B falls, nothing worse.
+        let better = PortfolioRisk { delta: n(2.0), ..portfolio() };
+        assert_eq!(judge(&m, &out, &better).unwrap(), Verdict::Improves);
+        assert_eq!(judge(&m, &portfolio(), &portfolio()).unwrap(), Verdict::NoImprovement);
+        let worse = PortfolioRisk { vega: n(60.0), delta: n(2.0), ..portfolio() };
+        assert_eq!(judge(&m, &out, &worse).unwrap(), Verdict::LimitWorse(2));
+    }
+}
