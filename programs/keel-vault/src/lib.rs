@@ -1,8 +1,20 @@
-//! Keel vault program: risk-bounded allocator vault (shares, on-chain mandate, keeper-validated rebalancing).
-//!
-//! The instruction set is built up in later milestones; today the program only exposes `ping`, which proves
-//! the build, the Anchor dispatch and the test harness end to end.
+//! Keel vault program: a risk-bounded allocator on keel-venue. Depositors get SPL shares priced on NAV bounds;
+//! a strategist allocates inside an on-chain risk mandate (delta band, gamma, vega, scenario VaR, health,
+//! leverage, idle floor); permissionless keepers rebalance, validated on-chain and paid for the risk removed;
+//! a guardian pauses (bounded) and vetoes timelocked changes; a circuit breaker watches the oracle.
+//! See docs/vault.md.
 use anchor_lang::prelude::*;
+
+pub mod error;
+pub mod events;
+pub mod fees;
+pub mod instructions;
+pub mod portfolio;
+pub mod state;
+pub mod tokens;
+pub mod venue_link;
+
+use instructions::*;
 
 declare_id!("EmfsmMXgdFCT9jNgQJrhviJAnVv5n5DkXKGpa7Lnr845");
 
@@ -16,6 +28,78 @@ pub mod keel_vault {
     /// Liveness probe: succeeds and returns [`INTERFACE_VERSION`] as return data.
     pub fn ping(_ctx: Context<Ping>) -> Result<[u8; 3]> {
         Ok(INTERFACE_VERSION)
+    }
+
+    pub fn create_vault(
+        ctx: Context<CreateVault>,
+        id: u16,
+        strategist: Pubkey,
+        guardian: Pubkey,
+        config: state::VaultConfig,
+    ) -> Result<()> {
+        instructions::create_vault(ctx, id, strategist, guardian, config)
+    }
+
+    /// Remaining accounts (here and below unless stated): the markets of the vault's open venue positions.
+    pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Result<()> {
+        instructions::deposit(ctx, amount)
+    }
+
+    pub fn request_withdrawal<'info>(ctx: Context<'info, RequestWithdrawal<'info>>, shares: u64) -> Result<()> {
+        instructions::request_withdrawal(ctx, shares)
+    }
+
+    pub fn claim_withdrawal<'info>(ctx: Context<'info, ClaimWithdrawal<'info>>) -> Result<()> {
+        instructions::claim_withdrawal(ctx)
+    }
+
+    /// Remaining accounts: the markets of the open positions and of every leg.
+    pub fn allocate<'info>(
+        ctx: Context<'info, Allocate<'info>>,
+        margin_in: u64,
+        legs: Vec<Leg>,
+        margin_out: u64,
+    ) -> Result<()> {
+        instructions::allocate(ctx, margin_in, legs, margin_out)
+    }
+
+    /// Remaining accounts: the markets of the open positions and of every leg.
+    pub fn rebalance<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>) -> Result<()> {
+        instructions::rebalance(ctx, pricing, legs)
+    }
+
+    /// Remaining accounts: the markets of the open positions and of every leg.
+    pub fn deleverage<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>) -> Result<()> {
+        instructions::deleverage(ctx, pricing, legs)
+    }
+
+    pub fn pause(ctx: Context<Pause>, duration_secs: u32) -> Result<()> {
+        instructions::pause(ctx, duration_secs)
+    }
+
+    pub fn unpause(ctx: Context<Unpause>) -> Result<()> {
+        instructions::unpause(ctx)
+    }
+
+    pub fn queue_config(ctx: Context<QueueConfig>, config: state::VaultConfig) -> Result<()> {
+        instructions::queue_config(ctx, config)
+    }
+
+    pub fn apply_config(ctx: Context<ApplyConfig>) -> Result<()> {
+        instructions::apply_config(ctx)
+    }
+
+    pub fn cancel_config(ctx: Context<ApplyConfig>) -> Result<()> {
+        instructions::cancel_config(ctx)
+    }
+
+    pub fn collect_fees<'info>(ctx: Context<'info, CollectFees<'info>>) -> Result<()> {
+        instructions::collect_fees(ctx)
+    }
+
+    /// View: NAV bounds and supply as return data.
+    pub fn nav<'info>(ctx: Context<'info, Nav<'info>>) -> Result<NavView> {
+        instructions::nav(ctx)
     }
 }
 

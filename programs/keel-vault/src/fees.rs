@@ -1,0 +1,67 @@
+//! Fee accrual, run before every share price is used. Management fee: continuous, `management_fee_bps` per year
+//! of NAV, taken by minting shares worth that fraction (f / (1 - f) of supply). Performance fee: a share of the
+//! gain in NAV per share above the high-water mark, also as minted shares. Fee shares are counted in
+//! `total_shares` at once (they dilute from accrual) and minted to the recipient on `claim_fees`; both round down.
+use crate::error::VaultError;
+use crate::state::Vault;
+use anchor_lang::prelude::*;
+use fixed::types::I80F48;
+use keel_math::SafeMath;
+
+const SECONDS_PER_YEAR: i64 = 365 * 86_400;
+
+fn m(e: keel_math::MathError) -> Error {
+    error!(VaultError::from(e))
+}
+
+/// NAV per share with the share virtual offset (the price ShareMath uses).
+pub fn price_per_share(nav: u64, total_shares: u64) -> Result<I80F48> {
+    let sm = Vault::SHARE_MATH;
+    let a = I80F48::from_num(nav).safe_add(I80F48::from_num(sm.virtual_assets)).map_err(m)?;
+    let s = I80F48::from_num(total_shares).safe_add(I80F48::from_num(sm.virtual_shares)).map_err(m)?;
+    a.safe_div(s).map_err(m)
+}
+
+/// Accrues both fees against `nav` (lower bound, tokens) at `now`. Returns (management, performance) shares.
+pub fn accrue(vault: &mut Vault, nav: u64, now: i64) -> Result<(u64, u64)> {
+    let dt = now.saturating_sub(vault.last_fee_ts).max(0);
+    vault.last_fee_ts = vault.last_fee_ts.max(now);
+    let total = I80F48::from_num(vault.total_shares);
+    // Management: f = bps/1e4 x dt/year; shares = total x f / (1 - f).
+    let mut mgmt = 0u64;
+    if dt > 0 && vault.config.management_fee_bps > 0 && vault.total_shares > 0 {
+        let f = I80F48::from_num(vault.config.management_fee_bps)
+            .safe_mul(I80F48::from_num(dt))
+            .and_then(|x| x.safe_div(I80F48::from_num(10_000i64 * SECONDS_PER_YEAR)))
+            .map_err(m)?;
+        let shares = total.safe_mul(f).and_then(|x| x.safe_div(I80F48::ONE.safe_sub(f)?)).map_err(m)?;
+        mgmt = shares.floor().checked_to_num().ok_or(VaultError::MathOverflow)?;
+    }
+    let after_mgmt = vault.total_shares.checked_add(mgmt).ok_or(VaultError::MathOverflow)?;
+    // Performance: over the high-water mark of NAV per share.
+    let pps = price_per_share(nav, after_mgmt)?;
+    let hwm = I80F48::from_bits(vault.high_water_mark);
+    let mut perf = 0u64;
+    if hwm > I80F48::ZERO && pps > hwm && vault.config.performance_fee_bps > 0 && after_mgmt > 0 {
+        let supply =
+            I80F48::from_num(after_mgmt).safe_add(I80F48::from_num(Vault::SHARE_MATH.virtual_shares)).map_err(m)?;
+        let fee_value = pps
+            .safe_sub(hwm)
+            .and_then(|g| g.safe_mul(supply))
+            .and_then(|g| g.safe_mul(I80F48::from_num(vault.config.performance_fee_bps)))
+            .and_then(|g| g.safe_div(I80F48::from_num(10_000)))
+            .map_err(m)?;
+        let assets = I80F48::from_num(nav).safe_add(I80F48::from_num(Vault::SHARE_MATH.virtual_assets)).map_err(m)?;
+        let shares = fee_value.safe_mul(supply).and_then(|x| x.safe_div(assets.safe_sub(fee_value)?)).map_err(m)?;
+        perf = shares.floor().checked_to_num().ok_or(VaultError::MathOverflow)?;
+    }
+    let minted = mgmt.checked_add(perf).ok_or(VaultError::MathOverflow)?;
+    vault.total_shares = vault.total_shares.checked_add(minted).ok_or(VaultError::MathOverflow)?;
+    vault.unminted_fee_shares = vault.unminted_fee_shares.checked_add(minted).ok_or(VaultError::MathOverflow)?;
+    // The mark only ratchets up.
+    let pps_after = price_per_share(nav, vault.total_shares)?;
+    if pps_after > hwm {
+        vault.high_water_mark = pps_after.to_bits();
+    }
+    Ok((mgmt, perf))
+}

@@ -1,0 +1,143 @@
+//! Strategist allocation: move collateral idle -> venue margin, trade allowed markets, move collateral back, and
+//! end with every mandate limit satisfied (the failing limit is named in the error). Blocked by a guardian pause
+//! and by the circuit breaker. Remaining accounts: every market of the open positions and of the legs.
+use crate::error::VaultError;
+use crate::events::Allocated;
+use crate::portfolio::Holdings;
+use crate::state::Vault;
+use crate::venue_link::*;
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use keel_math::mandate::{Mandate, PortfolioRisk, LIMITS};
+
+/// One venue trade: market, size in lots (signed), limit price (I80F48 bits).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Leg {
+    pub market: Pubkey,
+    pub size: i64,
+    pub limit_price: i128,
+}
+
+/// The error of each mandate limit, in keel_math::mandate order.
+pub const LIMIT_ERRORS: [VaultError; LIMITS] = [
+    VaultError::DeltaOutOfBand,
+    VaultError::GammaLimit,
+    VaultError::VegaLimit,
+    VaultError::VarLimit,
+    VaultError::HealthBelowMinimum,
+    VaultError::LeverageLimit,
+    VaultError::IdleBelowMinimum,
+];
+
+/// Fails with the first limit `p` breaks.
+pub fn require_within(m: &Mandate, p: &PortfolioRisk) -> Result<()> {
+    let e = m.excesses(p).map_err(VaultError::from)?;
+    if let Some(i) = (0..LIMITS).find(|i| e[*i] > fixed::types::I80F48::ZERO) {
+        return Err(error!(LIMIT_ERRORS[i]));
+    }
+    Ok(())
+}
+
+/// Runs every leg as a venue trade signed by the vault; each market must be allowed.
+pub fn execute_legs<'info>(
+    vault: &Account<'info, Vault>,
+    link: &VenueLink<'info>,
+    legs: &[Leg],
+    markets: &[AccountInfo<'info>],
+) -> Result<()> {
+    for leg in legs {
+        require!(vault.config.is_allowed(&leg.market), VaultError::MarketNotAllowed);
+        let market = crate::portfolio::find(markets, &leg.market)?;
+        link.trade(vault, market, markets, leg.size, leg.limit_price)?;
+    }
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct Allocate<'info> {
+    pub strategist: Signer<'info>,
+    #[account(mut, has_one = strategist @ VaultError::UnauthorizedStrategist, has_one = collateral_mint, has_one = idle)]
+    pub vault: Box<Account<'info, Vault>>,
+    pub link: VenueLink<'info>,
+    #[account(mint::token_program = token_program)]
+    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub idle: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The venue's collateral vault.
+    #[account(mut, address = link.venue.collateral_vault @ VaultError::VenueAccountMismatch)]
+    pub venue_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(address = vault.token_program)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+impl<'info> Allocate<'info> {
+    fn margin_flow(&self, amount: u64, deposit: bool, markets: &[AccountInfo<'info>]) -> Result<()> {
+        let accounts = keel_venue::cpi::accounts::MarginFlowAccounts {
+            owner: self.vault.to_account_info(),
+            venue: self.link.venue.to_account_info(),
+            margin_account: self.link.margin_account.to_account_info(),
+            collateral_mint: self.collateral_mint.to_account_info(),
+            collateral_vault: self.venue_collateral.to_account_info(),
+            owner_collateral: self.idle.to_account_info(),
+            token_program: self.token_program.to_account_info(),
+        };
+        let program = self.link.venue_program.key();
+        let others = if deposit { Vec::new() } else { self.link.position_markets(markets, None)? };
+        self.vault.with_signer(|signer| {
+            let ctx = CpiContext::new_with_signer(program, accounts, signer).with_remaining_accounts(others);
+            if deposit {
+                keel_venue::cpi::deposit_margin(ctx, amount)
+            } else {
+                keel_venue::cpi::withdraw_margin(ctx, amount)
+            }
+        })
+    }
+}
+
+pub fn allocate<'info>(
+    ctx: Context<'info, Allocate<'info>>,
+    margin_in: u64,
+    legs: Vec<Leg>,
+    margin_out: u64,
+) -> Result<()> {
+    // 1. Open, and the market orderly.
+    let now = Clock::get()?.unix_timestamp;
+    let a = &ctx.accounts;
+    a.link.check(&a.vault)?;
+    require!(!a.vault.is_paused(now), VaultError::VaultPaused);
+    let (price, tripped) = a.link.price(&a.vault.config.breaker)?;
+    require!(!tripped, VaultError::CircuitBreakerTripped);
+    let markets = ctx.remaining_accounts;
+    // 2. Collateral to the venue, the trades, collateral back.
+    if margin_in > 0 {
+        require!(margin_in <= a.vault.idle_assets, VaultError::InsufficientIdle);
+        a.margin_flow(margin_in, true, markets)?;
+    }
+    execute_legs(&a.vault, &a.link, &legs, markets)?;
+    if margin_out > 0 {
+        a.margin_flow(margin_out, false, markets)?;
+    }
+    let v = &mut ctx.accounts.vault;
+    v.idle_assets =
+        v.idle_assets.checked_sub(margin_in).and_then(|i| i.checked_add(margin_out)).ok_or(VaultError::MathOverflow)?;
+    // 3. The result must sit inside every limit.
+    let a = &ctx.accounts;
+    let holdings = Holdings::load(&a.vault, &a.link.venue, &a.link.margin_account, markets, now)?;
+    let p = holdings.portfolio(&a.vault, &a.link.venue, price.price)?;
+    let mandate = a.vault.config.mandate.mandate();
+    require_within(&mandate, &p)?;
+    let breach = mandate.breach(&mandate.excesses(&p).map_err(VaultError::from)?).map_err(VaultError::from)?;
+    let v = &mut ctx.accounts.vault;
+    v.sequence = v.sequence.checked_add(1).ok_or(VaultError::MathOverflow)?;
+    emit!(Allocated {
+        vault: v.key(),
+        strategist: ctx.accounts.strategist.key(),
+        sequence: v.sequence,
+        margin_moved: i64::try_from(i128::from(margin_in) - i128::from(margin_out))
+            .map_err(|_| VaultError::MathOverflow)?,
+        legs: u8::try_from(legs.len()).map_err(|_| VaultError::MathOverflow)?,
+        idle_assets: v.idle_assets,
+        risk: crate::events::snapshot(&p, breach),
+    });
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Permissionless, keeper-validated rebalancing, and `deleverage` for an underwater vault.
+//!
+//! The keeper proposes venue trades; the vault executes them (signed by its PDA) and then validates:
+//! 1. the vault's sequence equals `expected_sequence` (no double execution; the second of two keepers fails);
+//! 2. the oracle is within `latency_conf_multiple` confidence intervals of the price the keeper priced at, and the
+//!    keeper's pricing slot is recent (latency binding);
+//! 3. the mandate's judge: the breach measure strictly falls and no limit gets worse, or delta re-enters its band;
+//! 4. the risk removed (fall in worst scenario loss, tokens) is at least `min_benefit_ratio` x the cost (fall in
+//!    the margin account's value at unbiased marks: fees and spread);
+//! 5. the minimum interval has passed unless the mandate is breached.
+//!
+//! The reward, min(cap, k x risk removed) within the daily budget, is paid from idle collateral and counted in the
+//! after-state the judge sees. `deleverage` needs health below the mandate's minimum, only reduces positions, and
+//! runs even while paused or with the breaker tripped. Remaining accounts: every market of positions and legs.
+use super::allocate::{execute_legs, Leg};
+use crate::error::VaultError;
+use crate::events::{snapshot, Rebalanced};
+use crate::portfolio::Holdings;
+use crate::state::{fx, Vault};
+use crate::tokens::transfer_signed_by_vault;
+use crate::venue_link::*;
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use fixed::types::I80F48;
+use keel_math::mandate::{judge, Verdict};
+use keel_math::SafeMath;
+
+#[derive(Accounts)]
+pub struct Rebalance<'info> {
+    pub keeper: Signer<'info>,
+    #[account(mut, has_one = collateral_mint, has_one = idle)]
+    pub vault: Box<Account<'info, Vault>>,
+    pub link: VenueLink<'info>,
+    #[account(mint::token_program = token_program)]
+    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub idle: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// Receives the reward.
+    #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
+    pub keeper_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(address = vault.token_program)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// What the keeper priced against.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pricing {
+    pub expected_sequence: u64,
+    pub priced_slot: u64,
+    /// Oracle price the keeper priced at (I80F48 bits).
+    pub priced_price: i128,
+}
+
+pub fn rebalance<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>) -> Result<()> {
+    run(ctx, pricing, legs, false)
+}
+
+pub fn deleverage<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>) -> Result<()> {
+    run(ctx, pricing, legs, true)
+}
+
+fn m(e: keel_math::MathError) -> Error {
+    error!(VaultError::from(e))
+}
+
+fn run<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>, deleverage: bool) -> Result<()> {
+    let clock = Clock::get()?;
+    let now = clock.unix_timestamp;
+    let a = &ctx.accounts;
+    let (vault, link, markets) = (&a.vault, &a.link, ctx.remaining_accounts);
+    link.check(vault)?;
+    let cfg = vault.config.rebalance;
+    // 1. Sequence.
+    require!(pricing.expected_sequence == vault.sequence, VaultError::StaleSequence);
+    require!(deleverage || !vault.is_paused(now), VaultError::VaultPaused);
+    // 2. Latency binding: the oracle has not moved beyond x conf since pricing, and the pricing is recent.
+    let (price, _) = link.price(&vault.config.breaker)?;
+    let moved = price.price.safe_sub(fx(pricing.priced_price)).map_err(m)?.saturating_abs();
+    require!(
+        moved <= fx(cfg.latency_conf_multiple).safe_mul(price.conf).map_err(m)?,
+        VaultError::OracleMovedSincePricing
+    );
+    let age = clock.slot.checked_sub(pricing.priced_slot).ok_or(VaultError::PricingTooOld)?;
+    require!(age <= cfg.max_pricing_age_slots, VaultError::PricingTooOld);
+    // 3. Before: the portfolio, the breach, the value at unbiased marks.
+    let mandate = vault.config.mandate.mandate();
+    let before_h = Holdings::load(vault, &link.venue, &link.margin_account, markets, now)?;
+    let before = before_h.portfolio(vault, &link.venue, price.price)?;
+    let breach_before = mandate.breach(&mandate.excesses(&before).map_err(m)?).map_err(m)?;
+    if deleverage {
+        let health_excess = mandate.excesses(&before).map_err(m)?[4];
+        require!(health_excess > I80F48::ZERO, VaultError::NotUnderwater);
+        for leg in &legs {
+            let held = before_h.size_of(&leg.market);
+            let reduces = held != 0 && (held > 0) != (leg.size > 0) && leg.size.unsigned_abs() <= held.unsigned_abs();
+            require!(reduces, VaultError::NotReduceOnly);
+        }
+    } else if breach_before == I80F48::ZERO {
+        let next = vault.last_rebalance_ts.saturating_add(i64::from(cfg.min_interval_secs));
+        require!(now >= next, VaultError::RebalanceTooSoon);
+    }
+    // 4. Execute.
+    execute_legs(vault, link, &legs, markets)?;
+    // 5. After, with the reward taken out of idle, judged against before.
+    let after_h = Holdings::load(vault, &link.venue, &link.margin_account, markets, now)?;
+    let mut after = after_h.portfolio(vault, &link.venue, price.price)?;
+    let risk_removed = before.worst_loss.safe_sub(after.worst_loss).map_err(m)?.max(I80F48::ZERO);
+    let cost = before_h.mid_value()?.safe_sub(after_h.mid_value()?).map_err(m)?.max(I80F48::ZERO);
+    require!(risk_removed >= cost.safe_mul(fx(cfg.min_benefit_ratio)).map_err(m)?, VaultError::RiskNotWorthCost);
+    let day = now.div_euclid(86_400);
+    let paid_today = if vault.reward_day == day { vault.reward_paid_today } else { 0 };
+    let earned: u64 =
+        fx(cfg.reward_per_risk).safe_mul(risk_removed).map_err(m)?.floor().checked_to_num().unwrap_or(u64::MAX);
+    let reward = earned.min(cfg.reward_cap).min(cfg.daily_reward_cap.saturating_sub(paid_today)).min(vault.idle_assets);
+    let r = I80F48::from_num(reward);
+    after.idle = after.idle.safe_sub(r).map_err(m)?;
+    after.nav = after.nav.safe_sub(r).map_err(m)?;
+    match judge(&mandate, &before, &after).map_err(m)? {
+        Verdict::Improves => {}
+        Verdict::LimitWorse(i) => {
+            msg!("limit {} would get worse", i);
+            return err!(VaultError::LimitWorsened);
+        }
+        Verdict::NoImprovement => return err!(VaultError::NotRiskReducing),
+    }
+    // 6. Pay, advance the sequence, announce.
+    if reward > 0 {
+        let (from, to) = (a.idle.to_account_info(), a.keeper_collateral.to_account_info());
+        transfer_signed_by_vault(&a.vault, &a.token_program, &a.collateral_mint, from, to, reward)?;
+    }
+    let breach_after = mandate.breach(&mandate.excesses(&after).map_err(m)?).map_err(m)?;
+    let v = &mut ctx.accounts.vault;
+    v.idle_assets -= reward;
+    v.reward_day = day;
+    v.reward_paid_today = paid_today.saturating_add(reward);
+    v.sequence = v.sequence.checked_add(1).ok_or(VaultError::MathOverflow)?;
+    v.last_rebalance_ts = now;
+    emit!(Rebalanced {
+        vault: v.key(),
+        keeper: ctx.accounts.keeper.key(),
+        sequence: v.sequence,
+        deleverage,
+        risk_removed: risk_removed.to_bits(),
+        cost: cost.to_bits(),
+        reward,
+        before: snapshot(&before, breach_before),
+        after: snapshot(&after, breach_after),
+    });
+    Ok(())
+}

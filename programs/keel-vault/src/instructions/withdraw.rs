@@ -1,0 +1,150 @@
+//! Two-step withdrawal. `request_withdrawal` escrows shares and records their value at the lower NAV bound;
+//! after the delay `claim_withdrawal` pays min(value at request, value now) from idle collateral and burns the
+//! shares. Nobody can profit from a NAV move between the two steps, and the lower bound protects those who stay.
+//! Neither step is stopped by a guardian pause or the circuit breaker. Remaining accounts: the markets of the
+//! vault's open venue positions.
+use crate::error::VaultError;
+use crate::events::{WithdrawalClaimed, WithdrawalRequested};
+use crate::fees;
+use crate::portfolio::{nav_rounded, Holdings};
+use crate::state::{Vault, WithdrawalRequest};
+use crate::tokens::{burn_escrowed, transfer_signed_by_user, transfer_signed_by_vault};
+use crate::venue_link::*;
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use keel_math::margin::Bound;
+
+#[derive(Accounts)]
+pub struct RequestWithdrawal<'info> {
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    #[account(mut, has_one = share_mint, has_one = escrow)]
+    pub vault: Box<Account<'info, Vault>>,
+    pub link: VenueLink<'info>,
+    pub share_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut, token::mint = share_mint, token::authority = owner, token::token_program = token_program)]
+    pub owner_shares: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(
+        init,
+        payer = owner,
+        space = 8 + WithdrawalRequest::INIT_SPACE,
+        seeds = [WithdrawalRequest::SEED, vault.key().as_ref(), owner.key().as_ref()],
+        bump,
+    )]
+    pub request: Box<Account<'info, WithdrawalRequest>>,
+    #[account(address = vault.token_program)]
+    pub token_program: Interface<'info, TokenInterface>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn request_withdrawal<'info>(ctx: Context<'info, RequestWithdrawal<'info>>, shares: u64) -> Result<()> {
+    // 1. Positive and held.
+    let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.link.check(&ctx.accounts.vault)?;
+    require!(shares > 0, VaultError::InvalidAmount);
+    require!(ctx.accounts.owner_shares.amount >= shares, VaultError::InsufficientShares);
+    // 2. Fees to date, then the value at the lower NAV bound (rounded down).
+    let vault = &ctx.accounts.vault;
+    let holdings = Holdings::load(
+        vault,
+        &ctx.accounts.link.venue,
+        &ctx.accounts.link.margin_account,
+        ctx.remaining_accounts,
+        now,
+    )?;
+    let nav = nav_rounded(vault, &holdings, Bound::Lower)?;
+    fees::accrue(&mut ctx.accounts.vault, nav, now)?;
+    let vault = &ctx.accounts.vault;
+    let value = Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
+    require!(value > 0, VaultError::RoundsToZero);
+    // 3. Shares into escrow (the owner signs).
+    let a = &ctx.accounts;
+    let (from, to, owner) = (a.owner_shares.to_account_info(), a.escrow.to_account_info(), a.owner.to_account_info());
+    transfer_signed_by_user(&a.token_program, &a.share_mint, from, to, owner, shares)?;
+    // 4. Record.
+    let claimable_ts = now.saturating_add(i64::from(vault.config.withdrawal_delay_secs));
+    let r = &mut ctx.accounts.request;
+    r.bump = ctx.bumps.request;
+    r.vault = ctx.accounts.vault.key();
+    r.owner = ctx.accounts.owner.key();
+    r.shares = shares;
+    r.value_at_request = value;
+    r.requested_ts = now;
+    r.claimable_ts = claimable_ts;
+    let v = &mut ctx.accounts.vault;
+    v.pending_withdrawal_shares = v.pending_withdrawal_shares.checked_add(shares).ok_or(VaultError::MathOverflow)?;
+    emit!(WithdrawalRequested { vault: v.key(), owner: r.owner, shares, value_at_request: value, claimable_ts, nav });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct ClaimWithdrawal<'info> {
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    #[account(mut, has_one = collateral_mint, has_one = idle, has_one = share_mint, has_one = escrow)]
+    pub vault: Box<Account<'info, Vault>>,
+    pub link: VenueLink<'info>,
+    #[account(mut, close = owner, has_one = owner, has_one = vault)]
+    pub request: Box<Account<'info, WithdrawalRequest>>,
+    #[account(mut)]
+    pub share_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mint::token_program = token_program)]
+    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut)]
+    pub idle: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
+    pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(address = vault.token_program)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn claim_withdrawal<'info>(ctx: Context<'info, ClaimWithdrawal<'info>>) -> Result<()> {
+    // 1. The delay has passed.
+    let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.link.check(&ctx.accounts.vault)?;
+    let r = &ctx.accounts.request;
+    require!(now >= r.claimable_ts, VaultError::WithdrawalNotReady);
+    let (shares, at_request) = (r.shares, r.value_at_request);
+    // 2. Fees to date, then the value now at the lower bound; pay the smaller, from idle collateral.
+    let vault = &ctx.accounts.vault;
+    let holdings = Holdings::load(
+        vault,
+        &ctx.accounts.link.venue,
+        &ctx.accounts.link.margin_account,
+        ctx.remaining_accounts,
+        now,
+    )?;
+    let nav = nav_rounded(vault, &holdings, Bound::Lower)?;
+    fees::accrue(&mut ctx.accounts.vault, nav, now)?;
+    let vault = &ctx.accounts.vault;
+    let value_now =
+        Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
+    let paid = at_request.min(value_now);
+    require!(paid <= vault.idle_assets, VaultError::InsufficientIdle);
+    // 3. Burn the escrowed shares and pay.
+    let a = &ctx.accounts;
+    burn_escrowed(&a.vault, &a.token_program, &a.share_mint, a.escrow.to_account_info(), shares)?;
+    if paid > 0 {
+        let (from, to) = (a.idle.to_account_info(), a.owner_collateral.to_account_info());
+        transfer_signed_by_vault(&a.vault, &a.token_program, &a.collateral_mint, from, to, paid)?;
+    }
+    // 4. Internal accounting and the event (the request account closes to the owner).
+    let v = &mut ctx.accounts.vault;
+    v.idle_assets -= paid;
+    v.total_shares = v.total_shares.checked_sub(shares).ok_or(VaultError::MathOverflow)?;
+    v.pending_withdrawal_shares = v.pending_withdrawal_shares.checked_sub(shares).ok_or(VaultError::MathOverflow)?;
+    emit!(WithdrawalClaimed {
+        vault: v.key(),
+        owner: ctx.accounts.owner.key(),
+        shares,
+        paid,
+        value_now,
+        total_shares: v.total_shares,
+        idle_assets: v.idle_assets,
+    });
+    Ok(())
+}

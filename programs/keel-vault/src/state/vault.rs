@@ -1,0 +1,70 @@
+use super::VaultConfig;
+use anchor_lang::prelude::*;
+
+/// One vault. PDA: ["vault", venue, id (u16 LE)]. It owns its idle collateral account, its share mint, the share
+/// escrow of pending withdrawals, and a margin account on the venue.
+#[account]
+#[derive(InitSpace)]
+pub struct Vault {
+    pub bump: u8,
+    pub id: u16,
+    pub curator: Pubkey,
+    pub strategist: Pubkey,
+    pub guardian: Pubkey,
+    /// keel-venue venue, the underlying whose oracle drives the vault, and the vault's margin account there.
+    pub venue: Pubkey,
+    pub underlying: Pubkey,
+    pub margin_account: Pubkey,
+    pub collateral_mint: Pubkey,
+    pub collateral_decimals: u8,
+    pub token_program: Pubkey,
+    /// PDA token accounts: idle collateral ["idle", vault] and escrowed shares ["escrow", vault].
+    pub idle: Pubkey,
+    pub escrow: Pubkey,
+    /// Share mint ["shares", vault], authority = the vault PDA.
+    pub share_mint: Pubkey,
+    /// Idle collateral by internal accounting (donations to the idle account never count).
+    pub idle_assets: u64,
+    /// Shares outstanding including escrowed ones and fee shares accrued but not yet minted.
+    pub total_shares: u64,
+    /// Fee shares accrued to the fee recipient, minted on `claim_fees`.
+    pub unminted_fee_shares: u64,
+    pub pending_withdrawal_shares: u64,
+    pub config: VaultConfig,
+    /// Curator change waiting for its timelock (`pending_eta` 0: none).
+    pub pending_config: VaultConfig,
+    pub pending_eta: i64,
+    /// Incremented by every rebalance/allocate/deleverage: keepers bind their transaction to it.
+    pub sequence: u64,
+    pub last_rebalance_ts: i64,
+    /// Reward budget bookkeeping: the UTC day (unix / 86400) and what was paid in it.
+    pub reward_day: i64,
+    pub reward_paid_today: u64,
+    /// Guardian pause: active while now < paused_until.
+    pub paused_until: i64,
+    pub last_fee_ts: i64,
+    /// High-water mark of NAV per share (I80F48 bits) for the performance fee.
+    pub high_water_mark: i128,
+}
+
+impl Vault {
+    pub const SEED: &'static [u8] = b"vault";
+    pub const IDLE_SEED: &'static [u8] = b"idle";
+    pub const ESCROW_SEED: &'static [u8] = b"escrow";
+    pub const SHARES_SEED: &'static [u8] = b"shares";
+    /// Share virtual offset (10^3 shares per collateral unit at launch).
+    pub const SHARE_MATH: keel_math::ShareMath = keel_math::ShareMath::DEFAULT;
+    pub const SHARE_EXTRA_DECIMALS: u8 = 3;
+
+    pub fn is_paused(&self, now: i64) -> bool {
+        now < self.paused_until
+    }
+
+    /// Runs `f` with the vault PDA's signer seeds.
+    pub fn with_signer<R>(&self, f: impl FnOnce(&[&[&[u8]]]) -> R) -> R {
+        let id = self.id.to_le_bytes();
+        let bump = [self.bump];
+        let seeds: [&[u8]; 4] = [Self::SEED, self.venue.as_ref(), &id, &bump];
+        f(&[&seeds])
+    }
+}

@@ -1,0 +1,90 @@
+//! The vault's link to keel-venue: the accounts every venue-touching instruction needs, the checks that they are
+//! this vault's, the oracle read with the circuit breaker, and the CPIs (signed by the vault PDA as the margin
+//! account's owner).
+use crate::error::VaultError;
+use crate::portfolio::find;
+use crate::state::{BreakerConfig, Vault};
+use anchor_lang::prelude::*;
+use fixed::types::I80F48;
+use keel_math::SafeMath;
+use keel_venue::oracle::{read_price, OraclePrice};
+use keel_venue::program::KeelVenue;
+use keel_venue::state::{MarginAccount, Underlying, Venue as VenueState};
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+#[derive(Accounts)]
+pub struct VenueLink<'info> {
+    pub venue_program: Program<'info, KeelVenue>,
+    #[account(mut)]
+    pub venue: Box<Account<'info, VenueState>>,
+    /// CHECK: must be the vault's margin account (`check`); owner and layout are verified where it is read.
+    #[account(mut)]
+    pub margin_account: UncheckedAccount<'info>,
+    pub underlying: Box<Account<'info, Underlying>>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
+}
+
+impl<'info> VenueLink<'info> {
+    /// The venue, underlying and margin account are the ones recorded in the vault.
+    pub fn check(&self, vault: &Vault) -> Result<()> {
+        require_keys_eq!(self.venue.key(), vault.venue, VaultError::VenueAccountMismatch);
+        require_keys_eq!(self.underlying.key(), vault.underlying, VaultError::VenueAccountMismatch);
+        require_keys_eq!(self.margin_account.key(), vault.margin_account, VaultError::VenueAccountMismatch);
+        Ok(())
+    }
+
+    /// The underlying's oracle price (feed id and verification checked) and whether the breaker is tripped.
+    pub fn price(&self, breaker: &BreakerConfig) -> Result<(OraclePrice, bool)> {
+        let p = read_price(&self.price_update, &self.underlying.config.feed_id)?;
+        Ok((p, tripped(&p, breaker)?))
+    }
+
+    /// Markets of the margin account's open positions in slot order, except `except`, from `markets`.
+    pub fn position_markets(
+        &self,
+        markets: &[AccountInfo<'info>],
+        except: Option<&Pubkey>,
+    ) -> Result<Vec<AccountInfo<'info>>> {
+        let acct = MarginAccount::try_deserialize(&mut &self.margin_account.try_borrow_data()?[..])?;
+        let mut out = Vec::new();
+        for p in acct.positions.iter().filter(|p| p.is_open() && Some(&p.market) != except) {
+            out.push(find(markets, &p.market)?.clone());
+        }
+        Ok(out)
+    }
+
+    /// Venue `trade` for the vault's margin account.
+    pub fn trade(
+        &self,
+        vault: &Account<'info, Vault>,
+        market: &AccountInfo<'info>,
+        markets: &[AccountInfo<'info>],
+        size: i64,
+        limit_price: i128,
+    ) -> Result<()> {
+        let others = self.position_markets(markets, Some(market.key))?;
+        let accounts = keel_venue::cpi::accounts::Trade {
+            owner: vault.to_account_info(),
+            venue: self.venue.to_account_info(),
+            margin_account: self.margin_account.to_account_info(),
+            underlying: self.underlying.to_account_info(),
+            market: market.clone(),
+            price_update: self.price_update.to_account_info(),
+        };
+        vault.with_signer(|signer| {
+            let ctx =
+                CpiContext::new_with_signer(self.venue_program.key(), accounts, signer).with_remaining_accounts(others);
+            keel_venue::cpi::trade(ctx, size, limit_price)
+        })
+    }
+}
+
+/// Price beyond its EMA by more than the limit net of confidence, or confidence beyond its limit.
+pub fn tripped(p: &OraclePrice, b: &BreakerConfig) -> Result<bool> {
+    let m = |e: keel_math::MathError| error!(VaultError::from(e));
+    let bps = I80F48::from_num(10_000);
+    let conf_out = p.conf.safe_mul(bps).map_err(m)? > p.price.safe_mul(I80F48::from_num(b.max_conf_bps)).map_err(m)?;
+    let dev = p.price.safe_sub(p.ema).map_err(m)?.saturating_abs().safe_sub(p.conf).map_err(m)?.max(I80F48::ZERO);
+    let dev_out = dev.safe_mul(bps).map_err(m)? > p.ema.safe_mul(I80F48::from_num(b.max_ema_dev_bps)).map_err(m)?;
+    Ok(conf_out || dev_out || p.price <= I80F48::ZERO)
+}
