@@ -15,6 +15,7 @@ use solana_sdk::{
 };
 
 pub mod trading;
+pub mod vault;
 pub mod venue;
 
 /// A ProgramTest with keel-venue and keel-vault registered as native programs.

@@ -1,0 +1,333 @@
+//! Fixture builder for keel-vault: PDAs, instruction builders, a default mandate, and a vault on the trading
+//! fixture's venue with its strategist and guardian keys.
+use crate::trading::*;
+use crate::venue::*;
+use crate::{account, anchor_ix, create_token_account, fund, send_with};
+use anchor_lang::prelude::Pubkey;
+use keel_math::mandate::LIMITS;
+use keel_vault::instructions::{Leg, Pricing};
+use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, Vault, VaultConfig, WithdrawalRequest};
+use solana_program_test::ProgramTestContext;
+use solana_sdk::instruction::{AccountMeta, Instruction};
+use solana_sdk::{signature::Keypair, signer::Signer};
+
+pub fn vault_pda(venue: &Pubkey, id: u16) -> Pubkey {
+    Pubkey::find_program_address(&[Vault::SEED, venue.as_ref(), &id.to_le_bytes()], &keel_vault::ID).0
+}
+fn vault_child(seed: &[u8], vault: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[seed, vault.as_ref()], &keel_vault::ID).0
+}
+pub fn shares_pda(vault: &Pubkey) -> Pubkey {
+    vault_child(Vault::SHARES_SEED, vault)
+}
+pub fn idle_pda(vault: &Pubkey) -> Pubkey {
+    vault_child(Vault::IDLE_SEED, vault)
+}
+pub fn escrow_pda(vault: &Pubkey) -> Pubkey {
+    vault_child(Vault::ESCROW_SEED, vault)
+}
+pub fn withdrawal_pda(vault: &Pubkey, owner: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[WithdrawalRequest::SEED, vault.as_ref(), owner.as_ref()], &keel_vault::ID).0
+}
+
+/// Delta 0 +/- 5 units, |gamma| <= 10, |vega| <= 2,000, worst loss <= 20% of NAV, health >= 1.5, leverage <= 3,
+/// idle >= 10%; rebalances at most hourly unless breached, priced within 3 conf and 50 slots, worth >= 1x cost;
+/// reward 10% of risk removed, capped at 50 per call and 200 per day.
+pub fn default_vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultConfig {
+    let mut allowed_markets = [Pubkey::default(); keel_vault::state::MAX_ALLOWED_MARKETS];
+    allowed_markets[..allowed.len()].copy_from_slice(allowed);
+    VaultConfig {
+        mandate: MandateConfig {
+            target_delta: 0,
+            delta_band: bits(5.0),
+            ww_risk_aversion: 0,
+            ww_cost: bits(0.0015),
+            max_abs_gamma: bits(10.0),
+            max_abs_vega: bits(2_000.0),
+            max_var_fraction: bits(0.2),
+            min_health: bits(1.5),
+            max_leverage: bits(3.0),
+            min_idle_fraction: bits(0.1),
+            weights: [bits(1.0); LIMITS],
+        },
+        rebalance: RebalanceConfig {
+            min_interval_secs: 3600,
+            latency_conf_multiple: bits(3.0),
+            max_pricing_age_slots: 50,
+            min_benefit_ratio: bits(1.0),
+            reward_per_risk: bits(0.1),
+            reward_cap: 50_000_000,
+            daily_reward_cap: 200_000_000,
+        },
+        breaker: BreakerConfig { max_ema_dev_bps: 1000, max_conf_bps: 200 },
+        allowed_markets,
+        max_total_assets: 10_000_000_000_000,
+        max_user_assets: 1_000_000_000_000,
+        min_deposit: 1_000_000,
+        withdrawal_delay_secs: 86_400,
+        management_fee_bps: 200,
+        performance_fee_bps: 1000,
+        fee_recipient,
+        max_pause_secs: 86_400,
+        pause_cooldown_secs: 3 * 86_400,
+        timelock_secs: 2 * 86_400,
+    }
+}
+
+/// The venue-side accounts every vault instruction carries.
+pub fn link(v: &VaultFixture) -> keel_vault::accounts::VenueLink {
+    keel_vault::accounts::VenueLink {
+        venue_program: keel_venue::ID,
+        venue: v.t.f.venue,
+        margin_account: margin_pda(&v.t.f.venue, &v.vault),
+        underlying: v.t.f.underlying(),
+        price_update: v.t.f.oracle,
+    }
+}
+
+fn with_markets(mut ix: Instruction, markets: &[Pubkey]) -> Instruction {
+    ix.accounts.extend(markets.iter().map(|m| AccountMeta::new(*m, false)));
+    ix
+}
+
+/// A depositor: funded key, collateral and share token accounts.
+pub struct Depositor {
+    pub a: Actor,
+    pub shares: Pubkey,
+}
+
+/// A vault (id 0) on a [`TradingFixture`] venue, allowed to trade its perp, call and put.
+pub struct VaultFixture {
+    pub t: TradingFixture,
+    pub vault: Pubkey,
+    pub strategist: Keypair,
+    pub guardian: Keypair,
+    pub fee_recipient: Keypair,
+}
+
+impl VaultFixture {
+    pub async fn new(ctx: &mut ProgramTestContext, t: TradingFixture) -> Self {
+        let (strategist, guardian, fee_recipient) = (Keypair::new(), Keypair::new(), Keypair::new());
+        for k in [&strategist, &guardian] {
+            fund(ctx, k.pubkey(), 100_000_000).await;
+        }
+        let config = default_vault_config(&t.markets(), fee_recipient.pubkey());
+        let vault = vault_pda(&t.f.venue, 0);
+        let ix = create_vault_ix(&ctx.payer.pubkey(), &t, 0, strategist.pubkey(), guardian.pubkey(), config);
+        send_with(ctx, &[ix], &[]).await.expect("create vault");
+        Self { t, vault, strategist, guardian, fee_recipient }
+    }
+
+    pub async fn state(&self, ctx: &mut ProgramTestContext) -> Vault {
+        account(ctx, self.vault).await
+    }
+
+    /// Markets of the vault's open venue positions (what NAV-reading instructions pass).
+    pub async fn position_markets(&self, ctx: &mut ProgramTestContext) -> Vec<Pubkey> {
+        let acct = self.t.margin(ctx, &self.vault).await;
+        acct.positions.iter().filter(|p| p.is_open()).map(|p| p.market).collect()
+    }
+
+    pub async fn depositor(&self, ctx: &mut ProgramTestContext, tokens: u64) -> Depositor {
+        let a = actor(ctx, self.t.f.mint, self.t.token_program, tokens).await;
+        let shares = create_token_account(ctx, self.t.token_program, shares_pda(&self.vault), a.pubkey()).await;
+        Depositor { a, shares }
+    }
+
+    pub async fn deposit_ix(&self, ctx: &mut ProgramTestContext, d: &Depositor, amount: u64) -> Instruction {
+        let ix = anchor_ix(
+            keel_vault::ID,
+            keel_vault::accounts::Deposit {
+                owner: d.a.pubkey(),
+                vault: self.vault,
+                link: link(self),
+                collateral_mint: self.t.f.mint,
+                idle: idle_pda(&self.vault),
+                share_mint: shares_pda(&self.vault),
+                owner_collateral: d.a.collateral,
+                owner_shares: d.shares,
+                token_program: self.t.token_program,
+            },
+            keel_vault::instruction::Deposit { amount },
+        );
+        with_markets(ix, &self.position_markets(ctx).await)
+    }
+
+    pub async fn request_ix(&self, ctx: &mut ProgramTestContext, d: &Depositor, shares: u64) -> Instruction {
+        let ix = anchor_ix(
+            keel_vault::ID,
+            keel_vault::accounts::RequestWithdrawal {
+                owner: d.a.pubkey(),
+                vault: self.vault,
+                link: link(self),
+                share_mint: shares_pda(&self.vault),
+                escrow: escrow_pda(&self.vault),
+                owner_shares: d.shares,
+                request: withdrawal_pda(&self.vault, &d.a.pubkey()),
+                token_program: self.t.token_program,
+                system_program: anchor_lang::system_program::ID,
+            },
+            keel_vault::instruction::RequestWithdrawal { shares },
+        );
+        with_markets(ix, &self.position_markets(ctx).await)
+    }
+
+    pub async fn claim_ix(&self, ctx: &mut ProgramTestContext, d: &Depositor) -> Instruction {
+        let ix = anchor_ix(
+            keel_vault::ID,
+            keel_vault::accounts::ClaimWithdrawal {
+                owner: d.a.pubkey(),
+                vault: self.vault,
+                link: link(self),
+                request: withdrawal_pda(&self.vault, &d.a.pubkey()),
+                share_mint: shares_pda(&self.vault),
+                escrow: escrow_pda(&self.vault),
+                collateral_mint: self.t.f.mint,
+                idle: idle_pda(&self.vault),
+                owner_collateral: d.a.collateral,
+                token_program: self.t.token_program,
+            },
+            keel_vault::instruction::ClaimWithdrawal {},
+        );
+        with_markets(ix, &self.position_markets(ctx).await)
+    }
+
+    /// allocate by `signer` (normally the strategist).
+    pub async fn allocate_ix(
+        &self,
+        ctx: &mut ProgramTestContext,
+        signer: &Pubkey,
+        margin_in: u64,
+        legs: Vec<Leg>,
+        margin_out: u64,
+    ) -> Instruction {
+        let ix = anchor_ix(
+            keel_vault::ID,
+            keel_vault::accounts::Allocate {
+                strategist: *signer,
+                vault: self.vault,
+                link: link(self),
+                collateral_mint: self.t.f.mint,
+                idle: idle_pda(&self.vault),
+                venue_collateral: vault_pda_of_venue(&self.t),
+                token_program: self.t.token_program,
+            },
+            keel_vault::instruction::Allocate { margin_in, legs: legs.clone(), margin_out },
+        );
+        with_markets(ix, &self.markets_for(ctx, &legs).await)
+    }
+
+    /// Open-position markets plus the legs' markets, without duplicates.
+    pub async fn markets_for(&self, ctx: &mut ProgramTestContext, legs: &[Leg]) -> Vec<Pubkey> {
+        let mut markets = self.position_markets(ctx).await;
+        for l in legs {
+            if !markets.contains(&l.market) {
+                markets.push(l.market);
+            }
+        }
+        markets
+    }
+
+    pub async fn allocate(
+        &self,
+        ctx: &mut ProgramTestContext,
+        margin_in: u64,
+        legs: Vec<Leg>,
+        margin_out: u64,
+    ) -> TxResult {
+        let ix = self.allocate_ix(ctx, &self.strategist.pubkey(), margin_in, legs, margin_out).await;
+        send_with(ctx, &[ix], &[&self.strategist]).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rebalance_ix(
+        &self,
+        ctx: &mut ProgramTestContext,
+        keeper: &Pubkey,
+        keeper_collateral: &Pubkey,
+        pricing: Pricing,
+        legs: Vec<Leg>,
+        deleverage: bool,
+    ) -> Instruction {
+        let accounts = keel_vault::accounts::Rebalance {
+            keeper: *keeper,
+            vault: self.vault,
+            link: link(self),
+            collateral_mint: self.t.f.mint,
+            idle: idle_pda(&self.vault),
+            keeper_collateral: *keeper_collateral,
+            token_program: self.t.token_program,
+        };
+        let markets = self.markets_for(ctx, &legs).await;
+        let ix = if deleverage {
+            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Deleverage { pricing, legs })
+        } else {
+            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Rebalance { pricing, legs })
+        };
+        with_markets(ix, &markets)
+    }
+
+    pub fn leg(&self, market: u32, size: i64, limit: f64) -> Leg {
+        Leg { market: market_pda(&self.t.f.venue, market), size, limit_price: bits(limit) }
+    }
+}
+
+fn vault_pda_of_venue(t: &TradingFixture) -> Pubkey {
+    crate::venue::vault_pda(&t.f.venue)
+}
+
+pub fn create_vault_ix(
+    curator: &Pubkey,
+    t: &TradingFixture,
+    id: u16,
+    strategist: Pubkey,
+    guardian: Pubkey,
+    config: VaultConfig,
+) -> Instruction {
+    let vault = vault_pda(&t.f.venue, id);
+    anchor_ix(
+        keel_vault::ID,
+        keel_vault::accounts::CreateVault {
+            curator: *curator,
+            venue: t.f.venue,
+            underlying: t.f.underlying(),
+            collateral_mint: t.f.mint,
+            vault,
+            share_mint: shares_pda(&vault),
+            idle: idle_pda(&vault),
+            escrow: escrow_pda(&vault),
+            margin_account: margin_pda(&t.f.venue, &vault),
+            venue_program: keel_venue::ID,
+            token_program: t.token_program,
+            system_program: anchor_lang::system_program::ID,
+        },
+        keel_vault::instruction::CreateVault { id, strategist, guardian, config },
+    )
+}
+
+impl VaultFixture {
+    /// The vault's NAV at `bound`, computed off-chain from the same accounts and functions the program uses
+    /// (rounded up for Upper, down for Lower).
+    pub async fn nav(&self, ctx: &mut ProgramTestContext, bound: keel_math::margin::Bound) -> u64 {
+        use fixed::types::I80F48;
+        let v = self.state(ctx).await;
+        let acct = self.t.margin(ctx, &self.vault).await;
+        let mut risks = Vec::new();
+        for p in acct.positions.iter().filter(|p| p.is_open()) {
+            let m: keel_venue::state::Market = account(ctx, p.market).await;
+            risks.push(m.position_risk(p, 6).expect("position risk"));
+        }
+        let value = keel_math::margin::account_value(I80F48::from_num(acct.collateral), &risks, bound).unwrap();
+        let nav = I80F48::from_num(v.idle_assets) + value;
+        let r = if bound == keel_math::margin::Bound::Upper { nav.ceil() } else { nav.floor() };
+        r.to_num()
+    }
+
+    /// The vault after fee accrual at `now` against the lower NAV (what every share-pricing instruction does first).
+    pub async fn accrued(&self, ctx: &mut ProgramTestContext, now: i64) -> Vault {
+        let mut v = self.state(ctx).await;
+        let nav = self.nav(ctx, keel_math::margin::Bound::Lower).await;
+        keel_vault::fees::accrue(&mut v, nav, now).expect("accrue");
+        v
+    }
+}
