@@ -168,9 +168,16 @@ pub fn liquidate_ix(
 }
 
 /// A participant: a funded key and its collateral token account.
+#[derive(Debug)]
 pub struct Actor {
     pub key: Keypair,
     pub collateral: Pubkey,
+}
+
+impl Clone for Actor {
+    fn clone(&self) -> Self {
+        Self { key: self.key.insecure_clone(), collateral: self.collateral }
+    }
 }
 
 impl Actor {
@@ -186,6 +193,7 @@ pub const PUT: u32 = 2;
 
 /// A venue (6-decimal collateral) with underlying #0 at `spot`, a 30-day surface, a perp, a call struck at
 /// 1.1 x spot and a put at 0.9 x spot, all refreshed, and an LP who deposited `lp_capital` tokens.
+#[derive(Clone, Debug)]
 pub struct TradingFixture {
     pub f: VenueFixture,
     pub token_program: Pubkey,

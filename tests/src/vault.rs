@@ -107,13 +107,25 @@ pub struct VaultFixture {
 
 impl VaultFixture {
     pub async fn new(ctx: &mut ProgramTestContext, t: TradingFixture) -> Self {
-        let (strategist, guardian, fee_recipient) = (Keypair::new(), Keypair::new(), Keypair::new());
+        let fee_recipient = Keypair::new();
+        let config = default_vault_config(&t.markets(), fee_recipient.pubkey());
+        Self::with_config(ctx, t, 0, config, fee_recipient).await
+    }
+
+    /// Vault `id` with `config` (its fee recipient key must be `fee_recipient`).
+    pub async fn with_config(
+        ctx: &mut ProgramTestContext,
+        t: TradingFixture,
+        id: u16,
+        config: VaultConfig,
+        fee_recipient: Keypair,
+    ) -> Self {
+        let (strategist, guardian) = (Keypair::new(), Keypair::new());
         for k in [&strategist, &guardian] {
             fund(ctx, k.pubkey(), 100_000_000).await;
         }
-        let config = default_vault_config(&t.markets(), fee_recipient.pubkey());
-        let vault = vault_pda(&t.f.venue, 0);
-        let ix = create_vault_ix(&ctx.payer.pubkey(), &t, 0, strategist.pubkey(), guardian.pubkey(), config);
+        let vault = vault_pda(&t.f.venue, id);
+        let ix = create_vault_ix(&ctx.payer.pubkey(), &t, id, strategist.pubkey(), guardian.pubkey(), config);
         send_with(ctx, &[ix], &[]).await.expect("create vault");
         Self { t, vault, strategist, guardian, fee_recipient }
     }

@@ -127,6 +127,7 @@ pub fn set_paused_ix(guardian: &Pubkey, venue: &Pubkey, paused: u32) -> Instruct
 }
 
 /// A venue on a fresh 6-decimal mint with separate guardian and vol-authority keys.
+#[derive(Debug)]
 pub struct VenueFixture {
     pub mint: Pubkey,
     pub venue: Pubkey,
@@ -253,6 +254,19 @@ pub fn lp_ix(a: &LpAccounts, action: LpAction) -> Instruction {
         LpAction::Deposit(amount) => anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::DepositLp { amount }),
         LpAction::Withdraw(shares) => {
             anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::WithdrawLp { shares })
+        }
+    }
+}
+
+impl Clone for VenueFixture {
+    /// Test keys are cloned so several fixtures (e.g. vaults) can share one venue.
+    fn clone(&self) -> Self {
+        Self {
+            mint: self.mint,
+            venue: self.venue,
+            guardian: self.guardian.insecure_clone(),
+            vol_authority: self.vol_authority.insecure_clone(),
+            oracle: self.oracle,
         }
     }
 }

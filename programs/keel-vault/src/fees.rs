@@ -24,7 +24,8 @@ pub fn price_per_share(nav: u64, total_shares: u64) -> Result<I80F48> {
 
 /// Accrues both fees against `nav` (lower bound, tokens) at `now`. Returns (management, performance) shares.
 pub fn accrue(vault: &mut Vault, nav: u64, now: i64) -> Result<(u64, u64)> {
-    let dt = now.saturating_sub(vault.last_fee_ts).max(0);
+    // At most a year per accrual: any interaction accrues, and this keeps f <= 5% so the formula stays sane.
+    let dt = now.saturating_sub(vault.last_fee_ts).clamp(0, SECONDS_PER_YEAR);
     vault.last_fee_ts = vault.last_fee_ts.max(now);
     let total = I80F48::from_num(vault.total_shares);
     // Management: f = bps/1e4 x dt/year; shares = total x f / (1 - f).

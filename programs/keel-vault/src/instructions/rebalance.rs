@@ -86,6 +86,7 @@ fn run<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec
     let mandate = vault.config.mandate.mandate();
     let before_h = Holdings::load(vault, &link.venue, &link.margin_account, markets, now)?;
     let before = before_h.portfolio(vault, &link.venue, price.price)?;
+    require!(before.nav > I80F48::ZERO, VaultError::NonPositiveNav);
     let breach_before = mandate.breach(&mandate.excesses(&before).map_err(m)?).map_err(m)?;
     if deleverage {
         let health_excess = mandate.excesses(&before).map_err(m)?[4];
