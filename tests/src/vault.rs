@@ -343,3 +343,63 @@ impl VaultFixture {
         v
     }
 }
+
+/// The vault's portfolio as the program measures it: (delta in units, worst scenario loss in tokens, venue health
+/// equity / maintenance), from the on-chain caches and keel-math.
+pub async fn measure(ctx: &mut ProgramTestContext, v: &VaultFixture) -> (f64, fixed::types::I80F48, f64) {
+    use fixed::types::I80F48;
+    let acct = v.t.margin(ctx, &v.vault).await;
+    let venue: keel_venue::state::Venue = account(ctx, v.t.f.venue).await;
+    let (mut risks, mut delta) = (Vec::new(), I80F48::ZERO);
+    let mut scenarios = [I80F48::ZERO; keel_math::instrument::SCENARIOS];
+    for p in acct.positions.iter().filter(|p| p.is_open()) {
+        let m: keel_venue::state::Market = account(ctx, p.market).await;
+        let r = m.position_risk(p, 6).expect("risk");
+        keel_math::risk::accumulate(&mut scenarios, &r.risk_array, r.qty).unwrap();
+        delta += I80F48::from_num(p.size) / I80F48::from_num(1_000_000) * I80F48::from_bits(m.cache.delta);
+        risks.push(r);
+    }
+    let h =
+        keel_math::margin::account_health(I80F48::from_num(acct.collateral), &risks, &venue.margin.params()).unwrap();
+    let health = if h.maintenance > 0 { (h.equity / h.maintenance).to_num() } else { f64::INFINITY };
+    (delta.to_num(), keel_math::risk::worst_loss(&scenarios), health)
+}
+
+/// The current slot (what a keeper records as its pricing slot).
+pub async fn slot(ctx: &mut ProgramTestContext) -> u64 {
+    let clock: solana_sdk::clock::Clock = ctx.banks_client.get_sysvar().await.expect("clock");
+    clock.slot
+}
+
+pub fn pause_ix(guardian: &Pubkey, vault: &Pubkey, secs: u32) -> Instruction {
+    anchor_ix(
+        keel_vault::ID,
+        keel_vault::accounts::Pause { guardian: *guardian, vault: *vault },
+        keel_vault::instruction::Pause { duration_secs: secs },
+    )
+}
+
+pub fn unpause_ix(actor: &Pubkey, vault: &Pubkey) -> Instruction {
+    anchor_ix(
+        keel_vault::ID,
+        keel_vault::accounts::Unpause { actor: *actor, vault: *vault },
+        keel_vault::instruction::Unpause {},
+    )
+}
+
+pub fn queue_config_ix(curator: &Pubkey, vault: &Pubkey, config: VaultConfig) -> Instruction {
+    anchor_ix(
+        keel_vault::ID,
+        keel_vault::accounts::QueueConfig { curator: *curator, vault: *vault },
+        keel_vault::instruction::QueueConfig { config },
+    )
+}
+
+pub fn apply_config_ix(actor: &Pubkey, vault: &Pubkey, cancel: bool) -> Instruction {
+    let accounts = keel_vault::accounts::ApplyConfig { actor: *actor, vault: *vault };
+    if cancel {
+        anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::CancelConfig {})
+    } else {
+        anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::ApplyConfig {})
+    }
+}

@@ -4,7 +4,8 @@
 //! 1. the vault's sequence equals `expected_sequence` (no double execution; the second of two keepers fails);
 //! 2. the oracle is within `latency_conf_multiple` confidence intervals of the price the keeper priced at, and the
 //!    keeper's pricing slot is recent (latency binding);
-//! 3. the mandate's judge: the breach measure strictly falls and no limit gets worse, or delta re-enters its band;
+//! 3. the mandate's judge: the breach measure strictly falls and no limit gets worse, or delta re-enters its band
+//!    (on the after-state with the reward already paid out);
 //! 4. the risk removed (fall in worst scenario loss, tokens) is at least `min_benefit_ratio` x the cost (fall in
 //!    the margin account's value at unbiased marks: fees and spread);
 //! 5. the minimum interval has passed unless the mandate is breached.
@@ -107,7 +108,6 @@ fn run<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec
     let mut after = after_h.portfolio(vault, &link.venue, price.price)?;
     let risk_removed = before.worst_loss.safe_sub(after.worst_loss).map_err(m)?.max(I80F48::ZERO);
     let cost = before_h.mid_value()?.safe_sub(after_h.mid_value()?).map_err(m)?.max(I80F48::ZERO);
-    require!(risk_removed >= cost.safe_mul(fx(cfg.min_benefit_ratio)).map_err(m)?, VaultError::RiskNotWorthCost);
     let day = now.div_euclid(86_400);
     let paid_today = if vault.reward_day == day { vault.reward_paid_today } else { 0 };
     let earned: u64 =
@@ -124,6 +124,7 @@ fn run<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec
         }
         Verdict::NoImprovement => return err!(VaultError::NotRiskReducing),
     }
+    require!(risk_removed >= cost.safe_mul(fx(cfg.min_benefit_ratio)).map_err(m)?, VaultError::RiskNotWorthCost);
     // 6. Pay, advance the sequence, announce.
     if reward > 0 {
         let (from, to) = (a.idle.to_account_info(), a.keeper_collateral.to_account_info());

@@ -1,0 +1,167 @@
+//! keel-vault keeper rebalancing and deleveraging on the real runtime: the validation rules one by one, competing
+//! keepers, the reward paid exactly as the formula says, stale caches, pauses.
+use fixed::types::I80F48;
+use keel_tests::trading::*;
+use keel_tests::vault::*;
+use keel_tests::venue::*;
+use keel_tests::*;
+use keel_vault::error::VaultError;
+use keel_vault::instructions::{Leg, Pricing};
+use keel_vault::state::MandateConfig;
+use keel_venue::error::VenueError;
+use solana_program_test::ProgramTestContext;
+use solana_sdk::{signature::Keypair, signer::Signer};
+
+const USDC: u64 = 1_000_000;
+
+fn expect(result: TxResult, want: VaultError) {
+    assert_eq!(custom_error(result), u32::from(want), "expected {want:?}");
+}
+
+/// A vault (k = 0.001 of risk removed, so the reward is below its cap) holding 100,000 with 30,000 at the venue
+/// in 100 short calls delta-hedged with perps.
+async fn hedged_vault(ctx: &mut ProgramTestContext, mandate: MandateConfig, margin: u64) -> VaultFixture {
+    let t = TradingFixture::new(ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
+    let fee = Keypair::new();
+    let mut config = default_vault_config(&t.markets(), fee.pubkey());
+    config.mandate = mandate;
+    config.rebalance.reward_per_risk = bits(0.001);
+    let v = VaultFixture::with_config(ctx, t, 0, config, fee).await;
+    let d = v.depositor(ctx, 100_000 * USDC).await;
+    let ix = v.deposit_ix(ctx, &d, 100_000 * USDC).await;
+    send_with(ctx, &[ix], &[&d.a.key]).await.unwrap();
+    let call = v.t.market_state(ctx, CALL).await;
+    let hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
+    let legs = vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, hedge, 101.0)];
+    v.allocate(ctx, margin, legs, 0).await.expect("hedged book inside the mandate");
+    v
+}
+
+async fn keeper(ctx: &mut ProgramTestContext, v: &VaultFixture) -> Actor {
+    actor(ctx, v.t.f.mint, v.t.token_program, 0).await
+}
+
+async fn send_rebalance(
+    ctx: &mut ProgramTestContext,
+    v: &VaultFixture,
+    k: &Actor,
+    pricing: Pricing,
+    legs: Vec<Leg>,
+    deleverage: bool,
+) -> TxResult {
+    let ix = v.rebalance_ix(ctx, &k.pubkey(), &k.collateral, pricing, legs, deleverage).await;
+    send_with(ctx, &[ix], &[&k.key]).await
+}
+
+async fn pricing(ctx: &mut ProgramTestContext, v: &VaultFixture, spot: f64) -> Pricing {
+    Pricing { expected_sequence: v.state(ctx).await.sequence, priced_slot: slot(ctx).await, priced_price: bits(spot) }
+}
+
+#[tokio::test]
+async fn rebalances_are_validated_and_paid_exactly() {
+    let mut ctx = program_test().start_with_context().await;
+    let mandate = default_vault_config(&[], Keypair::new().pubkey()).mandate;
+    let mut v = hedged_vault(&mut ctx, mandate, 30_000 * USDC).await;
+    let (k1, k2) = (keeper(&mut ctx, &v).await, keeper(&mut ctx, &v).await);
+    // The rally leaves the short calls' delta unhedged: out of the 5-unit band.
+    for px in [102.0, 104.0, 106.0, 108.0] {
+        v.t.set_price(&mut ctx, px).await;
+    }
+    let (delta, _, _) = measure(&mut ctx, &v).await;
+    assert!(delta < -5.0, "delta {delta} left the band");
+    let flatten = (-delta * 1e6).round() as i64;
+    let p = pricing(&mut ctx, &v, 108.0).await;
+
+    // Latency binding and pricing age.
+    let moved = Pricing { priced_price: bits(100.0), ..p };
+    expect(
+        send_rebalance(&mut ctx, &v, &k1, moved, vec![v.leg(PERP, flatten, 109.0)], false).await,
+        VaultError::OracleMovedSincePricing,
+    );
+    let future = Pricing { priced_slot: p.priced_slot + 5, ..p };
+    expect(
+        send_rebalance(&mut ctx, &v, &k1, future, vec![v.leg(PERP, flatten, 109.0)], false).await,
+        VaultError::PricingTooOld,
+    );
+    // Doing nothing is not a rebalance.
+    expect(send_rebalance(&mut ctx, &v, &k1, p, vec![], false).await, VaultError::NotRiskReducing);
+    // Back in band while pushing vega past its limit (200 short calls) is refused.
+    let call = v.t.market_state(&mut ctx, CALL).await;
+    let extra_hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
+    let legs = vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, flatten + extra_hedge, 109.0)];
+    expect(send_rebalance(&mut ctx, &v, &k1, p, legs, false).await, VaultError::LimitWorsened);
+    // A small fix buried in an expensive round trip costs more than the risk it removes.
+    let legs = vec![v.leg(PERP, 3 * LOT, 109.0), v.leg(PERP, 500 * LOT, 109.0), v.leg(PERP, -500 * LOT, 107.0)];
+    expect(send_rebalance(&mut ctx, &v, &k1, p, legs, false).await, VaultError::RiskNotWorthCost);
+
+    // The real thing: buy the perps that flatten delta. Reward = min(cap, k x risk removed), exactly.
+    let (_, worst_before, _) = measure(&mut ctx, &v).await;
+    send_rebalance(&mut ctx, &v, &k1, p, vec![v.leg(PERP, flatten, 109.0)], false).await.expect("rebalance");
+    let (delta_after, worst_after, _) = measure(&mut ctx, &v).await;
+    assert!(delta_after.abs() < 0.01, "delta back to ~0: {delta_after}");
+    let earned: u64 = (I80F48::from_bits(bits(0.001)) * (worst_before - worst_after)).floor().to_num();
+    let want = earned.min(50 * USDC);
+    assert!(want > 0);
+    assert_eq!(token_balance(&mut ctx, k1.collateral).await, want);
+    let s = v.state(&mut ctx).await;
+    assert_eq!((s.sequence, s.reward_paid_today), (2, want));
+    assert_eq!(token_balance(&mut ctx, idle_pda(&v.vault)).await, s.idle_assets);
+
+    // A competing keeper that priced against the old sequence fails cleanly; with the new one, a vault inside
+    // its mandate cannot be rebalanced again before the interval.
+    expect(send_rebalance(&mut ctx, &v, &k2, p, vec![v.leg(PERP, LOT, 109.0)], false).await, VaultError::StaleSequence);
+    let p2 = pricing(&mut ctx, &v, 108.0).await;
+    expect(
+        send_rebalance(&mut ctx, &v, &k2, p2, vec![v.leg(PERP, LOT, 109.0)], false).await,
+        VaultError::RebalanceTooSoon,
+    );
+
+    // A cache older than its limit: the venue's error tells the keeper to refresh first.
+    let t = now(&mut ctx).await;
+    set_time(&mut ctx, t + 61).await;
+    v.t.set_oracle(&mut ctx, PythPrice::new(FEED, 108.0, t + 61));
+    let r = send_rebalance(&mut ctx, &v, &k2, p2, vec![v.leg(PERP, LOT, 109.0)], false).await;
+    assert_eq!(custom_error(r), u32::from(VenueError::RiskCacheStale));
+
+    // Paused: no rebalancing.
+    v.t.set_price(&mut ctx, 108.0).await;
+    let g = v.guardian.pubkey();
+    let ix = pause_ix(&g, &v.vault, 3600);
+    send_with(&mut ctx, &[ix], &[&v.guardian]).await.unwrap();
+    expect(send_rebalance(&mut ctx, &v, &k2, p2, vec![v.leg(PERP, LOT, 109.0)], false).await, VaultError::VaultPaused);
+}
+
+#[tokio::test]
+async fn deleverage_only_when_underwater_only_reducing_even_when_paused() {
+    let mut ctx = program_test().start_with_context().await;
+    let base = default_vault_config(&[], Keypair::new().pubkey()).mandate;
+    let mandate = MandateConfig { min_health: bits(2.0), delta_band: bits(1_000.0), max_abs_vega: bits(1e6), ..base };
+    let mut v = hedged_vault(&mut ctx, mandate, 2_000 * USDC).await;
+    let k = keeper(&mut ctx, &v).await;
+    let p = pricing(&mut ctx, &v, 100.0).await;
+    expect(
+        send_rebalance(&mut ctx, &v, &k, p, vec![v.leg(CALL, 10 * LOT, 1e6)], true).await,
+        VaultError::NotUnderwater,
+    );
+
+    // Rally until venue health falls below the mandate's 2.0.
+    let mut spot = 100.0;
+    while measure(&mut ctx, &v).await.2 >= 2.0 {
+        spot += 1.0;
+        assert!(spot < 130.0, "health should fall below 2 on the way up");
+        v.t.set_price(&mut ctx, spot).await;
+    }
+    // The guardian's pause does not stop deleveraging.
+    let g = v.guardian.pubkey();
+    send_with(&mut ctx, &[pause_ix(&g, &v.vault, 3600)], &[&v.guardian]).await.unwrap();
+    let p = pricing(&mut ctx, &v, spot).await;
+    expect(
+        send_rebalance(&mut ctx, &v, &k, p, vec![v.leg(CALL, -10 * LOT, 0.0)], true).await,
+        VaultError::NotReduceOnly,
+    );
+    let (_, _, health_before) = measure(&mut ctx, &v).await;
+    send_rebalance(&mut ctx, &v, &k, p, vec![v.leg(CALL, 50 * LOT, 1e6)], true).await.expect("buy back half the calls");
+    let (_, _, health_after) = measure(&mut ctx, &v).await;
+    assert!(health_after > health_before, "{health_before} -> {health_after}");
+    assert!(token_balance(&mut ctx, k.collateral).await > 0, "the deleverager is paid");
+}
