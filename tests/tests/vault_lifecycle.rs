@@ -5,11 +5,9 @@ use fixed::types::I80F48;
 use keel_math::margin::Bound;
 use keel_tests::trading::*;
 use keel_tests::vault::*;
-use keel_tests::venue::*;
 use keel_tests::*;
 use keel_vault::state::Vault;
 use solana_program_test::ProgramTestContext;
-use solana_sdk::signer::Signer;
 
 const USDC: u64 = 1_000_000;
 

@@ -66,3 +66,50 @@ pub fn accrue(vault: &mut Vault, nav: u64, now: i64) -> Result<(u64, u64)> {
     }
     Ok((mgmt, perf))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anchor_lang::AnchorDeserialize;
+
+    fn vault(total_shares: u64, management_fee_bps: u16, performance_fee_bps: u16) -> Vault {
+        let mut v = Vault::try_from_slice(&vec![0u8; Vault::INIT_SPACE]).expect("zeroed vault");
+        v.total_shares = total_shares;
+        v.config.management_fee_bps = management_fee_bps;
+        v.config.performance_fee_bps = performance_fee_bps;
+        v
+    }
+
+    #[test]
+    fn management_fee_is_f_over_one_minus_f_of_supply() {
+        // 2% for a full year on 1e12 shares: 1e12 x 0.02 / 0.98 = 20,408,163,265.3 -> floor.
+        let mut v = vault(1_000_000_000_000, 200, 0);
+        let (m, p) = accrue(&mut v, 1_000_000_000, SECONDS_PER_YEAR).unwrap();
+        assert_eq!((m, p), (20_408_163_265, 0));
+        assert_eq!(v.total_shares, 1_020_408_163_265);
+        // Ten idle years still accrue at most one year's fee (no runaway dilution).
+        let mut v = vault(1_000_000_000_000, 200, 0);
+        assert_eq!(accrue(&mut v, 1_000_000_000, 10 * SECONDS_PER_YEAR).unwrap().0, 20_408_163_265);
+    }
+
+    #[test]
+    fn performance_fee_only_above_the_high_water_mark() {
+        let mut v = vault(1_000_000_000_000, 0, 1000);
+        // First accrual sets the mark; no fee.
+        assert_eq!(accrue(&mut v, 1_000_000_000, 0).unwrap(), (0, 0));
+        // NAV falls, then recovers to the mark: still no fee.
+        assert_eq!(accrue(&mut v, 900_000_000, 1).unwrap(), (0, 0));
+        assert_eq!(accrue(&mut v, 1_000_000_000, 2).unwrap(), (0, 0));
+        // +10%: 10% of the 100,000,000 gain, i.e. shares worth ~10,000,000 at the post-fee price.
+        let (_, p) = accrue(&mut v, 1_100_000_000, 3).unwrap();
+        let value = Vault::SHARE_MATH.shares_to_amount_floor(p, 1_100_000_000, v.total_shares).unwrap();
+        assert!((9_999_000..=10_000_000).contains(&value), "{value}");
+    }
+
+    #[test]
+    fn share_supply_overflow_is_an_error_not_a_wrap() {
+        let mut v = vault(u64::MAX - 1, 200, 0);
+        let e = accrue(&mut v, 1_000_000_000, SECONDS_PER_YEAR).unwrap_err();
+        assert_eq!(e, error!(VaultError::MathOverflow));
+    }
+}
