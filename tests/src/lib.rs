@@ -24,6 +24,7 @@ pub fn program_test() -> ProgramTest {
     pt.prefer_bpf(false);
     pt.add_program("keel_venue", keel_venue::ID, processor!(keel_venue::process_native));
     pt.add_program("keel_vault", keel_vault::ID, processor!(keel_vault::process_native));
+    pt.add_program("keel_integrator", keel_integrator::ID, processor!(keel_integrator::process_native));
     pt
 }
 
