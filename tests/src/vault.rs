@@ -5,7 +5,7 @@ use crate::venue::*;
 use crate::{account, anchor_ix, create_token_account, fund, send_with};
 use anchor_lang::prelude::Pubkey;
 use keel_math::mandate::LIMITS;
-use keel_vault::instructions::{Leg, Pricing};
+use keel_vault::instructions::{Leg, Moves, Pricing};
 use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, Vault, VaultConfig, WithdrawalRequest};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::instruction::{AccountMeta, Instruction};
@@ -25,6 +25,9 @@ pub fn idle_pda(vault: &Pubkey) -> Pubkey {
 }
 pub fn escrow_pda(vault: &Pubkey) -> Pubkey {
     vault_child(Vault::ESCROW_SEED, vault)
+}
+pub fn lp_pda(vault: &Pubkey) -> Pubkey {
+    vault_child(Vault::LP_SEED, vault)
 }
 pub fn withdrawal_pda(vault: &Pubkey, owner: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[WithdrawalRequest::SEED, vault.as_ref(), owner.as_ref()], &keel_vault::ID).0
@@ -134,10 +137,26 @@ impl VaultFixture {
         account(ctx, self.vault).await
     }
 
-    /// Markets of the vault's open venue positions (what NAV-reading instructions pass).
+    /// What NAV-reading instructions pass: every venue market in index order while the vault holds LP shares,
+    /// then the markets of its open venue positions not already listed.
     pub async fn position_markets(&self, ctx: &mut ProgramTestContext) -> Vec<Pubkey> {
+        let lp = self.state(ctx).await.lp_shares_held > 0;
+        self.markets_with(ctx, lp).await
+    }
+
+    async fn markets_with(&self, ctx: &mut ProgramTestContext, all_first: bool) -> Vec<Pubkey> {
+        let mut markets = Vec::new();
+        if all_first {
+            let n = self.t.venue_state(ctx).await.num_markets;
+            markets.extend((0..n).map(|i| market_pda(&self.t.f.venue, i)));
+        }
         let acct = self.t.margin(ctx, &self.vault).await;
-        acct.positions.iter().filter(|p| p.is_open()).map(|p| p.market).collect()
+        for p in acct.positions.iter().filter(|p| p.is_open()) {
+            if !markets.contains(&p.market) {
+                markets.push(p.market);
+            }
+        }
+        markets
     }
 
     pub async fn depositor(&self, ctx: &mut ProgramTestContext, tokens: u64) -> Depositor {
@@ -209,9 +228,8 @@ impl VaultFixture {
         &self,
         ctx: &mut ProgramTestContext,
         signer: &Pubkey,
-        margin_in: u64,
+        moves: Moves,
         legs: Vec<Leg>,
-        margin_out: u64,
     ) -> Instruction {
         let ix = anchor_ix(
             keel_vault::ID,
@@ -222,11 +240,20 @@ impl VaultFixture {
                 collateral_mint: self.t.f.mint,
                 idle: idle_pda(&self.vault),
                 venue_collateral: vault_pda_of_venue(&self.t),
+                venue_lp_mint: lp_mint_pda(&self.t.f.venue),
+                vault_lp: lp_pda(&self.vault),
                 token_program: self.t.token_program,
             },
-            keel_vault::instruction::Allocate { margin_in, legs: legs.clone(), margin_out },
+            keel_vault::instruction::Allocate { moves, legs: legs.clone() },
         );
-        with_markets(ix, &self.markets_for(ctx, &legs).await)
+        let lp = moves.lp_in > 0 || moves.lp_out > 0 || self.state(ctx).await.lp_shares_held > 0;
+        let mut markets = self.markets_with(ctx, lp).await;
+        for l in &legs {
+            if !markets.contains(&l.market) {
+                markets.push(l.market);
+            }
+        }
+        with_markets(ix, &markets)
     }
 
     /// Open-position markets plus the legs' markets, without duplicates.
@@ -247,7 +274,11 @@ impl VaultFixture {
         legs: Vec<Leg>,
         margin_out: u64,
     ) -> TxResult {
-        let ix = self.allocate_ix(ctx, &self.strategist.pubkey(), margin_in, legs, margin_out).await;
+        self.allocate_moves(ctx, Moves { margin_in, margin_out, ..Moves::default() }, legs).await
+    }
+
+    pub async fn allocate_moves(&self, ctx: &mut ProgramTestContext, moves: Moves, legs: Vec<Leg>) -> TxResult {
+        let ix = self.allocate_ix(ctx, &self.strategist.pubkey(), moves, legs).await;
         send_with(ctx, &[ix], &[&self.strategist]).await
     }
 
@@ -308,6 +339,8 @@ pub fn create_vault_ix(
             share_mint: shares_pda(&vault),
             idle: idle_pda(&vault),
             escrow: escrow_pda(&vault),
+            venue_lp_mint: lp_mint_pda(&t.f.venue),
+            vault_lp: lp_pda(&vault),
             margin_account: margin_pda(&t.f.venue, &vault),
             venue_program: keel_venue::ID,
             token_program: t.token_program,
@@ -330,7 +363,24 @@ impl VaultFixture {
             risks.push(m.position_risk(p, 6).expect("position risk"));
         }
         let value = keel_math::margin::account_value(I80F48::from_num(acct.collateral), &risks, bound).unwrap();
-        let nav = I80F48::from_num(v.idle_assets) + value;
+        let mut nav = I80F48::from_num(v.idle_assets) + value;
+        if v.lp_shares_held > 0 {
+            // The LP stake at the pool's NAV bound: cash plus its claim on every market.
+            let venue: keel_venue::state::Venue = account(ctx, self.t.f.venue).await;
+            let mut pool = I80F48::from_num(venue.pool_assets);
+            for i in 0..venue.num_markets {
+                let m: keel_venue::state::Market = account(ctx, market_pda(&self.t.f.venue, i)).await;
+                pool += m.pool_claim(6, bound).unwrap();
+            }
+            let sm = keel_venue::state::Venue::LP_SHARE_MATH;
+            let pool = pool.max(I80F48::ZERO);
+            let lp = if bound == keel_math::margin::Bound::Lower {
+                sm.shares_to_amount_floor(v.lp_shares_held, pool.floor().to_num(), venue.lp_shares)
+            } else {
+                sm.shares_to_amount_ceil(v.lp_shares_held, pool.ceil().to_num(), venue.lp_shares)
+            };
+            nav += I80F48::from_num(lp.unwrap());
+        }
         let r = if bound == keel_math::margin::Bound::Upper { nav.ceil() } else { nav.floor() };
         r.to_num()
     }

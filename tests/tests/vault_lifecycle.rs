@@ -97,3 +97,52 @@ async fn depositors_strategy_and_withdrawals_reconcile_to_the_token() {
 async fn now_plus(ctx: &mut ProgramTestContext, secs: i64) -> i64 {
     now(ctx).await + secs
 }
+
+#[tokio::test]
+async fn lp_capital_counts_in_nav_and_returns_to_idle() {
+    let mut ctx = program_test().start_with_context().await;
+    let mut v = setup(&mut ctx).await;
+    let (d1, d2) = (v.depositor(&mut ctx, 100_000 * USDC).await, v.depositor(&mut ctx, 10_000 * USDC).await);
+    let ix = v.deposit_ix(&mut ctx, &d1, 100_000 * USDC).await;
+    send_with(&mut ctx, &[ix], &[&d1.a.key]).await.unwrap();
+
+    // 20,000 into the venue's LP pool, by CPI with the vault PDA as LP.
+    let moves = keel_vault::instructions::Moves { lp_in: 20_000 * USDC, ..Default::default() };
+    v.allocate_moves(&mut ctx, moves, vec![]).await.expect("LP allocation");
+    let s = v.state(&mut ctx).await;
+    assert_eq!(s.lp_shares_held, token_balance(&mut ctx, lp_pda(&v.vault)).await);
+    assert_eq!(s.idle_assets, 80_000 * USDC);
+    let over = keel_vault::instructions::Moves { lp_out: s.lp_shares_held + 1, ..Default::default() };
+    assert_eq!(
+        custom_error(v.allocate_moves(&mut ctx, over, vec![]).await),
+        u32::from(keel_vault::error::VaultError::InsufficientShares)
+    );
+
+    // A trader buys 100 perps from the pool and spot rises 2%: the pool (and the vault's stake in it) loses.
+    let trader = v.t.trader(&mut ctx, 10_000 * USDC).await;
+    v.t.trade(&mut ctx, &trader, PERP, 100 * LOT, 101.0).await.unwrap();
+    let before = v.nav(&mut ctx, Bound::Lower).await;
+    v.t.set_price(&mut ctx, 102.0).await;
+    let after = v.nav(&mut ctx, Bound::Lower).await;
+    assert!(after < before, "the vault's LP stake carries the pool's short: {before} -> {after}");
+
+    // A deposit now is priced on a NAV that includes the LP stake at the pool's upper bound.
+    let t = now(&mut ctx).await;
+    let pre = v.accrued(&mut ctx, t).await;
+    let nav_up = v.nav(&mut ctx, Bound::Upper).await;
+    let want = Vault::SHARE_MATH.amount_to_shares_floor(10_000 * USDC, nav_up, pre.total_shares).unwrap();
+    let ix = v.deposit_ix(&mut ctx, &d2, 10_000 * USDC).await;
+    send_with(&mut ctx, &[ix], &[&d2.a.key]).await.unwrap();
+    assert_eq!(token_balance(&mut ctx, d2.shares).await, want);
+
+    // All LP shares back to idle.
+    let held = v.state(&mut ctx).await.lp_shares_held;
+    let idle_before = v.state(&mut ctx).await.idle_assets;
+    let out = keel_vault::instructions::Moves { lp_out: held, ..Default::default() };
+    v.allocate_moves(&mut ctx, out, vec![]).await.expect("LP withdrawal");
+    let s = v.state(&mut ctx).await;
+    assert_eq!(s.lp_shares_held, 0);
+    assert!(s.idle_assets > idle_before + 19_900 * USDC, "most of the 20,000 came back");
+    assert_vault_reconciles(&mut ctx, &v).await;
+    v.t.assert_reconciles(&mut ctx, &[v.vault, trader.pubkey()]).await;
+}

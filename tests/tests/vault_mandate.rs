@@ -120,7 +120,7 @@ async fn each_mandate_limit_rejects_a_breaching_allocation() {
     // Roles: only the strategist allocates.
     let intruder = Keypair::new();
     fund(&mut ctx, intruder.pubkey(), 10_000_000).await;
-    let ix = v.allocate_ix(&mut ctx, &intruder.pubkey(), 0, vec![], 0).await;
+    let ix = v.allocate_ix(&mut ctx, &intruder.pubkey(), Default::default(), vec![]).await;
     expect(send_with(&mut ctx, &[ix], &[&intruder]).await, VaultError::UnauthorizedStrategist);
 }
 

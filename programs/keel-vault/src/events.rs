@@ -64,9 +64,10 @@ pub struct Allocated {
     pub vault: Pubkey,
     pub strategist: Pubkey,
     pub sequence: u64,
-    pub margin_moved: i64,
+    pub moves: crate::instructions::Moves,
     pub legs: u8,
     pub idle_assets: u64,
+    pub lp_shares_held: u64,
     pub risk: RiskSnapshot,
 }
 

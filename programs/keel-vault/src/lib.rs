@@ -53,14 +53,10 @@ pub mod keel_vault {
         instructions::claim_withdrawal(ctx)
     }
 
-    /// Remaining accounts: the markets of the open positions and of every leg.
-    pub fn allocate<'info>(
-        ctx: Context<'info, Allocate<'info>>,
-        margin_in: u64,
-        legs: Vec<Leg>,
-        margin_out: u64,
-    ) -> Result<()> {
-        instructions::allocate(ctx, margin_in, legs, margin_out)
+    /// Remaining accounts: the markets of the open positions and of every leg (every venue market in index order
+    /// first when LP shares are held or moved).
+    pub fn allocate<'info>(ctx: Context<'info, Allocate<'info>>, moves: Moves, legs: Vec<Leg>) -> Result<()> {
+        instructions::allocate(ctx, moves, legs)
     }
 
     /// Remaining accounts: the markets of the open positions and of every leg.

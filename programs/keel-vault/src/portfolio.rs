@@ -1,6 +1,11 @@
 //! What the vault holds on the venue, valued and measured with the venue's own caches and keel-math: NAV bounds
-//! (idle + margin account value), the portfolio greeks, worst scenario loss, health and leverage the mandate
-//! limits. The keeper computes the same from the same accounts.
+//! (idle + margin account value + LP shares at the pool's NAV bounds), the portfolio greeks, worst scenario loss,
+//! health and leverage the mandate limits. An LP stake carries its share of the pool's exposure (the opposite of
+//! every trader position), so LP capital counts in the greeks and the scenario loss too. The keeper computes the
+//! same from the same accounts.
+//!
+//! Remaining accounts: the markets of the open positions; when the vault holds LP shares, every market of the
+//! venue in index order first (the pool's NAV needs them all).
 use crate::error::VaultError;
 use crate::state::Vault;
 use anchor_lang::prelude::*;
@@ -20,10 +25,18 @@ pub struct Held {
     pub greeks: [I80F48; 3],
 }
 
-/// The vault's margin account on the venue, loaded with the market of every position.
+/// The vault's share of the LP pool: its value at both bounds, and its exposures (as positions with no cost).
+pub struct LpStake {
+    pub lower: I80F48,
+    pub upper: I80F48,
+    pub exposures: Vec<Held>,
+}
+
+/// The vault's margin account on the venue, loaded with the market of every position, and its LP stake.
 pub struct Holdings {
     pub collateral: I80F48,
     pub positions: Vec<Held>,
+    pub lp: Option<LpStake>,
 }
 
 /// Finds `key` among `accounts`.
@@ -37,7 +50,7 @@ impl Holdings {
         vault: &Vault,
         venue: &VenueState,
         margin: &AccountInfo<'info>,
-        markets: &[AccountInfo<'info>],
+        markets: &'info [AccountInfo<'info>],
         now: i64,
     ) -> Result<Self> {
         require_keys_eq!(*margin.key, vault.margin_account, VaultError::VenueAccountMismatch);
@@ -59,23 +72,32 @@ impl Holdings {
             };
             positions.push(Held { market: p.market, size: p.size, risk, greeks });
         }
-        Ok(Self { collateral: I80F48::from_num(acct.collateral), positions })
+        let lp = if vault.lp_shares_held > 0 { Some(lp_stake(vault, venue, markets, now)?) } else { None };
+        Ok(Self { collateral: I80F48::from_num(acct.collateral), positions, lp })
     }
 
     fn risks(&self) -> Vec<PositionRisk> {
         self.positions.iter().map(|h| h.risk).collect()
     }
 
-    /// Margin account value at `bound` (tokens).
+    /// Margin account value plus the LP stake at `bound` (tokens).
     pub fn value(&self, bound: Bound) -> Result<I80F48> {
-        Ok(account_value(self.collateral, &self.risks(), bound).map_err(VaultError::from)?)
+        let margin = account_value(self.collateral, &self.risks(), bound).map_err(VaultError::from)?;
+        let lp = match (&self.lp, bound) {
+            (None, _) => I80F48::ZERO,
+            (Some(s), Bound::Lower) => s.lower,
+            (Some(s), Bound::Upper) => s.upper,
+        };
+        Ok(margin.checked_add(lp).ok_or(VaultError::MathOverflow)?)
     }
 
     /// Value at unbiased marks (what a trade's cost is measured against).
     pub fn mid_value(&self) -> Result<I80F48> {
         let mid: Vec<PositionRisk> =
             self.positions.iter().map(|h| PositionRisk { bias: I80F48::ZERO, ..h.risk }).collect();
-        Ok(account_value(self.collateral, &mid, Bound::Lower).map_err(VaultError::from)?)
+        let lp = self.lp.as_ref().map_or(I80F48::ZERO, |s| s.lower);
+        let v = account_value(self.collateral, &mid, Bound::Lower).map_err(VaultError::from)?;
+        Ok(v.checked_add(lp).ok_or(VaultError::MathOverflow)?)
     }
 
     pub fn size_of(&self, market: &Pubkey) -> i64 {
@@ -90,7 +112,8 @@ impl Holdings {
         let mut scenarios = [I80F48::ZERO; keel_math::instrument::SCENARIOS];
         let (mut delta, mut gamma, mut vega, mut gross) = (I80F48::ZERO, I80F48::ZERO, I80F48::ZERO, I80F48::ZERO);
         let lot = I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS));
-        for h in &self.positions {
+        let lp = self.lp.as_ref().map_or(&[][..], |s| &s.exposures[..]);
+        for h in self.positions.iter().chain(lp) {
             accumulate(&mut scenarios, &h.risk.risk_array, h.risk.qty).map_err(m)?;
             let units = I80F48::from_num(h.size).safe_div(lot).map_err(m)?;
             delta = delta.safe_add(units.safe_mul(h.greeks[0]).map_err(m)?).map_err(m)?;
@@ -99,6 +122,7 @@ impl Holdings {
             gross = gross.safe_add(h.risk.qty.saturating_abs().safe_mul(spot).map_err(m)?).map_err(m)?;
         }
         let idle = I80F48::from_num(vault.idle_assets);
+        let lp_lower = self.lp.as_ref().map_or(I80F48::ZERO, |s| s.lower);
         Ok(PortfolioRisk {
             spot,
             delta,
@@ -109,9 +133,69 @@ impl Holdings {
             maintenance: health.maintenance,
             gross_notional: gross,
             idle,
-            nav: idle.safe_add(health.equity).map_err(m)?,
+            nav: idle.safe_add(health.equity).and_then(|n| n.safe_add(lp_lower)).map_err(m)?,
         })
     }
+}
+
+/// The vault's LP stake: pool NAV bounds from every market (index order, first in `markets`), the vault's
+/// fraction of LP shares, and its share of the pool's exposure in each market.
+fn lp_stake<'info>(
+    vault: &Vault,
+    venue: &VenueState,
+    markets: &'info [AccountInfo<'info>],
+    now: i64,
+) -> Result<LpStake> {
+    use keel_venue::state::Venue as V;
+    let n = venue.num_markets as usize;
+    require!(markets.len() >= n, VaultError::MissingMarketAccount);
+    let all = &markets[..n];
+    let m = |e: keel_math::MathError| error!(VaultError::from(e));
+    // What the shares redeem for at each NAV bound, rounded as the venue rounds (down for the lower bound).
+    let value = |bound: Bound| -> Result<I80F48> {
+        let nav = keel_venue::health::pool_nav(venue, &vault.venue, all, now, bound)?.max(I80F48::ZERO);
+        let sm = V::LP_SHARE_MATH;
+        let amount = if bound == Bound::Lower {
+            let nav: u64 = nav.floor().checked_to_num().ok_or(VaultError::MathOverflow)?;
+            sm.shares_to_amount_floor(vault.lp_shares_held, nav, venue.lp_shares)
+        } else {
+            let nav: u64 = nav.ceil().checked_to_num().ok_or(VaultError::MathOverflow)?;
+            sm.shares_to_amount_ceil(vault.lp_shares_held, nav, venue.lp_shares)
+        };
+        Ok(I80F48::from_num(amount.map_err(m)?))
+    };
+    let held = I80F48::from_num(vault.lp_shares_held);
+    let total =
+        I80F48::from_num(venue.lp_shares).safe_add(I80F48::from_num(V::LP_SHARE_MATH.virtual_shares)).map_err(m)?;
+    let (lower, upper) = (value(Bound::Lower)?, value(Bound::Upper)?);
+    let fraction = held.safe_div(total).map_err(m)?;
+    let mut exposures = Vec::new();
+    for info in all {
+        let mk = Market::try_deserialize(&mut &info.try_borrow_data()?[..])?;
+        if mk.book.net_size == 0 || mk.book.settled {
+            continue;
+        }
+        // The pool holds -net size; the vault holds its fraction of that (for greeks and scenarios; no cost).
+        let pos = keel_venue::state::Position {
+            market: info.key(),
+            size: mk.book.net_size,
+            cost: 0,
+            funding_snap: mk.book.funding_index,
+        };
+        let mut risk = mk.position_risk(&pos, venue.collateral_decimals)?;
+        risk.qty = risk.qty.saturating_neg().safe_mul(fraction).map_err(m)?;
+        let size: i64 = I80F48::from_num(mk.book.net_size)
+            .saturating_neg()
+            .safe_mul(fraction)
+            .map_err(m)?
+            .round()
+            .checked_to_num()
+            .ok_or(VaultError::MathOverflow)?;
+        let c = &mk.cache;
+        let greeks = [I80F48::from_bits(c.delta), I80F48::from_bits(c.gamma), I80F48::from_bits(c.vega)];
+        exposures.push(Held { market: info.key(), size, risk, greeks });
+    }
+    Ok(LpStake { lower, upper, exposures })
 }
 
 /// NAV (tokens) at `bound`: idle by internal accounting plus the margin account's value, rounded in favour of

@@ -1,6 +1,7 @@
-//! Strategist allocation: move collateral idle -> venue margin, trade allowed markets, move collateral back, and
-//! end with every mandate limit satisfied (the failing limit is named in the error). Blocked by a guardian pause
-//! and by the circuit breaker. Remaining accounts: every market of the open positions and of the legs.
+//! Strategist allocation: move collateral idle -> venue margin and/or the venue's LP pool, trade allowed markets,
+//! move collateral back, and end with every mandate limit satisfied (the failing limit is named in the error).
+//! Blocked by a guardian pause and by the circuit breaker. Remaining accounts: every market of the open
+//! positions and of the legs; when LP shares are held or moved, every venue market in index order first.
 use crate::error::VaultError;
 use crate::events::Allocated;
 use crate::portfolio::Holdings;
@@ -66,11 +67,50 @@ pub struct Allocate<'info> {
     /// The venue's collateral vault.
     #[account(mut, address = link.venue.collateral_vault @ VaultError::VenueAccountMismatch)]
     pub venue_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(mut, address = link.venue.lp_mint @ VaultError::VenueAccountMismatch)]
+    pub venue_lp_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(mut, address = vault.lp_account @ VaultError::VenueAccountMismatch)]
+    pub vault_lp: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(address = vault.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
+/// Collateral moves of an allocation (tokens; LP shares for `lp_out`), applied around the legs in this order:
+/// margin_in, lp_in, legs, lp_out, margin_out.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Moves {
+    pub margin_in: u64,
+    pub lp_in: u64,
+    pub lp_out: u64,
+    pub margin_out: u64,
+}
+
 impl<'info> Allocate<'info> {
+    fn lp_flow(&self, amount: u64, deposit: bool, markets: &[AccountInfo<'info>]) -> Result<()> {
+        let accounts = keel_venue::cpi::accounts::LpFlowAccounts {
+            owner: self.vault.to_account_info(),
+            venue: self.link.venue.to_account_info(),
+            collateral_mint: self.collateral_mint.to_account_info(),
+            collateral_vault: self.venue_collateral.to_account_info(),
+            lp_mint: self.venue_lp_mint.to_account_info(),
+            owner_collateral: self.idle.to_account_info(),
+            owner_lp: self.vault_lp.to_account_info(),
+            token_program: self.token_program.to_account_info(),
+        };
+        let n = self.link.venue.num_markets as usize;
+        require!(markets.len() >= n, VaultError::MissingMarketAccount);
+        let all = markets[..n].to_vec();
+        let program = self.link.venue_program.key();
+        self.vault.with_signer(|signer| {
+            let ctx = CpiContext::new_with_signer(program, accounts, signer).with_remaining_accounts(all);
+            if deposit {
+                keel_venue::cpi::deposit_lp(ctx, amount)
+            } else {
+                keel_venue::cpi::withdraw_lp(ctx, amount)
+            }
+        })
+    }
+
     fn margin_flow(&self, amount: u64, deposit: bool, markets: &[AccountInfo<'info>]) -> Result<()> {
         let accounts = keel_venue::cpi::accounts::MarginFlowAccounts {
             owner: self.vault.to_account_info(),
@@ -94,33 +134,43 @@ impl<'info> Allocate<'info> {
     }
 }
 
-pub fn allocate<'info>(
-    ctx: Context<'info, Allocate<'info>>,
-    margin_in: u64,
-    legs: Vec<Leg>,
-    margin_out: u64,
-) -> Result<()> {
+pub fn allocate<'info>(ctx: Context<'info, Allocate<'info>>, moves: Moves, legs: Vec<Leg>) -> Result<()> {
     // 1. Open, and the market orderly.
+    let Moves { margin_in, lp_in, lp_out, margin_out } = moves;
     let now = Clock::get()?.unix_timestamp;
     let a = &ctx.accounts;
     a.link.check(&a.vault)?;
     require!(!a.vault.is_paused(now), VaultError::VaultPaused);
     let (price, tripped) = a.link.price(&a.vault.config.breaker)?;
     require!(!tripped, VaultError::CircuitBreakerTripped);
+    require!(margin_in.saturating_add(lp_in) <= a.vault.idle_assets, VaultError::InsufficientIdle);
+    require!(lp_out <= a.vault.lp_shares_held, VaultError::InsufficientShares);
     let markets = ctx.remaining_accounts;
-    // 2. Collateral to the venue, the trades, collateral back.
+    // 2. Collateral to the venue (margin, LP pool), the trades, collateral back.
+    let (idle_before, lp_before) = (a.idle.amount, a.vault_lp.amount);
     if margin_in > 0 {
-        require!(margin_in <= a.vault.idle_assets, VaultError::InsufficientIdle);
         a.margin_flow(margin_in, true, markets)?;
     }
+    if lp_in > 0 {
+        a.lp_flow(lp_in, true, markets)?;
+    }
     execute_legs(&a.vault, &a.link, &legs, markets)?;
+    if lp_out > 0 {
+        a.lp_flow(lp_out, false, markets)?;
+    }
     if margin_out > 0 {
         a.margin_flow(margin_out, false, markets)?;
     }
-    let v = &mut ctx.accounts.vault;
-    v.idle_assets =
-        v.idle_assets.checked_sub(margin_in).and_then(|i| i.checked_add(margin_out)).ok_or(VaultError::MathOverflow)?;
-    // 3. The result must sit inside every limit.
+    // 3. Internal accounting follows what the venue moved (donations to either account were never counted).
+    let a = &mut *ctx.accounts;
+    a.idle.reload()?;
+    a.vault_lp.reload()?;
+    let idle_change = i128::from(a.idle.amount) - i128::from(idle_before);
+    let lp_change = i128::from(a.vault_lp.amount) - i128::from(lp_before);
+    let apply = |x: u64, d: i128| u64::try_from(i128::from(x) + d).map_err(|_| error!(VaultError::MathOverflow));
+    a.vault.idle_assets = apply(a.vault.idle_assets, idle_change)?;
+    a.vault.lp_shares_held = apply(a.vault.lp_shares_held, lp_change)?;
+    // 4. The result must sit inside every limit.
     let a = &ctx.accounts;
     let holdings = Holdings::load(&a.vault, &a.link.venue, &a.link.margin_account, markets, now)?;
     let p = holdings.portfolio(&a.vault, &a.link.venue, price.price)?;
@@ -133,10 +183,10 @@ pub fn allocate<'info>(
         vault: v.key(),
         strategist: ctx.accounts.strategist.key(),
         sequence: v.sequence,
-        margin_moved: i64::try_from(i128::from(margin_in) - i128::from(margin_out))
-            .map_err(|_| VaultError::MathOverflow)?,
+        moves,
         legs: u8::try_from(legs.len()).map_err(|_| VaultError::MathOverflow)?,
         idle_assets: v.idle_assets,
+        lp_shares_held: v.lp_shares_held,
         risk: crate::events::snapshot(&p, breach),
     });
     Ok(())

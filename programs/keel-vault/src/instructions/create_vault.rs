@@ -1,5 +1,5 @@
-//! Curator creates a vault on a keel-venue venue: the vault PDA, its share mint, idle collateral and share escrow
-//! accounts, and (by CPI, signed by the vault PDA) its margin account on the venue.
+//! Curator creates a vault on a keel-venue venue: the vault PDA, its share mint, idle collateral, share escrow and
+//! venue LP share accounts, and (by CPI, signed by the vault PDA) its margin account on the venue.
 use crate::error::VaultError;
 use crate::events::VaultCreated;
 use crate::state::{Vault, VaultConfig};
@@ -56,6 +56,18 @@ pub struct CreateVault<'info> {
         token::token_program = token_program,
     )]
     pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
+    #[account(address = venue.lp_mint @ VaultError::VenueAccountMismatch)]
+    pub venue_lp_mint: Box<InterfaceAccount<'info, Mint>>,
+    #[account(
+        init,
+        payer = curator,
+        seeds = [Vault::LP_SEED, vault.key().as_ref()],
+        bump,
+        token::mint = venue_lp_mint,
+        token::authority = vault,
+        token::token_program = token_program,
+    )]
+    pub vault_lp: Box<InterfaceAccount<'info, TokenAccount>>,
     /// CHECK: created by keel-venue's `open_margin_account` (PDA ["margin", venue, vault] of that program).
     #[account(mut)]
     pub margin_account: UncheckedAccount<'info>,
@@ -97,6 +109,8 @@ pub fn create_vault(
     v.idle = ctx.accounts.idle.key();
     v.escrow = ctx.accounts.escrow.key();
     v.share_mint = ctx.accounts.share_mint.key();
+    v.lp_account = ctx.accounts.vault_lp.key();
+    v.lp_shares_held = 0;
     v.config = config;
     v.pending_config = config;
     v.pending_eta = 0;

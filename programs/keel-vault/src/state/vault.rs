@@ -23,6 +23,9 @@ pub struct Vault {
     pub escrow: Pubkey,
     /// Share mint ["shares", vault], authority = the vault PDA.
     pub share_mint: Pubkey,
+    /// The vault's venue LP share account ["lp", vault] and the LP shares it holds by internal accounting.
+    pub lp_account: Pubkey,
+    pub lp_shares_held: u64,
     /// Idle collateral by internal accounting (donations to the idle account never count).
     pub idle_assets: u64,
     /// Shares outstanding including escrowed ones and fee shares accrued but not yet minted.
@@ -52,6 +55,7 @@ impl Vault {
     pub const IDLE_SEED: &'static [u8] = b"idle";
     pub const ESCROW_SEED: &'static [u8] = b"escrow";
     pub const SHARES_SEED: &'static [u8] = b"shares";
+    pub const LP_SEED: &'static [u8] = b"lp";
     /// Share virtual offset (10^3 shares per collateral unit at launch).
     pub const SHARE_MATH: keel_math::ShareMath = keel_math::ShareMath::DEFAULT;
     pub const SHARE_EXTRA_DECIMALS: u8 = 3;
