@@ -77,6 +77,20 @@ pub fn default_vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultC
     }
 }
 
+/// Limits wide enough that only one tightened on purpose can bind (fee recipient left default).
+pub fn loose_vault_config(allowed: &[Pubkey]) -> VaultConfig {
+    let mut c = default_vault_config(allowed, Pubkey::default());
+    let m = &mut c.mandate;
+    m.delta_band = bits(1_000.0);
+    m.max_abs_gamma = bits(1_000.0);
+    m.max_abs_vega = bits(1_000_000.0);
+    m.max_var_fraction = bits(10.0);
+    m.min_health = bits(1.0);
+    m.max_leverage = bits(100.0);
+    m.min_idle_fraction = 0;
+    c
+}
+
 /// The venue-side accounts every vault instruction carries.
 pub fn link(v: &VaultFixture) -> keel_vault::accounts::VenueLink {
     keel_vault::accounts::VenueLink {
@@ -290,6 +304,7 @@ impl VaultFixture {
         keeper_collateral: &Pubkey,
         pricing: Pricing,
         legs: Vec<Leg>,
+        margin_out: u64,
         deleverage: bool,
     ) -> Instruction {
         let accounts = keel_vault::accounts::Rebalance {
@@ -299,13 +314,14 @@ impl VaultFixture {
             collateral_mint: self.t.f.mint,
             idle: idle_pda(&self.vault),
             keeper_collateral: *keeper_collateral,
+            venue_collateral: vault_pda_of_venue(&self.t),
             token_program: self.t.token_program,
         };
         let markets = self.markets_for(ctx, &legs).await;
         let ix = if deleverage {
-            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Deleverage { pricing, legs })
+            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Deleverage { pricing, legs, margin_out })
         } else {
-            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Rebalance { pricing, legs })
+            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Rebalance { pricing, legs, margin_out })
         };
         with_markets(ix, &markets)
     }

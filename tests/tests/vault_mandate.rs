@@ -35,18 +35,8 @@ async fn hedged_short_calls(ctx: &mut ProgramTestContext, v: &VaultFixture, unit
     vec![v.leg(CALL, -units * LOT, 0.0), v.leg(PERP, hedge, 101.0)]
 }
 
-/// Limits wide enough that only the one under test can bind.
 fn loose(t: &TradingFixture) -> VaultConfig {
-    let mut c = default_vault_config(&t.markets(), Pubkey::default());
-    let m = &mut c.mandate;
-    m.delta_band = bits(1_000.0);
-    m.max_abs_gamma = bits(1_000.0);
-    m.max_abs_vega = bits(1_000_000.0);
-    m.max_var_fraction = bits(10.0);
-    m.min_health = bits(1.0);
-    m.max_leverage = bits(100.0);
-    m.min_idle_fraction = 0;
-    c
+    loose_vault_config(&t.markets())
 }
 
 #[tokio::test]

@@ -49,7 +49,7 @@ async fn send_rebalance(
     legs: Vec<Leg>,
     deleverage: bool,
 ) -> TxResult {
-    let ix = v.rebalance_ix(ctx, &k.pubkey(), &k.collateral, pricing, legs, deleverage).await;
+    let ix = v.rebalance_ix(ctx, &k.pubkey(), &k.collateral, pricing, legs, 0, deleverage).await;
     send_with(ctx, &[ix], &[&k.key]).await
 }
 
@@ -164,4 +164,58 @@ async fn deleverage_only_when_underwater_only_reducing_even_when_paused() {
     let (_, _, health_after) = measure(&mut ctx, &v).await;
     assert!(health_after > health_before, "{health_before} -> {health_after}");
     assert!(token_balance(&mut ctx, k.collateral).await > 0, "the deleverager is paid");
+}
+
+#[tokio::test]
+async fn each_breached_limit_is_cured_by_a_rewarded_rebalance() {
+    let mut ctx = program_test().start_with_context().await;
+    let t = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
+    // Seven vaults, each holding 100 naked short calls under loose limits; then the curator tightens one limit
+    // per vault through the timelock, so each starts breached in exactly that limit.
+    let tighten: [fn(&mut MandateConfig); 7] = [
+        |m| m.delta_band = bits(5.0),
+        |m| m.max_abs_gamma = bits(1.0),
+        |m| m.max_abs_vega = bits(500.0),
+        |m| m.max_var_fraction = bits(0.001),
+        |m| m.min_health = bits(100.0),
+        |m| m.max_leverage = bits(0.05),
+        |m| m.min_idle_fraction = bits(0.8),
+    ];
+    let mut vaults = Vec::new();
+    for (i, f) in tighten.iter().enumerate() {
+        let fee = Keypair::new();
+        let config = keel_vault::state::VaultConfig { fee_recipient: fee.pubkey(), ..loose_vault_config(&t.markets()) };
+        let v = VaultFixture::with_config(&mut ctx, t.clone(), 10 + i as u16, config, fee).await;
+        let d = v.depositor(&mut ctx, 100_000 * USDC).await;
+        let ix = v.deposit_ix(&mut ctx, &d, 100_000 * USDC).await;
+        send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();
+        v.allocate(&mut ctx, 30_000 * USDC, vec![v.leg(CALL, -100 * LOT, 0.0)], 0).await.unwrap();
+        let mut next = v.state(&mut ctx).await.config;
+        f(&mut next.mandate);
+        let curator = ctx.payer.pubkey();
+        send(&mut ctx, &[queue_config_ix(&curator, &v.vault, next)]).await.unwrap();
+        vaults.push(v);
+    }
+    let t0 = now(&mut ctx).await;
+    set_time(&mut ctx, t0 + 2 * 86_400).await;
+    let mut t = t;
+    t.set_price(&mut ctx, 100.0).await;
+    let me = ctx.payer.pubkey();
+    for (i, v) in vaults.iter().enumerate() {
+        send(&mut ctx, &[apply_config_ix(&me, &v.vault, false)]).await.unwrap();
+        // The keeper buys back half the calls (and, for the idle floor, returns 15,000 of freed margin).
+        let k = keeper(&mut ctx, v).await;
+        let (_, worst_before, _) = measure(&mut ctx, v).await;
+        let p = pricing(&mut ctx, v, 100.0).await;
+        let margin_out = if i == 6 { 15_000 * USDC } else { 0 };
+        let ix = v
+            .rebalance_ix(&mut ctx, &k.pubkey(), &k.collateral, p, vec![v.leg(CALL, 50 * LOT, 1e6)], margin_out, false)
+            .await;
+        send_with(&mut ctx, &[ix], &[&k.key]).await.unwrap_or_else(|e| panic!("limit {i}: {e:?}"));
+        let (_, worst_after, _) = measure(&mut ctx, v).await;
+        let earned: u64 = (I80F48::from_bits(bits(0.1)) * (worst_before - worst_after)).floor().to_num();
+        assert_eq!(token_balance(&mut ctx, k.collateral).await, earned.min(50 * USDC), "limit {i}: reward");
+        let s = v.state(&mut ctx).await;
+        assert_eq!(token_balance(&mut ctx, idle_pda(&v.vault)).await, s.idle_assets, "limit {i}: idle reconciles");
+    }
 }

@@ -60,13 +60,23 @@ pub mod keel_vault {
     }
 
     /// Remaining accounts: the markets of the open positions and of every leg.
-    pub fn rebalance<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>) -> Result<()> {
-        instructions::rebalance(ctx, pricing, legs)
+    pub fn rebalance<'info>(
+        ctx: Context<'info, Rebalance<'info>>,
+        pricing: Pricing,
+        legs: Vec<Leg>,
+        margin_out: u64,
+    ) -> Result<()> {
+        instructions::rebalance(ctx, pricing, legs, margin_out)
     }
 
     /// Remaining accounts: the markets of the open positions and of every leg.
-    pub fn deleverage<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>) -> Result<()> {
-        instructions::deleverage(ctx, pricing, legs)
+    pub fn deleverage<'info>(
+        ctx: Context<'info, Rebalance<'info>>,
+        pricing: Pricing,
+        legs: Vec<Leg>,
+        margin_out: u64,
+    ) -> Result<()> {
+        instructions::deleverage(ctx, pricing, legs, margin_out)
     }
 
     pub fn pause(ctx: Context<Pause>, duration_secs: u32) -> Result<()> {

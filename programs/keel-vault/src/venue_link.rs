@@ -79,6 +79,46 @@ impl<'info> VenueLink<'info> {
     }
 }
 
+/// The token accounts a margin flow between the vault's idle account and the venue moves through.
+pub struct Collateral<'info> {
+    pub mint: AccountInfo<'info>,
+    pub venue_vault: AccountInfo<'info>,
+    pub idle: AccountInfo<'info>,
+    pub token_program: AccountInfo<'info>,
+}
+
+impl<'info> VenueLink<'info> {
+    /// Venue `deposit_margin` (idle -> margin) or `withdraw_margin` (margin -> idle), signed by the vault PDA.
+    pub fn margin_flow(
+        &self,
+        vault: &Account<'info, Vault>,
+        c: &Collateral<'info>,
+        amount: u64,
+        deposit: bool,
+        markets: &[AccountInfo<'info>],
+    ) -> Result<()> {
+        let accounts = keel_venue::cpi::accounts::MarginFlowAccounts {
+            owner: vault.to_account_info(),
+            venue: self.venue.to_account_info(),
+            margin_account: self.margin_account.to_account_info(),
+            collateral_mint: c.mint.clone(),
+            collateral_vault: c.venue_vault.clone(),
+            owner_collateral: c.idle.clone(),
+            token_program: c.token_program.clone(),
+        };
+        let others = if deposit { Vec::new() } else { self.position_markets(markets, None)? };
+        let program = self.venue_program.key();
+        vault.with_signer(|signer| {
+            let ctx = CpiContext::new_with_signer(program, accounts, signer).with_remaining_accounts(others);
+            if deposit {
+                keel_venue::cpi::deposit_margin(ctx, amount)
+            } else {
+                keel_venue::cpi::withdraw_margin(ctx, amount)
+            }
+        })
+    }
+}
+
 /// Price beyond its EMA by more than the limit net of confidence, or confidence beyond its limit.
 pub fn tripped(p: &OraclePrice, b: &BreakerConfig) -> Result<bool> {
     let m = |e: keel_math::MathError| error!(VaultError::from(e));

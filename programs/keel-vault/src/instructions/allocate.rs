@@ -111,26 +111,17 @@ impl<'info> Allocate<'info> {
         })
     }
 
-    fn margin_flow(&self, amount: u64, deposit: bool, markets: &[AccountInfo<'info>]) -> Result<()> {
-        let accounts = keel_venue::cpi::accounts::MarginFlowAccounts {
-            owner: self.vault.to_account_info(),
-            venue: self.link.venue.to_account_info(),
-            margin_account: self.link.margin_account.to_account_info(),
-            collateral_mint: self.collateral_mint.to_account_info(),
-            collateral_vault: self.venue_collateral.to_account_info(),
-            owner_collateral: self.idle.to_account_info(),
+    fn collateral(&self) -> Collateral<'info> {
+        Collateral {
+            mint: self.collateral_mint.to_account_info(),
+            venue_vault: self.venue_collateral.to_account_info(),
+            idle: self.idle.to_account_info(),
             token_program: self.token_program.to_account_info(),
-        };
-        let program = self.link.venue_program.key();
-        let others = if deposit { Vec::new() } else { self.link.position_markets(markets, None)? };
-        self.vault.with_signer(|signer| {
-            let ctx = CpiContext::new_with_signer(program, accounts, signer).with_remaining_accounts(others);
-            if deposit {
-                keel_venue::cpi::deposit_margin(ctx, amount)
-            } else {
-                keel_venue::cpi::withdraw_margin(ctx, amount)
-            }
-        })
+        }
+    }
+
+    fn margin_flow(&self, amount: u64, deposit: bool, markets: &[AccountInfo<'info>]) -> Result<()> {
+        self.link.margin_flow(&self.vault, &self.collateral(), amount, deposit, markets)
     }
 }
 

@@ -12,7 +12,9 @@
 //!
 //! The reward, min(cap, k x risk removed) within the daily budget, is paid from idle collateral and counted in the
 //! after-state the judge sees. `deleverage` needs health below the mandate's minimum, only reduces positions, and
-//! runs even while paused or with the breaker tripped. Remaining accounts: every market of positions and legs.
+//! runs even while paused or with the breaker tripped. Freed margin may be returned to idle in the same call
+//! (`margin_out`: the venue refuses it if the margin account would fall below initial margin), which is how a keeper
+//! cures an idle-floor breach. Remaining accounts: every market of positions and legs.
 use super::allocate::{execute_legs, Leg};
 use crate::error::VaultError;
 use crate::events::{snapshot, Rebalanced};
@@ -39,6 +41,9 @@ pub struct Rebalance<'info> {
     /// Receives the reward.
     #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
     pub keeper_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The venue's collateral vault (for returning freed margin to idle).
+    #[account(mut, address = link.venue.collateral_vault @ VaultError::VenueAccountMismatch)]
+    pub venue_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(address = vault.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
@@ -52,19 +57,35 @@ pub struct Pricing {
     pub priced_price: i128,
 }
 
-pub fn rebalance<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>) -> Result<()> {
-    run(ctx, pricing, legs, false)
+pub fn rebalance<'info>(
+    ctx: Context<'info, Rebalance<'info>>,
+    pricing: Pricing,
+    legs: Vec<Leg>,
+    margin_out: u64,
+) -> Result<()> {
+    run(ctx, pricing, legs, margin_out, false)
 }
 
-pub fn deleverage<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>) -> Result<()> {
-    run(ctx, pricing, legs, true)
+pub fn deleverage<'info>(
+    ctx: Context<'info, Rebalance<'info>>,
+    pricing: Pricing,
+    legs: Vec<Leg>,
+    margin_out: u64,
+) -> Result<()> {
+    run(ctx, pricing, legs, margin_out, true)
 }
 
 fn m(e: keel_math::MathError) -> Error {
     error!(VaultError::from(e))
 }
 
-fn run<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec<Leg>, deleverage: bool) -> Result<()> {
+fn run<'info>(
+    ctx: Context<'info, Rebalance<'info>>,
+    pricing: Pricing,
+    legs: Vec<Leg>,
+    margin_out: u64,
+    deleverage: bool,
+) -> Result<()> {
     let clock = Clock::get()?;
     let now = clock.unix_timestamp;
     let a = &ctx.accounts;
@@ -101,18 +122,33 @@ fn run<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec
         let next = vault.last_rebalance_ts.saturating_add(i64::from(cfg.min_interval_secs));
         require!(now >= next, VaultError::RebalanceTooSoon);
     }
-    // 4. Execute.
+    // 4. Execute, then return freed margin to idle if asked (it must not leave the margin account short).
     execute_legs(vault, link, &legs, markets)?;
+    if margin_out > 0 {
+        let c = Collateral {
+            mint: a.collateral_mint.to_account_info(),
+            venue_vault: a.venue_collateral.to_account_info(),
+            idle: a.idle.to_account_info(),
+            token_program: a.token_program.to_account_info(),
+        };
+        link.margin_flow(vault, &c, margin_out, false, markets)?;
+    }
+    let moved = I80F48::from_num(margin_out);
     // 5. After, with the reward taken out of idle, judged against before.
     let after_h = Holdings::load(vault, &link.venue, &link.margin_account, markets, now)?;
     let mut after = after_h.portfolio(vault, &link.venue, price.price)?;
+    after.idle = after.idle.safe_add(moved).map_err(m)?;
+    after.nav = after.nav.safe_add(moved).map_err(m)?;
     let risk_removed = before.worst_loss.safe_sub(after.worst_loss).map_err(m)?.max(I80F48::ZERO);
-    let cost = before_h.mid_value()?.safe_sub(after_h.mid_value()?).map_err(m)?.max(I80F48::ZERO);
+    // Margin moved to idle is not a cost: it is still the vault's.
+    let mid_after = after_h.mid_value()?.safe_add(moved).map_err(m)?;
+    let cost = before_h.mid_value()?.safe_sub(mid_after).map_err(m)?.max(I80F48::ZERO);
     let day = now.div_euclid(86_400);
     let paid_today = if vault.reward_day == day { vault.reward_paid_today } else { 0 };
     let earned: u64 =
         fx(cfg.reward_per_risk).safe_mul(risk_removed).map_err(m)?.floor().checked_to_num().unwrap_or(u64::MAX);
-    let reward = earned.min(cfg.reward_cap).min(cfg.daily_reward_cap.saturating_sub(paid_today)).min(vault.idle_assets);
+    let idle_now = vault.idle_assets.checked_add(margin_out).ok_or(VaultError::MathOverflow)?;
+    let reward = earned.min(cfg.reward_cap).min(cfg.daily_reward_cap.saturating_sub(paid_today)).min(idle_now);
     let r = I80F48::from_num(reward);
     after.idle = after.idle.safe_sub(r).map_err(m)?;
     after.nav = after.nav.safe_sub(r).map_err(m)?;
@@ -132,7 +168,7 @@ fn run<'info>(ctx: Context<'info, Rebalance<'info>>, pricing: Pricing, legs: Vec
     }
     let breach_after = mandate.breach(&mandate.excesses(&after).map_err(m)?).map_err(m)?;
     let v = &mut ctx.accounts.vault;
-    v.idle_assets -= reward;
+    v.idle_assets = idle_now - reward;
     v.reward_day = day;
     v.reward_paid_today = paid_today.saturating_add(reward);
     v.sequence = v.sequence.checked_add(1).ok_or(VaultError::MathOverflow)?;
