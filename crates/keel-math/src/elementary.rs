@@ -160,6 +160,20 @@ pub fn ln(x: I80F48) -> MathResult<I80F48> {
     Ok(I80F48::from_bits(round_q120_to_q48(total)))
 }
 
+/// sqrt(x² + y²) without squaring small numbers: p·sqrt(1 + (q/p)²) with p = max(|x|, |y|), q = min. Squaring a
+/// value near 0.01 in I80F48 loses relative precision (its square sits just ~2^35 ulps above zero); the ratio form
+/// keeps the error near one ulp of the result. SVI's sqrt((k − m)² + σ²) needs this for small σ.
+#[track_caller]
+pub fn hypot(x: I80F48, y: I80F48) -> MathResult<I80F48> {
+    let (a, b) = (x.saturating_abs(), y.saturating_abs());
+    let (p, q) = if a >= b { (a, b) } else { (b, a) };
+    if p == I80F48::ZERO {
+        return Ok(I80F48::ZERO);
+    }
+    let r = q.safe_div(p)?;
+    p.safe_mul(sqrt(I80F48::ONE.safe_add(r.safe_mul(r)?)?)?)
+}
+
 /// Square root, rounded down.
 #[track_caller]
 pub fn sqrt(x: I80F48) -> MathResult<I80F48> {

@@ -32,7 +32,7 @@ pub mod shares;
 pub mod svi;
 
 pub use bs::{greeks, price, BsmInputs, Greeks, OptionKind};
-pub use elementary::{cbrt, exp, ln, powf, sqrt};
+pub use elementary::{cbrt, exp, hypot, ln, powf, sqrt};
 pub use error::{MathError, MathErrorKind, MathResult};
 pub use fixed::types::I80F48;
 pub use normal::{norm_cdf, norm_pdf};

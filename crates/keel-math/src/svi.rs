@@ -4,7 +4,7 @@
 //! Validity (all checked by [`SviRaw::validate`]): b >= 0, |ρ| < 1, σ > 0, and the minimum of w,
 //! a + b σ sqrt(1 - ρ²), is >= 0. No butterfly arbitrage means Gatheral's density factor
 //! g(k) = (1 - k w'/(2w))² - (w'²/4)(1/w + 1/4) + w''/2 is >= 0; [`SviRaw::is_butterfly_free`] checks it on a grid.
-use crate::elementary::sqrt;
+use crate::elementary::{hypot, sqrt};
 use crate::error::{MathError, MathErrorKind, MathResult};
 use crate::safe::SafeMath;
 use fixed::types::I80F48;
@@ -44,7 +44,7 @@ impl SviRaw {
     #[track_caller]
     pub fn total_variance(&self, k: I80F48) -> MathResult<I80F48> {
         let x = k.safe_sub(self.m)?;
-        let root = sqrt(x.safe_mul(x)?.safe_add(self.sigma.safe_mul(self.sigma)?)?)?;
+        let root = hypot(x, self.sigma)?;
         self.a.safe_add(self.b.safe_mul(self.rho.safe_mul(x)?.safe_add(root)?)?)
     }
 
