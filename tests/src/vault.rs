@@ -469,3 +469,15 @@ pub fn apply_config_ix(actor: &Pubkey, vault: &Pubkey, cancel: bool) -> Instruct
         anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::ApplyConfig {})
     }
 }
+
+impl VaultFixture {
+    /// The `nav` view with the NAV-reading markets.
+    pub async fn nav_ix(&self, ctx: &mut ProgramTestContext) -> Instruction {
+        let ix = anchor_ix(
+            keel_vault::ID,
+            keel_vault::accounts::Nav { vault: self.vault, link: link(self) },
+            keel_vault::instruction::Nav {},
+        );
+        with_markets(ix, &self.position_markets(ctx).await)
+    }
+}

@@ -92,6 +92,17 @@ async fn depositors_strategy_and_withdrawals_reconcile_to_the_token() {
     assert!(pre.unminted_fee_shares > 0, "a day of management fee accrued");
     assert_vault_reconciles(&mut ctx, &v).await;
     v.t.assert_reconciles(&mut ctx, &[v.vault]).await;
+
+    // The `nav` view runs against the same accounts (its return data is only observable in the SBF tier, see
+    // tests/tests/smoke.rs) and, like every NAV reader, refuses to run without the positions' markets.
+    let ix = v.nav_ix(&mut ctx).await;
+    send(&mut ctx, std::slice::from_ref(&ix)).await.expect("nav view");
+    let mut short = ix;
+    short.accounts.pop();
+    assert_eq!(
+        custom_error(send(&mut ctx, &[short]).await),
+        u32::from(keel_vault::error::VaultError::MissingMarketAccount)
+    );
 }
 
 async fn now_plus(ctx: &mut ProgramTestContext, secs: i64) -> i64 {

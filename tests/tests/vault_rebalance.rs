@@ -219,3 +219,38 @@ async fn each_breached_limit_is_cured_by_a_rewarded_rebalance() {
         assert_eq!(token_balance(&mut ctx, idle_pda(&v.vault)).await, s.idle_assets, "limit {i}: idle reconciles");
     }
 }
+
+#[tokio::test]
+async fn with_the_breaker_tripped_only_risk_reducing_rebalances_run() {
+    let mut ctx = program_test().start_with_context().await;
+    let t = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
+    let fee = Keypair::new();
+    let mut config = keel_vault::state::VaultConfig { fee_recipient: fee.pubkey(), ..loose_vault_config(&t.markets()) };
+    config.mandate.delta_band = bits(5.0);
+    let mut v = VaultFixture::with_config(&mut ctx, t, 0, config, fee).await;
+    let d = v.depositor(&mut ctx, 100_000 * USDC).await;
+    let ix = v.deposit_ix(&mut ctx, &d, 50_000 * USDC).await;
+    send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();
+    // 15 naked short calls (delta ~ -4, inside the band); a rally pushes delta out of it.
+    v.allocate(&mut ctx, 20_000 * USDC, vec![v.leg(CALL, -15 * LOT, 0.0)], 0).await.unwrap();
+    for px in [102.0, 104.0, 106.0] {
+        v.t.set_price(&mut ctx, px).await;
+    }
+    assert!(measure(&mut ctx, &v).await.0 < -5.0);
+    // Spot now 12% above its EMA: the breaker trips.
+    let p = PythPrice::new(FEED, 106.0, now(&mut ctx).await);
+    v.t.set_oracle(&mut ctx, PythPrice { ema_price: p.price * 100 / 112, ..p });
+    let ix = v.deposit_ix(&mut ctx, &d, 1_000 * USDC).await;
+    expect(send_with(&mut ctx, &[ix], &[&d.a.key]).await, VaultError::CircuitBreakerTripped);
+    expect(v.allocate(&mut ctx, 0, vec![v.leg(PERP, 5 * LOT, 107.0)], 0).await, VaultError::CircuitBreakerTripped);
+    // Exits and risk reduction still run: a withdrawal request, and a keeper buying half the calls back.
+    let ix = v.request_ix(&mut ctx, &d, 1_000_000_000).await;
+    send_with(&mut ctx, &[ix], &[&d.a.key]).await.expect("withdrawal request under the breaker");
+    let k = keeper(&mut ctx, &v).await;
+    let pr = pricing(&mut ctx, &v, 106.0).await;
+    send_rebalance(&mut ctx, &v, &k, pr, vec![v.leg(CALL, 10 * LOT, 1e6)], false)
+        .await
+        .expect("risk-reducing rebalance");
+    assert!(measure(&mut ctx, &v).await.0.abs() <= 5.0, "delta back in its band");
+    assert!(token_balance(&mut ctx, k.collateral).await > 0);
+}
