@@ -1,7 +1,7 @@
 //! Shared fixtures for Keel's cross-program integration tests: a [`ProgramTest`] with both Keel programs registered
 //! natively (SPL Token / Token-2022 / ATA are the real SBF binaries bundled with solana-program-test), helpers to
 //! build and send Anchor instructions, real SPL mints, real Pyth PriceUpdateV2 accounts, and clock control.
-use anchor_lang::{AccountDeserialize, AccountSerialize, InstructionData, ToAccountMetas};
+use anchor_lang::{AccountDeserialize, AccountSerialize};
 use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
 use solana_program_test::{processor, ProgramTest, ProgramTestBanksClientExt, ProgramTestContext};
 use solana_sdk::{
@@ -28,10 +28,7 @@ pub fn program_test() -> ProgramTest {
     pt
 }
 
-/// Builds an Anchor instruction from its generated `accounts` and `instruction` structs.
-pub fn anchor_ix(program_id: Pubkey, accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction { program_id, accounts: accounts.to_account_metas(None), data: data.data() }
-}
+pub use keel_client::{anchor_ix, bits};
 
 /// Signs with the context payer plus `signers` and sends one transaction.
 pub async fn send_with(

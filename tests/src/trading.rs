@@ -1,17 +1,19 @@
 //! Fixture builder for trading on keel-venue: market terms, margin/trade/settle/liquidate instruction builders, and
 //! a ready venue with LP capital, a perp, a call and a put, plus funded traders with margin accounts.
 use crate::venue::*;
-use crate::{account, anchor_ix, create_token_account, fund, mint_to, now, send_with, set_pyth_price, PythPrice};
+use crate::{account, bits, create_token_account, fund, mint_to, now, send_with, set_pyth_price, PythPrice};
 use anchor_lang::prelude::Pubkey;
 use keel_venue::state::{MarginAccount, Market, MarketConfig, MarketKind, Venue};
 use solana_program_test::ProgramTestContext;
-use solana_sdk::instruction::{AccountMeta, Instruction};
+use solana_sdk::instruction::Instruction;
 use solana_sdk::{signature::Keypair, signer::Signer, transport::TransportError};
 
-pub type TxResult = Result<(), TransportError>;
+pub use keel_client::venue::{
+    liquidate_ix, margin_flow_ix, margin_pda, open_margin_ix, settle_market_ix, settle_position_ix, trade_ix,
+    MarketRef, LOT,
+};
 
-/// One lot is 10^-6 of a unit.
-pub const LOT: i64 = 1_000_000;
+pub type TxResult = Result<(), TransportError>;
 
 pub fn svi_params() -> [i128; 5] {
     [bits(0.01), bits(0.1), bits(-0.3), bits(0.0), bits(0.2)]
@@ -31,140 +33,6 @@ pub fn perp_config() -> MarketConfig {
 
 pub fn option_config(kind: MarketKind, strike: f64, expiry: i64) -> MarketConfig {
     MarketConfig { kind, strike: bits(strike), expiry, max_funding_bps_per_day: 0, ..perp_config() }
-}
-
-pub fn margin_pda(venue: &Pubkey, owner: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(&[MarginAccount::SEED, venue.as_ref(), owner.as_ref()], &keel_venue::ID).0
-}
-
-fn readonly(keys: &[Pubkey]) -> impl Iterator<Item = AccountMeta> + '_ {
-    keys.iter().map(|k| AccountMeta::new_readonly(*k, false))
-}
-
-pub fn open_margin_ix(payer: &Pubkey, owner: &Pubkey, venue: &Pubkey) -> Instruction {
-    anchor_ix(
-        keel_venue::ID,
-        keel_venue::accounts::OpenMarginAccount {
-            payer: *payer,
-            owner: *owner,
-            venue: *venue,
-            margin_account: margin_pda(venue, owner),
-            system_program: anchor_lang::system_program::ID,
-        },
-        keel_venue::instruction::OpenMarginAccount {},
-    )
-}
-
-/// deposit_margin (`amount > 0`) or withdraw_margin (`amount < 0`); `markets`: the open positions' markets.
-pub fn margin_flow_ix(
-    owner: &Pubkey,
-    venue: &Pubkey,
-    mint: &Pubkey,
-    owner_collateral: &Pubkey,
-    token_program: &Pubkey,
-    amount: i64,
-    markets: &[Pubkey],
-) -> Instruction {
-    let accounts = keel_venue::accounts::MarginFlowAccounts {
-        owner: *owner,
-        venue: *venue,
-        margin_account: margin_pda(venue, owner),
-        collateral_mint: *mint,
-        collateral_vault: vault_pda(venue),
-        owner_collateral: *owner_collateral,
-        token_program: *token_program,
-    };
-    let mut ix = if amount >= 0 {
-        anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::DepositMargin { amount: amount.unsigned_abs() })
-    } else {
-        anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::WithdrawMargin { amount: amount.unsigned_abs() })
-    };
-    ix.accounts.extend(readonly(markets));
-    ix
-}
-
-/// The accounts every market-touching instruction shares.
-#[derive(Clone, Copy, Debug)]
-pub struct MarketRef {
-    pub venue: Pubkey,
-    pub underlying: Pubkey,
-    pub market: Pubkey,
-    pub oracle: Pubkey,
-}
-
-pub fn trade_ix(owner: &Pubkey, m: &MarketRef, size: i64, limit: f64, others: &[Pubkey]) -> Instruction {
-    let mut ix = anchor_ix(
-        keel_venue::ID,
-        keel_venue::accounts::Trade {
-            owner: *owner,
-            venue: m.venue,
-            margin_account: margin_pda(&m.venue, owner),
-            underlying: m.underlying,
-            market: m.market,
-            price_update: m.oracle,
-        },
-        keel_venue::instruction::Trade { size, limit_price: bits(limit) },
-    );
-    ix.accounts.extend(readonly(others));
-    ix
-}
-
-pub fn settle_market_ix(settler: &Pubkey, m: &MarketRef) -> Instruction {
-    anchor_ix(
-        keel_venue::ID,
-        keel_venue::accounts::SettleMarket {
-            settler: *settler,
-            venue: m.venue,
-            underlying: m.underlying,
-            market: m.market,
-            price_update: m.oracle,
-        },
-        keel_venue::instruction::SettleMarket {},
-    )
-}
-
-pub fn settle_position_ix(cranker: &Pubkey, venue: &Pubkey, account: &Pubkey, market: &Pubkey) -> Instruction {
-    anchor_ix(
-        keel_venue::ID,
-        keel_venue::accounts::SettlePosition {
-            cranker: *cranker,
-            venue: *venue,
-            margin_account: *account,
-            market: *market,
-        },
-        keel_venue::instruction::SettlePosition {},
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn liquidate_ix(
-    liquidator: &Pubkey,
-    m: &MarketRef,
-    account: &Pubkey,
-    mint: &Pubkey,
-    liquidator_collateral: &Pubkey,
-    token_program: &Pubkey,
-    max_lots: u64,
-    others: &[Pubkey],
-) -> Instruction {
-    let mut ix = anchor_ix(
-        keel_venue::ID,
-        keel_venue::accounts::Liquidate {
-            liquidator: *liquidator,
-            venue: m.venue,
-            margin_account: *account,
-            underlying: m.underlying,
-            market: m.market,
-            price_update: m.oracle,
-            collateral_mint: *mint,
-            collateral_vault: vault_pda(&m.venue),
-            liquidator_collateral: *liquidator_collateral,
-            token_program: *token_program,
-        },
-        keel_venue::instruction::Liquidate { max_lots },
-    );
-    ix.accounts.extend(readonly(others));
-    ix
 }
 
 /// A participant: a funded key and its collateral token account.
@@ -326,7 +194,7 @@ impl TradingFixture {
 
     /// The token-unit invariant: vault balance = pool cash + every margin account's collateral.
     pub async fn assert_reconciles(&self, ctx: &mut ProgramTestContext, owners: &[Pubkey]) {
-        let vault = crate::token_balance(ctx, vault_pda(&self.f.venue)).await;
+        let vault = crate::token_balance(ctx, collateral_vault_pda(&self.f.venue)).await;
         let mut claims = i128::from(self.venue_state(ctx).await.pool_assets);
         for o in owners {
             claims += i128::from(self.margin(ctx, o).await.collateral);

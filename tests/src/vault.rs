@@ -6,31 +6,25 @@ use crate::{account, anchor_ix, create_token_account, fund, send_with};
 use anchor_lang::prelude::Pubkey;
 use keel_math::mandate::LIMITS;
 use keel_vault::instructions::{Leg, Moves, Pricing};
-use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, Vault, VaultConfig, WithdrawalRequest};
+use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, Vault, VaultConfig};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::instruction::{AccountMeta, Instruction};
 use solana_sdk::{signature::Keypair, signer::Signer};
 
-pub fn vault_pda(venue: &Pubkey, id: u16) -> Pubkey {
-    Pubkey::find_program_address(&[Vault::SEED, venue.as_ref(), &id.to_le_bytes()], &keel_vault::ID).0
-}
-fn vault_child(seed: &[u8], vault: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(&[seed, vault.as_ref()], &keel_vault::ID).0
-}
-pub fn shares_pda(vault: &Pubkey) -> Pubkey {
-    vault_child(Vault::SHARES_SEED, vault)
-}
-pub fn idle_pda(vault: &Pubkey) -> Pubkey {
-    vault_child(Vault::IDLE_SEED, vault)
-}
-pub fn escrow_pda(vault: &Pubkey) -> Pubkey {
-    vault_child(Vault::ESCROW_SEED, vault)
-}
-pub fn lp_pda(vault: &Pubkey) -> Pubkey {
-    vault_child(Vault::LP_SEED, vault)
-}
-pub fn withdrawal_pda(vault: &Pubkey, owner: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(&[WithdrawalRequest::SEED, vault.as_ref(), owner.as_ref()], &keel_vault::ID).0
+pub use keel_client::vault::*;
+
+/// create_vault on a trading fixture's venue.
+pub fn create_vault_ix(
+    curator: &Pubkey,
+    t: &TradingFixture,
+    id: u16,
+    strategist: Pubkey,
+    guardian: Pubkey,
+    config: VaultConfig,
+) -> Instruction {
+    let k =
+        VenueKeys { venue: t.f.venue, underlying: t.f.underlying(), mint: t.f.mint, token_program: t.token_program };
+    keel_client::vault::create_vault_ix(curator, &k, id, strategist, guardian, config)
 }
 
 /// Delta 0 +/- 5 units, |gamma| <= 10, |vega| <= 2,000, worst loss <= 20% of NAV, health >= 1.5, leverage <= 3,
@@ -332,38 +326,7 @@ impl VaultFixture {
 }
 
 fn vault_pda_of_venue(t: &TradingFixture) -> Pubkey {
-    crate::venue::vault_pda(&t.f.venue)
-}
-
-pub fn create_vault_ix(
-    curator: &Pubkey,
-    t: &TradingFixture,
-    id: u16,
-    strategist: Pubkey,
-    guardian: Pubkey,
-    config: VaultConfig,
-) -> Instruction {
-    let vault = vault_pda(&t.f.venue, id);
-    anchor_ix(
-        keel_vault::ID,
-        keel_vault::accounts::CreateVault {
-            curator: *curator,
-            venue: t.f.venue,
-            underlying: t.f.underlying(),
-            collateral_mint: t.f.mint,
-            vault,
-            share_mint: shares_pda(&vault),
-            idle: idle_pda(&vault),
-            escrow: escrow_pda(&vault),
-            venue_lp_mint: lp_mint_pda(&t.f.venue),
-            vault_lp: lp_pda(&vault),
-            margin_account: margin_pda(&t.f.venue, &vault),
-            venue_program: keel_venue::ID,
-            token_program: t.token_program,
-            system_program: anchor_lang::system_program::ID,
-        },
-        keel_vault::instruction::CreateVault { id, strategist, guardian, config },
-    )
+    crate::venue::collateral_vault_pda(&t.f.venue)
 }
 
 impl VaultFixture {
@@ -435,39 +398,6 @@ pub async fn measure(ctx: &mut ProgramTestContext, v: &VaultFixture) -> (f64, fi
 pub async fn slot(ctx: &mut ProgramTestContext) -> u64 {
     let clock: solana_sdk::clock::Clock = ctx.banks_client.get_sysvar().await.expect("clock");
     clock.slot
-}
-
-pub fn pause_ix(guardian: &Pubkey, vault: &Pubkey, secs: u32) -> Instruction {
-    anchor_ix(
-        keel_vault::ID,
-        keel_vault::accounts::Pause { guardian: *guardian, vault: *vault },
-        keel_vault::instruction::Pause { duration_secs: secs },
-    )
-}
-
-pub fn unpause_ix(actor: &Pubkey, vault: &Pubkey) -> Instruction {
-    anchor_ix(
-        keel_vault::ID,
-        keel_vault::accounts::Unpause { actor: *actor, vault: *vault },
-        keel_vault::instruction::Unpause {},
-    )
-}
-
-pub fn queue_config_ix(curator: &Pubkey, vault: &Pubkey, config: VaultConfig) -> Instruction {
-    anchor_ix(
-        keel_vault::ID,
-        keel_vault::accounts::QueueConfig { curator: *curator, vault: *vault },
-        keel_vault::instruction::QueueConfig { config },
-    )
-}
-
-pub fn apply_config_ix(actor: &Pubkey, vault: &Pubkey, cancel: bool) -> Instruction {
-    let accounts = keel_vault::accounts::ApplyConfig { actor: *actor, vault: *vault };
-    if cancel {
-        anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::CancelConfig {})
-    } else {
-        anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::ApplyConfig {})
-    }
 }
 
 impl VaultFixture {

@@ -186,6 +186,6 @@ async fn full_lifecycle_on_the_ftx_crash_reconciles_to_the_token() {
         .await
         .expect("LP withdraws everything");
     s.assert_reconciles(&mut ctx, &owners).await;
-    let dust = token_balance(&mut ctx, vault_pda(&s.f.venue)).await;
+    let dust = token_balance(&mut ctx, collateral_vault_pda(&s.f.venue)).await;
     assert!(dust <= 2, "only rounding dust stays in the vault (the pool's share of the virtual offset): {dust}");
 }

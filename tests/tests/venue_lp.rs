@@ -72,10 +72,10 @@ async fn lp_round_trips_reconcile_on_both_token_programs() {
 
         // Tokens sent straight into the vault (a donation) are not LP capital: pool assets and the share price
         // are unchanged.
-        mint_to(&mut ctx, program, f.mint, vault_pda(&f.venue), 77_000_000).await;
+        mint_to(&mut ctx, program, f.mint, collateral_vault_pda(&f.venue), 77_000_000).await;
         let v = account::<Venue>(&mut ctx, f.venue).await;
         assert_eq!(v.pool_assets, 583_333_333);
-        assert_eq!(token_balance(&mut ctx, vault_pda(&f.venue)).await, 583_333_333 + 77_000_000);
+        assert_eq!(token_balance(&mut ctx, collateral_vault_pda(&f.venue)).await, 583_333_333 + 77_000_000);
 
         // Partial then full withdrawal of A at the floor price.
         let half = token_balance(&mut ctx, a.shares).await / 2;
@@ -97,7 +97,7 @@ async fn lp_round_trips_reconcile_on_both_token_programs() {
         let dust = (1_000_000_000 - out_a) + (1_000_000_000 - out_b);
         assert_eq!(v.pool_assets, dust);
         assert!(dust <= 3, "rounding dust {dust}");
-        assert_eq!(token_balance(&mut ctx, vault_pda(&f.venue)).await, v.pool_assets + 77_000_000);
+        assert_eq!(token_balance(&mut ctx, collateral_vault_pda(&f.venue)).await, v.pool_assets + 77_000_000);
     }
 }
 
