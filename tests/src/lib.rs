@@ -1,8 +1,7 @@
 //! Shared fixtures for Keel's cross-program integration tests: a [`ProgramTest`] with both Keel programs registered
 //! natively (SPL Token / Token-2022 / ATA are the real SBF binaries bundled with solana-program-test), helpers to
 //! build and send Anchor instructions, real SPL mints, real Pyth PriceUpdateV2 accounts, and clock control.
-use anchor_lang::{AccountDeserialize, AccountSerialize};
-use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+use anchor_lang::AccountDeserialize;
 use solana_program_test::{processor, ProgramTest, ProgramTestBanksClientExt, ProgramTestContext};
 use solana_sdk::{
     account::Account,
@@ -165,57 +164,11 @@ pub async fn fund(ctx: &mut ProgramTestContext, to: Pubkey, lamports: u64) {
     send(ctx, &[ix]).await.expect("fund");
 }
 
-/// A Pyth price observation to write into a PriceUpdateV2 account (prices as mantissa x 10^exponent).
-#[derive(Clone, Copy, Debug)]
-pub struct PythPrice {
-    pub feed_id: [u8; 32],
-    pub price: i64,
-    pub conf: u64,
-    pub ema_price: i64,
-    pub exponent: i32,
-    pub publish_time: i64,
-    pub fully_verified: bool,
-}
-
-impl PythPrice {
-    /// A well-formed observation: `price` in whole units with exponent -8, conf 0.05%, EMA equal to the price.
-    pub fn new(feed_id: [u8; 32], price: f64, publish_time: i64) -> Self {
-        let mantissa = (price * 1e8).round() as i64;
-        Self {
-            feed_id,
-            price: mantissa,
-            conf: (mantissa / 2000) as u64,
-            ema_price: mantissa,
-            exponent: -8,
-            publish_time,
-            fully_verified: true,
-        }
-    }
-}
+pub use keel_client::pyth::PythPrice;
 
 /// Writes a real PriceUpdateV2 account (Anchor discriminator + borsh, owned by the Pyth receiver program).
 pub fn set_pyth_price(ctx: &mut ProgramTestContext, address: Pubkey, p: PythPrice) {
-    let update = PriceUpdateV2 {
-        write_authority: Pubkey::new_unique(),
-        verification_level: if p.fully_verified {
-            VerificationLevel::Full
-        } else {
-            VerificationLevel::Partial { num_signatures: 5 }
-        },
-        price_message: PriceFeedMessage {
-            feed_id: p.feed_id,
-            price: p.price,
-            conf: p.conf,
-            exponent: p.exponent,
-            publish_time: p.publish_time,
-            prev_publish_time: p.publish_time - 1,
-            ema_price: p.ema_price,
-            ema_conf: p.conf,
-        },
-        posted_slot: 1,
-    };
-    let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
-    update.try_serialize(&mut data).expect("serialize PriceUpdateV2");
+    let data = keel_client::pyth::price_update_data(&p);
     let account =
         Account { lamports: 10_000_000, data, owner: pyth_solana_receiver_sdk::ID, executable: false, rent_epoch: 0 };
     ctx.set_account(&address, &account.into());

@@ -1,0 +1,59 @@
+//! Real Pyth PriceUpdateV2 accounts (Anchor discriminator + borsh, owned by the Pyth receiver program), for
+//! embedded chains and tests that drive the oracle.
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::AccountSerialize;
+use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+
+/// A Pyth price observation to write into a PriceUpdateV2 account (prices as mantissa x 10^exponent).
+#[derive(Clone, Copy, Debug)]
+pub struct PythPrice {
+    pub feed_id: [u8; 32],
+    pub price: i64,
+    pub conf: u64,
+    pub ema_price: i64,
+    pub exponent: i32,
+    pub publish_time: i64,
+    pub fully_verified: bool,
+}
+
+impl PythPrice {
+    /// A well-formed observation: `price` in whole units with exponent -8, conf 0.05%, EMA equal to the price.
+    pub fn new(feed_id: [u8; 32], price: f64, publish_time: i64) -> Self {
+        let mantissa = (price * 1e8).round() as i64;
+        Self {
+            feed_id,
+            price: mantissa,
+            conf: (mantissa / 2000) as u64,
+            ema_price: mantissa,
+            exponent: -8,
+            publish_time,
+            fully_verified: true,
+        }
+    }
+}
+
+/// The account data of a PriceUpdateV2 holding `p`; the account must be owned by [`pyth_solana_receiver_sdk::ID`].
+pub fn price_update_data(p: &PythPrice) -> Vec<u8> {
+    let update = PriceUpdateV2 {
+        write_authority: Pubkey::default(),
+        verification_level: if p.fully_verified {
+            VerificationLevel::Full
+        } else {
+            VerificationLevel::Partial { num_signatures: 5 }
+        },
+        price_message: PriceFeedMessage {
+            feed_id: p.feed_id,
+            price: p.price,
+            conf: p.conf,
+            exponent: p.exponent,
+            publish_time: p.publish_time,
+            prev_publish_time: p.publish_time - 1,
+            ema_price: p.ema_price,
+            ema_conf: p.conf,
+        },
+        posted_slot: 1,
+    };
+    let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
+    update.try_serialize(&mut data).expect("a PriceUpdateV2 always serialises");
+    data
+}

@@ -1,0 +1,134 @@
+//! The embedded chain: an in-process solana-program-test bank running the real keel-venue and keel-vault (native
+//! builds of the same code) with the real SPL Token and Token-2022 programs. It backs paper mode, the demo and the
+//! keeper's tests, and adds the controls a simulation needs: the clock and the oracle.
+use super::{Chain, ChainError, Simulation};
+use keel_client::pyth::{price_update_data, PythPrice};
+use solana_program_test::{processor, ProgramTest, ProgramTestBanksClientExt, ProgramTestContext};
+use solana_sdk::{
+    account::Account,
+    clock::Clock,
+    instruction::{Instruction, InstructionError},
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+    transaction::{Transaction, TransactionError},
+    transport::TransportError,
+};
+
+pub struct Embedded {
+    ctx: ProgramTestContext,
+}
+
+/// The bank with both Keel programs registered natively.
+pub fn program_test() -> ProgramTest {
+    let mut pt = ProgramTest::default();
+    pt.prefer_bpf(false);
+    pt.add_program("keel_venue", keel_venue::ID, processor!(keel_venue::process_native));
+    pt.add_program("keel_vault", keel_vault::ID, processor!(keel_vault::process_native));
+    pt
+}
+
+fn classify(e: TransactionError) -> ChainError {
+    match e {
+        TransactionError::InstructionError(index, InstructionError::Custom(code)) => {
+            ChainError::Program { index, code }
+        }
+        other => ChainError::Transaction(other.to_string()),
+    }
+}
+
+fn transport(e: TransportError) -> ChainError {
+    match e {
+        TransportError::TransactionError(t) => classify(t),
+        other => ChainError::Unavailable(other.to_string()),
+    }
+}
+
+impl Embedded {
+    pub async fn start() -> Self {
+        Self { ctx: program_test().start_with_context().await }
+    }
+
+    /// The payer keypair (for instructions that need it to sign as an authority, e.g. an admin).
+    pub fn payer_keypair(&self) -> &Keypair {
+        &self.ctx.payer
+    }
+
+    /// Sets the bank clock's unix time (slot and epoch unchanged).
+    pub async fn set_time(&mut self, unix_timestamp: i64) -> Result<(), ChainError> {
+        let mut clock = self.clock().await?;
+        clock.unix_timestamp = unix_timestamp;
+        self.ctx.set_sysvar(&clock);
+        Ok(())
+    }
+
+    /// Advances the bank by `slots` slots.
+    pub async fn warp_slots(&mut self, slots: u64) -> Result<(), ChainError> {
+        let slot = self.clock().await?.slot;
+        self.ctx.warp_to_slot(slot + slots.max(1)).map_err(|e| ChainError::Unavailable(e.to_string()))
+    }
+
+    /// Writes a PriceUpdateV2 account holding `p` at `address`.
+    pub fn set_price(&mut self, address: Pubkey, p: &PythPrice) {
+        let data = price_update_data(p);
+        let account = Account {
+            lamports: 10_000_000,
+            data,
+            owner: pyth_solana_receiver_sdk::ID,
+            executable: false,
+            rent_epoch: 0,
+        };
+        self.ctx.set_account(&address, &account.into());
+    }
+
+    /// Writes any account (embedded setup only, e.g. funding a key).
+    pub fn set_account(&mut self, address: Pubkey, account: Account) {
+        self.ctx.set_account(&address, &account.into());
+    }
+
+    async fn transaction(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Transaction, ChainError> {
+        let blockhash = self
+            .ctx
+            .banks_client
+            .get_new_latest_blockhash(&self.ctx.last_blockhash)
+            .await
+            .map_err(|e| ChainError::Unavailable(e.to_string()))?;
+        self.ctx.last_blockhash = blockhash;
+        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        all.extend(signers.iter().copied().filter(|s| s.pubkey() != self.ctx.payer.pubkey()));
+        let mut tx = Transaction::new_unsigned(solana_sdk::message::Message::new(ixs, Some(&self.ctx.payer.pubkey())));
+        tx.try_sign(&all, blockhash).map_err(|e| ChainError::Transaction(e.to_string()))?;
+        Ok(tx)
+    }
+}
+
+impl Chain for Embedded {
+    fn payer(&self) -> Pubkey {
+        self.ctx.payer.pubkey()
+    }
+
+    async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
+        self.ctx.banks_client.get_account(*key).await.map_err(|e| ChainError::Unavailable(e.to_string()))
+    }
+
+    async fn clock(&mut self) -> Result<Clock, ChainError> {
+        self.ctx.banks_client.get_sysvar::<Clock>().await.map_err(|e| ChainError::Unavailable(e.to_string()))
+    }
+
+    async fn simulate(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Simulation, ChainError> {
+        let tx = self.transaction(ixs, signers).await?;
+        let sim =
+            self.ctx.banks_client.simulate_transaction(tx).await.map_err(|e| ChainError::Unavailable(e.to_string()))?;
+        let units_consumed = sim.simulation_details.as_ref().map_or(0, |d| d.units_consumed);
+        let result = match sim.result {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(classify(e)),
+            None => Err(ChainError::Unavailable("no simulation result".into())),
+        };
+        Ok(Simulation { result, units_consumed })
+    }
+
+    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), ChainError> {
+        let tx = self.transaction(ixs, signers).await?;
+        self.ctx.banks_client.process_transaction(tx).await.map_err(|e| transport(e.into()))
+    }
+}
