@@ -99,3 +99,58 @@ pub fn apply_config_ix(actor: &Pubkey, vault: &Pubkey, cancel: bool) -> Instruct
         anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::ApplyConfig {})
     }
 }
+
+/// The keys every instruction of one vault needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VaultKeys {
+    pub vault: Pubkey,
+    pub venue: Pubkey,
+    pub underlying: Pubkey,
+    /// The underlying's Pyth PriceUpdateV2 account.
+    pub oracle: Pubkey,
+    pub mint: Pubkey,
+    pub token_program: Pubkey,
+}
+
+impl VaultKeys {
+    /// The `VenueLink` account group.
+    pub fn link(&self) -> keel_vault::accounts::VenueLink {
+        keel_vault::accounts::VenueLink {
+            venue_program: keel_venue::ID,
+            venue: self.venue,
+            margin_account: margin_pda(&self.venue, &self.vault),
+            underlying: self.underlying,
+            price_update: self.oracle,
+        }
+    }
+
+    /// `rebalance` (or `deleverage`) with `markets` (positions' and legs' markets, writable) as remaining accounts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn rebalance_ix(
+        &self,
+        keeper: &Pubkey,
+        keeper_collateral: &Pubkey,
+        pricing: keel_vault::instructions::Pricing,
+        legs: Vec<keel_vault::instructions::Leg>,
+        margin_out: u64,
+        deleverage: bool,
+        markets: &[Pubkey],
+    ) -> Instruction {
+        let accounts = keel_vault::accounts::Rebalance {
+            keeper: *keeper,
+            vault: self.vault,
+            link: self.link(),
+            collateral_mint: self.mint,
+            idle: idle_pda(&self.vault),
+            keeper_collateral: *keeper_collateral,
+            venue_collateral: crate::venue::collateral_vault_pda(&self.venue),
+            token_program: self.token_program,
+        };
+        let ix = if deleverage {
+            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Deleverage { pricing, legs, margin_out })
+        } else {
+            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Rebalance { pricing, legs, margin_out })
+        };
+        crate::with_writable(ix, markets)
+    }
+}

@@ -48,6 +48,19 @@ impl Embedded {
         Self { ctx: program_test().start_with_context().await }
     }
 
+    /// Wraps an already started bank (tests set one up with their fixtures, then hand it to the keeper).
+    pub fn from_context(ctx: ProgramTestContext) -> Self {
+        Self { ctx }
+    }
+
+    pub fn into_context(self) -> ProgramTestContext {
+        self.ctx
+    }
+
+    pub fn context(&mut self) -> &mut ProgramTestContext {
+        &mut self.ctx
+    }
+
     /// The payer keypair (for instructions that need it to sign as an authority, e.g. an admin).
     pub fn payer_keypair(&self) -> &Keypair {
         &self.ctx.payer

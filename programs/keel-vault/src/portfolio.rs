@@ -25,6 +25,21 @@ pub struct Held {
     pub greeks: [I80F48; 3],
 }
 
+impl Held {
+    /// A venue position with its market's cached per-unit greeks (none once settled). Pure: the keeper builds the
+    /// same values from accounts it fetched, to predict what the program will compute.
+    pub fn new(p: &keel_venue::state::Position, m: &Market, decimals: u8) -> Result<Self> {
+        let risk = m.position_risk(p, decimals)?;
+        let c = &m.cache;
+        let greeks = if m.book.settled {
+            [I80F48::ZERO; 3]
+        } else {
+            [I80F48::from_bits(c.delta), I80F48::from_bits(c.gamma), I80F48::from_bits(c.vega)]
+        };
+        Ok(Held { market: p.market, size: p.size, risk, greeks })
+    }
+}
+
 /// The vault's share of the LP pool: its value at both bounds, and its exposures (as positions with no cost).
 pub struct LpStake {
     pub lower: I80F48,
@@ -63,14 +78,7 @@ impl Holdings {
             let m = Market::try_deserialize(&mut &info.try_borrow_data()?[..])?;
             require_keys_eq!(m.venue, vault.venue, VaultError::VenueAccountMismatch);
             m.require_fresh(now, None)?;
-            let risk = m.position_risk(p, venue.collateral_decimals)?;
-            let c = &m.cache;
-            let greeks = if m.book.settled {
-                [I80F48::ZERO; 3]
-            } else {
-                [I80F48::from_bits(c.delta), I80F48::from_bits(c.gamma), I80F48::from_bits(c.vega)]
-            };
-            positions.push(Held { market: p.market, size: p.size, risk, greeks });
+            positions.push(Held::new(p, &m, venue.collateral_decimals)?);
         }
         let lp = if vault.lp_shares_held > 0 { Some(lp_stake(vault, venue, markets, now)?) } else { None };
         Ok(Self { collateral: I80F48::from_num(acct.collateral), positions, lp })
