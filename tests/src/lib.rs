@@ -17,12 +17,9 @@ pub mod trading;
 pub mod vault;
 pub mod venue;
 
-/// A ProgramTest with keel-venue and keel-vault registered as native programs.
+/// The keeper's embedded bank (keel-venue and keel-vault registered natively) plus the test-only integrator.
 pub fn program_test() -> ProgramTest {
-    let mut pt = ProgramTest::default();
-    pt.prefer_bpf(false);
-    pt.add_program("keel_venue", keel_venue::ID, processor!(keel_venue::process_native));
-    pt.add_program("keel_vault", keel_vault::ID, processor!(keel_vault::process_native));
+    let mut pt = keel_keeper::chain::embedded::program_test();
     pt.add_program("keel_integrator", keel_integrator::ID, processor!(keel_integrator::process_native));
     pt
 }

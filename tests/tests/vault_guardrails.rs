@@ -174,17 +174,7 @@ async fn circuit_breaker_allows_only_exits() {
 #[tokio::test]
 async fn a_vault_with_negative_nav_refuses_share_flows() {
     let mut ctx = program_test().start_with_context().await;
-    let mut v = vault_with(&mut ctx, |c| {
-        let m = &mut c.mandate;
-        m.delta_band = bits(1_000.0);
-        m.max_abs_gamma = bits(1_000.0);
-        m.max_abs_vega = bits(1e6);
-        m.max_var_fraction = bits(10.0);
-        m.min_health = bits(1.0);
-        m.max_leverage = bits(100.0);
-        m.min_idle_fraction = 0;
-    })
-    .await;
+    let mut v = vault_with(&mut ctx, |c| c.mandate = loose_vault_config(&[]).mandate).await;
     let d = v.depositor(&mut ctx, 20_000 * USDC).await;
     deposit(&mut ctx, &v, &d, 10_000 * USDC).await.unwrap();
     v.allocate(&mut ctx, 9_500 * USDC, vec![v.leg(CALL, -300 * LOT, 0.0)], 0).await.expect("naked short calls");

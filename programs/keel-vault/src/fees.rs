@@ -14,6 +14,13 @@ fn m(e: keel_math::MathError) -> Error {
     error!(VaultError::from(e))
 }
 
+/// Accrues fees at the lower NAV of `holdings` (what every share-pricing instruction does first); returns that NAV.
+pub fn accrue_at_lower_nav(vault: &mut Vault, holdings: &crate::portfolio::Holdings, now: i64) -> Result<u64> {
+    let nav = crate::portfolio::nav_rounded(vault, holdings, keel_math::margin::Bound::Lower)?;
+    accrue(vault, nav, now)?;
+    Ok(nav)
+}
+
 /// NAV per share with the share virtual offset (the price ShareMath uses).
 pub fn price_per_share(nav: u64, total_shares: u64) -> Result<I80F48> {
     let sm = Vault::SHARE_MATH;

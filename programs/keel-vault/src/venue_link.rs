@@ -33,6 +33,16 @@ impl<'info> VenueLink<'info> {
         Ok(())
     }
 
+    /// The vault's holdings on the venue (see `Holdings::load`).
+    pub fn holdings(
+        &self,
+        vault: &Vault,
+        markets: &'info [AccountInfo<'info>],
+        now: i64,
+    ) -> Result<crate::portfolio::Holdings> {
+        crate::portfolio::Holdings::load(vault, &self.venue, &self.margin_account, markets, now)
+    }
+
     /// The underlying's oracle price (feed id and verification checked) and whether the breaker is tripped.
     pub fn price(&self, breaker: &BreakerConfig) -> Result<(OraclePrice, bool)> {
         let p = read_price(&self.price_update, &self.underlying.config.feed_id)?;

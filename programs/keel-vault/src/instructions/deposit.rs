@@ -5,7 +5,7 @@
 use crate::error::VaultError;
 use crate::events::Deposited;
 use crate::fees;
-use crate::portfolio::{nav_rounded, Holdings};
+use crate::portfolio::nav_rounded;
 use crate::state::Vault;
 use crate::tokens::{mint_shares, transfer_signed_by_user};
 use crate::venue_link::*;
@@ -44,15 +44,8 @@ pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Resul
     require!(amount > 0, VaultError::InvalidAmount);
     require!(amount >= vault.config.min_deposit, VaultError::DepositTooSmall);
     // 2. Fees to date, then the upper NAV.
-    let holdings = Holdings::load(
-        vault,
-        &ctx.accounts.link.venue,
-        &ctx.accounts.link.margin_account,
-        ctx.remaining_accounts,
-        now,
-    )?;
-    let nav_low = nav_rounded(vault, &holdings, Bound::Lower)?;
-    fees::accrue(&mut ctx.accounts.vault, nav_low, now)?;
+    let holdings = ctx.accounts.link.holdings(vault, ctx.remaining_accounts, now)?;
+    fees::accrue_at_lower_nav(&mut ctx.accounts.vault, &holdings, now)?;
     let vault = &ctx.accounts.vault;
     let nav = nav_rounded(vault, &holdings, Bound::Upper)?;
     // 3. Clamp to the caps: the vault's total and this depositor's holding after the deposit.

@@ -3,7 +3,7 @@
 use crate::error::VaultError;
 use crate::events::FeesAccrued;
 use crate::fees;
-use crate::portfolio::{nav_rounded, Holdings};
+use crate::portfolio::nav_rounded;
 use crate::state::Vault;
 use crate::tokens::mint_shares;
 use crate::venue_link::*;
@@ -34,7 +34,7 @@ pub fn collect_fees<'info>(ctx: Context<'info, CollectFees<'info>>) -> Result<()
     let now = Clock::get()?.unix_timestamp;
     let a = &ctx.accounts;
     a.link.check(&a.vault)?;
-    let holdings = Holdings::load(&a.vault, &a.link.venue, &a.link.margin_account, ctx.remaining_accounts, now)?;
+    let holdings = a.link.holdings(&a.vault, ctx.remaining_accounts, now)?;
     let nav = nav_rounded(&a.vault, &holdings, Bound::Lower)?;
     let (management_shares, performance_shares) = fees::accrue(&mut ctx.accounts.vault, nav, now)?;
     // 2. Mint what has accrued to the recipient.
@@ -76,7 +76,7 @@ pub fn nav<'info>(ctx: Context<'info, Nav<'info>>) -> Result<NavView> {
     let now = Clock::get()?.unix_timestamp;
     let a = &ctx.accounts;
     a.link.check(&a.vault)?;
-    let holdings = Holdings::load(&a.vault, &a.link.venue, &a.link.margin_account, ctx.remaining_accounts, now)?;
+    let holdings = a.link.holdings(&a.vault, ctx.remaining_accounts, now)?;
     let view = NavView {
         nav_lower: nav_rounded(&a.vault, &holdings, Bound::Lower)?,
         nav_upper: nav_rounded(&a.vault, &holdings, Bound::Upper)?,

@@ -6,13 +6,11 @@
 use crate::error::VaultError;
 use crate::events::{WithdrawalClaimed, WithdrawalRequested};
 use crate::fees;
-use crate::portfolio::{nav_rounded, Holdings};
 use crate::state::{Vault, WithdrawalRequest};
 use crate::tokens::{burn_escrowed, transfer_signed_by_user, transfer_signed_by_vault};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
-use keel_math::margin::Bound;
 
 #[derive(Accounts)]
 pub struct RequestWithdrawal<'info> {
@@ -46,16 +44,8 @@ pub fn request_withdrawal<'info>(ctx: Context<'info, RequestWithdrawal<'info>>, 
     require!(shares > 0, VaultError::InvalidAmount);
     require!(ctx.accounts.owner_shares.amount >= shares, VaultError::InsufficientShares);
     // 2. Fees to date, then the value at the lower NAV bound (rounded down).
-    let vault = &ctx.accounts.vault;
-    let holdings = Holdings::load(
-        vault,
-        &ctx.accounts.link.venue,
-        &ctx.accounts.link.margin_account,
-        ctx.remaining_accounts,
-        now,
-    )?;
-    let nav = nav_rounded(vault, &holdings, Bound::Lower)?;
-    fees::accrue(&mut ctx.accounts.vault, nav, now)?;
+    let holdings = ctx.accounts.link.holdings(&ctx.accounts.vault, ctx.remaining_accounts, now)?;
+    let nav = fees::accrue_at_lower_nav(&mut ctx.accounts.vault, &holdings, now)?;
     let vault = &ctx.accounts.vault;
     let value = Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
     require!(value > 0, VaultError::RoundsToZero);
@@ -110,16 +100,8 @@ pub fn claim_withdrawal<'info>(ctx: Context<'info, ClaimWithdrawal<'info>>) -> R
     require!(now >= r.claimable_ts, VaultError::WithdrawalNotReady);
     let (shares, at_request) = (r.shares, r.value_at_request);
     // 2. Fees to date, then the value now at the lower bound; pay the smaller, from idle collateral.
-    let vault = &ctx.accounts.vault;
-    let holdings = Holdings::load(
-        vault,
-        &ctx.accounts.link.venue,
-        &ctx.accounts.link.margin_account,
-        ctx.remaining_accounts,
-        now,
-    )?;
-    let nav = nav_rounded(vault, &holdings, Bound::Lower)?;
-    fees::accrue(&mut ctx.accounts.vault, nav, now)?;
+    let holdings = ctx.accounts.link.holdings(&ctx.accounts.vault, ctx.remaining_accounts, now)?;
+    let nav = fees::accrue_at_lower_nav(&mut ctx.accounts.vault, &holdings, now)?;
     let vault = &ctx.accounts.vault;
     let value_now =
         Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
