@@ -46,10 +46,6 @@ pub struct Rebalancer<P: Policy> {
     pub slippage_bps: f64,
 }
 
-fn token_amount(data: &[u8]) -> u64 {
-    data.get(64..72).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes)
-}
-
 impl<P: Policy> Rebalancer<P> {
     /// refresh_market for every position market and the hedge market that is still live.
     fn refresh_ixs(&self, view: &VaultView) -> Vec<Instruction> {
@@ -139,7 +135,11 @@ impl<P: Policy> Rebalancer<P> {
             ChainError::Program { code, .. } if code == stale => Outcome::LostRace,
             other => Outcome::Rejected(other),
         };
-        let before = chain.account(&self.keeper_collateral).await?.map_or(0, |a| token_amount(&a.data));
+        let before = chain
+            .account(&self.keeper_collateral)
+            .await?
+            .and_then(|a| keel_client::token::token_amount(&a.data))
+            .unwrap_or(0);
         let sim = chain.simulate(&plan.instructions, &[&self.keeper]).await?;
         if let Err(e) = sim.result {
             return Ok(classify(e));
@@ -147,7 +147,11 @@ impl<P: Policy> Rebalancer<P> {
         if let Err(e) = chain.send(&plan.instructions, &[&self.keeper]).await {
             return Ok(classify(e));
         }
-        let after = chain.account(&self.keeper_collateral).await?.map_or(0, |a| token_amount(&a.data));
+        let after = chain
+            .account(&self.keeper_collateral)
+            .await?
+            .and_then(|a| keel_client::token::token_amount(&a.data))
+            .unwrap_or(0);
         Ok(Outcome::Rebalanced { sequence: plan.sequence + 1, lots: plan.lots, reward: after.saturating_sub(before) })
     }
 

@@ -74,34 +74,10 @@ pub async fn now(ctx: &mut ProgramTestContext) -> i64 {
 /// Creates a mint owned by `token_program` (SPL Token or Token-2022) with the payer as mint authority.
 pub async fn create_mint(ctx: &mut ProgramTestContext, token_program: Pubkey, decimals: u8) -> Pubkey {
     let mint = Keypair::new();
-    let space = 82; // base mint size, identical in both token programs
-    let rent = ctx.banks_client.get_rent().await.expect("rent").minimum_balance(space);
-    let create = solana_system_interface::instruction::create_account(
-        &ctx.payer.pubkey(),
-        &mint.pubkey(),
-        rent,
-        space as u64,
-        &token_program,
-    );
-    let init = if token_program == anchor_spl::token_2022::ID {
-        anchor_spl::token_2022::spl_token_2022::instruction::initialize_mint2(
-            &token_program,
-            &mint.pubkey(),
-            &ctx.payer.pubkey(),
-            None,
-            decimals,
-        )
-    } else {
-        anchor_spl::token::spl_token::instruction::initialize_mint2(
-            &token_program,
-            &mint.pubkey(),
-            &ctx.payer.pubkey(),
-            None,
-            decimals,
-        )
-    }
-    .expect("initialize_mint2");
-    send_with(ctx, &[create, init], &[&mint]).await.expect("create mint");
+    let rent = ctx.banks_client.get_rent().await.expect("rent").minimum_balance(keel_client::token::MINT_LEN);
+    let payer = ctx.payer.pubkey();
+    let ixs = keel_client::token::create_mint_ixs(&payer, &mint.pubkey(), &payer, &token_program, decimals, rent);
+    send_with(ctx, &ixs, &[&mint]).await.expect("create mint");
     mint.pubkey()
 }
 
@@ -113,46 +89,25 @@ pub async fn create_token_account(
     owner: Pubkey,
 ) -> Pubkey {
     let account = Keypair::new();
-    let space = 165;
-    let rent = ctx.banks_client.get_rent().await.expect("rent").minimum_balance(space);
-    let create = solana_system_interface::instruction::create_account(
-        &ctx.payer.pubkey(),
-        &account.pubkey(),
-        rent,
-        space as u64,
-        &token_program,
-    );
-    let init = if token_program == anchor_spl::token_2022::ID {
-        anchor_spl::token_2022::spl_token_2022::instruction::initialize_account3(
-            &token_program,
-            &account.pubkey(),
-            &mint,
-            &owner,
-        )
-    } else {
-        anchor_spl::token::spl_token::instruction::initialize_account3(&token_program, &account.pubkey(), &mint, &owner)
-    }
-    .expect("initialize_account3");
-    send_with(ctx, &[create, init], &[&account]).await.expect("create token account");
+    let rent = ctx.banks_client.get_rent().await.expect("rent").minimum_balance(keel_client::token::ACCOUNT_LEN);
+    let payer = ctx.payer.pubkey();
+    let ixs =
+        keel_client::token::create_token_account_ixs(&payer, &account.pubkey(), &mint, &owner, &token_program, rent);
+    send_with(ctx, &ixs, &[&account]).await.expect("create token account");
     account.pubkey()
 }
 
 /// Mints `amount` of `mint` (mint authority: the context payer) to `to`.
 pub async fn mint_to(ctx: &mut ProgramTestContext, token_program: Pubkey, mint: Pubkey, to: Pubkey, amount: u64) {
     let payer = ctx.payer.pubkey();
-    let ix = if token_program == anchor_spl::token_2022::ID {
-        anchor_spl::token_2022::spl_token_2022::instruction::mint_to(&token_program, &mint, &to, &payer, &[], amount)
-    } else {
-        anchor_spl::token::spl_token::instruction::mint_to(&token_program, &mint, &to, &payer, &[], amount)
-    }
-    .expect("mint_to");
+    let ix = keel_client::token::mint_to_ix(&token_program, &mint, &to, &payer, amount);
     send(ctx, &[ix]).await.expect("mint to");
 }
 
-/// A token account's balance (bytes 64..72 of the base layout, identical in both token programs).
+/// A token account's balance.
 pub async fn token_balance(ctx: &mut ProgramTestContext, account: Pubkey) -> u64 {
     let acc = ctx.banks_client.get_account(account).await.expect("rpc").expect("token account exists");
-    u64::from_le_bytes(acc.data[64..72].try_into().expect("8 bytes"))
+    keel_client::token::token_amount(&acc.data).expect("a token account")
 }
 
 /// Sends lamports from the context payer (for signers that pay rent or fees).

@@ -8,7 +8,7 @@ use keel_math::mandate::LIMITS;
 use keel_vault::instructions::{Leg, Moves, Pricing};
 use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, Vault, VaultConfig};
 use solana_program_test::ProgramTestContext;
-use solana_sdk::instruction::{AccountMeta, Instruction};
+use solana_sdk::instruction::Instruction;
 use solana_sdk::{signature::Keypair, signer::Signer};
 
 pub use keel_client::vault::*;
@@ -87,18 +87,11 @@ pub fn loose_vault_config(allowed: &[Pubkey]) -> VaultConfig {
 
 /// The venue-side accounts every vault instruction carries.
 pub fn link(v: &VaultFixture) -> keel_vault::accounts::VenueLink {
-    keel_vault::accounts::VenueLink {
-        venue_program: keel_venue::ID,
-        venue: v.t.f.venue,
-        margin_account: margin_pda(&v.t.f.venue, &v.vault),
-        underlying: v.t.f.underlying(),
-        price_update: v.t.f.oracle,
-    }
+    v.keys().link()
 }
 
-fn with_markets(mut ix: Instruction, markets: &[Pubkey]) -> Instruction {
-    ix.accounts.extend(markets.iter().map(|m| AccountMeta::new(*m, false)));
-    ix
+fn with_markets(ix: Instruction, markets: &[Pubkey]) -> Instruction {
+    keel_client::with_writable(ix, markets)
 }
 
 /// A depositor: funded key, collateral and share token accounts.
@@ -117,6 +110,18 @@ pub struct VaultFixture {
 }
 
 impl VaultFixture {
+    /// The vault's keys for keel-client's builders.
+    pub fn keys(&self) -> VaultKeys {
+        VaultKeys {
+            vault: self.vault,
+            venue: self.t.f.venue,
+            underlying: self.t.f.underlying(),
+            oracle: self.t.f.oracle,
+            mint: self.t.f.mint,
+            token_program: self.t.token_program,
+        }
+    }
+
     pub async fn new(ctx: &mut ProgramTestContext, t: TradingFixture) -> Self {
         let fee_recipient = Keypair::new();
         let config = default_vault_config(&t.markets(), fee_recipient.pubkey());
@@ -174,61 +179,18 @@ impl VaultFixture {
     }
 
     pub async fn deposit_ix(&self, ctx: &mut ProgramTestContext, d: &Depositor, amount: u64) -> Instruction {
-        let ix = anchor_ix(
-            keel_vault::ID,
-            keel_vault::accounts::Deposit {
-                owner: d.a.pubkey(),
-                vault: self.vault,
-                link: link(self),
-                collateral_mint: self.t.f.mint,
-                idle: idle_pda(&self.vault),
-                share_mint: shares_pda(&self.vault),
-                owner_collateral: d.a.collateral,
-                owner_shares: d.shares,
-                token_program: self.t.token_program,
-            },
-            keel_vault::instruction::Deposit { amount },
-        );
-        with_markets(ix, &self.position_markets(ctx).await)
+        let markets = self.position_markets(ctx).await;
+        self.keys().deposit_ix(&d.a.pubkey(), &d.a.collateral, &d.shares, amount, &markets)
     }
 
     pub async fn request_ix(&self, ctx: &mut ProgramTestContext, d: &Depositor, shares: u64) -> Instruction {
-        let ix = anchor_ix(
-            keel_vault::ID,
-            keel_vault::accounts::RequestWithdrawal {
-                owner: d.a.pubkey(),
-                vault: self.vault,
-                link: link(self),
-                share_mint: shares_pda(&self.vault),
-                escrow: escrow_pda(&self.vault),
-                owner_shares: d.shares,
-                request: withdrawal_pda(&self.vault, &d.a.pubkey()),
-                token_program: self.t.token_program,
-                system_program: anchor_lang::system_program::ID,
-            },
-            keel_vault::instruction::RequestWithdrawal { shares },
-        );
-        with_markets(ix, &self.position_markets(ctx).await)
+        let markets = self.position_markets(ctx).await;
+        self.keys().request_ix(&d.a.pubkey(), &d.shares, shares, &markets)
     }
 
     pub async fn claim_ix(&self, ctx: &mut ProgramTestContext, d: &Depositor) -> Instruction {
-        let ix = anchor_ix(
-            keel_vault::ID,
-            keel_vault::accounts::ClaimWithdrawal {
-                owner: d.a.pubkey(),
-                vault: self.vault,
-                link: link(self),
-                request: withdrawal_pda(&self.vault, &d.a.pubkey()),
-                share_mint: shares_pda(&self.vault),
-                escrow: escrow_pda(&self.vault),
-                collateral_mint: self.t.f.mint,
-                idle: idle_pda(&self.vault),
-                owner_collateral: d.a.collateral,
-                token_program: self.t.token_program,
-            },
-            keel_vault::instruction::ClaimWithdrawal {},
-        );
-        with_markets(ix, &self.position_markets(ctx).await)
+        let markets = self.position_markets(ctx).await;
+        self.keys().claim_ix(&d.a.pubkey(), &d.a.collateral, &markets)
     }
 
     /// allocate by `signer` (normally the strategist).
@@ -239,21 +201,6 @@ impl VaultFixture {
         moves: Moves,
         legs: Vec<Leg>,
     ) -> Instruction {
-        let ix = anchor_ix(
-            keel_vault::ID,
-            keel_vault::accounts::Allocate {
-                strategist: *signer,
-                vault: self.vault,
-                link: link(self),
-                collateral_mint: self.t.f.mint,
-                idle: idle_pda(&self.vault),
-                venue_collateral: vault_pda_of_venue(&self.t),
-                venue_lp_mint: lp_mint_pda(&self.t.f.venue),
-                vault_lp: lp_pda(&self.vault),
-                token_program: self.t.token_program,
-            },
-            keel_vault::instruction::Allocate { moves, legs: legs.clone() },
-        );
         let lp = moves.lp_in > 0 || moves.lp_out > 0 || self.state(ctx).await.lp_shares_held > 0;
         let mut markets = self.markets_with(ctx, lp).await;
         for l in &legs {
@@ -261,7 +208,7 @@ impl VaultFixture {
                 markets.push(l.market);
             }
         }
-        with_markets(ix, &markets)
+        self.keys().allocate_ix(signer, moves, legs, &markets)
     }
 
     /// Open-position markets plus the legs' markets, without duplicates.
@@ -301,32 +248,13 @@ impl VaultFixture {
         margin_out: u64,
         deleverage: bool,
     ) -> Instruction {
-        let accounts = keel_vault::accounts::Rebalance {
-            keeper: *keeper,
-            vault: self.vault,
-            link: link(self),
-            collateral_mint: self.t.f.mint,
-            idle: idle_pda(&self.vault),
-            keeper_collateral: *keeper_collateral,
-            venue_collateral: vault_pda_of_venue(&self.t),
-            token_program: self.t.token_program,
-        };
         let markets = self.markets_for(ctx, &legs).await;
-        let ix = if deleverage {
-            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Deleverage { pricing, legs, margin_out })
-        } else {
-            anchor_ix(keel_vault::ID, accounts, keel_vault::instruction::Rebalance { pricing, legs, margin_out })
-        };
-        with_markets(ix, &markets)
+        self.keys().rebalance_ix(keeper, keeper_collateral, pricing, legs, margin_out, deleverage, &markets)
     }
 
     pub fn leg(&self, market: u32, size: i64, limit: f64) -> Leg {
         Leg { market: market_pda(&self.t.f.venue, market), size, limit_price: bits(limit) }
     }
-}
-
-fn vault_pda_of_venue(t: &TradingFixture) -> Pubkey {
-    crate::venue::collateral_vault_pda(&t.f.venue)
 }
 
 impl VaultFixture {

@@ -154,3 +154,98 @@ impl VaultKeys {
         crate::with_writable(ix, markets)
     }
 }
+
+impl VaultKeys {
+    /// `deposit`; `markets`: what NAV readers pass (see the vault docs).
+    pub fn deposit_ix(
+        &self,
+        owner: &Pubkey,
+        owner_collateral: &Pubkey,
+        owner_shares: &Pubkey,
+        amount: u64,
+        markets: &[Pubkey],
+    ) -> Instruction {
+        let ix = anchor_ix(
+            keel_vault::ID,
+            keel_vault::accounts::Deposit {
+                owner: *owner,
+                vault: self.vault,
+                link: self.link(),
+                collateral_mint: self.mint,
+                idle: idle_pda(&self.vault),
+                share_mint: shares_pda(&self.vault),
+                owner_collateral: *owner_collateral,
+                owner_shares: *owner_shares,
+                token_program: self.token_program,
+            },
+            keel_vault::instruction::Deposit { amount },
+        );
+        crate::with_writable(ix, markets)
+    }
+
+    pub fn request_ix(&self, owner: &Pubkey, owner_shares: &Pubkey, shares: u64, markets: &[Pubkey]) -> Instruction {
+        let ix = anchor_ix(
+            keel_vault::ID,
+            keel_vault::accounts::RequestWithdrawal {
+                owner: *owner,
+                vault: self.vault,
+                link: self.link(),
+                share_mint: shares_pda(&self.vault),
+                escrow: escrow_pda(&self.vault),
+                owner_shares: *owner_shares,
+                request: withdrawal_pda(&self.vault, owner),
+                token_program: self.token_program,
+                system_program: anchor_lang::system_program::ID,
+            },
+            keel_vault::instruction::RequestWithdrawal { shares },
+        );
+        crate::with_writable(ix, markets)
+    }
+
+    pub fn claim_ix(&self, owner: &Pubkey, owner_collateral: &Pubkey, markets: &[Pubkey]) -> Instruction {
+        let ix = anchor_ix(
+            keel_vault::ID,
+            keel_vault::accounts::ClaimWithdrawal {
+                owner: *owner,
+                vault: self.vault,
+                link: self.link(),
+                request: withdrawal_pda(&self.vault, owner),
+                share_mint: shares_pda(&self.vault),
+                escrow: escrow_pda(&self.vault),
+                collateral_mint: self.mint,
+                idle: idle_pda(&self.vault),
+                owner_collateral: *owner_collateral,
+                token_program: self.token_program,
+            },
+            keel_vault::instruction::ClaimWithdrawal {},
+        );
+        crate::with_writable(ix, markets)
+    }
+
+    /// `allocate` by `strategist`; `markets`: positions' and legs' markets (every venue market first when LP
+    /// shares are held or moved).
+    pub fn allocate_ix(
+        &self,
+        strategist: &Pubkey,
+        moves: keel_vault::instructions::Moves,
+        legs: Vec<keel_vault::instructions::Leg>,
+        markets: &[Pubkey],
+    ) -> Instruction {
+        let ix = anchor_ix(
+            keel_vault::ID,
+            keel_vault::accounts::Allocate {
+                strategist: *strategist,
+                vault: self.vault,
+                link: self.link(),
+                collateral_mint: self.mint,
+                idle: idle_pda(&self.vault),
+                venue_collateral: crate::venue::collateral_vault_pda(&self.venue),
+                venue_lp_mint: lp_mint_pda(&self.venue),
+                vault_lp: lp_pda(&self.vault),
+                token_program: self.token_program,
+            },
+            keel_vault::instruction::Allocate { moves, legs },
+        );
+        crate::with_writable(ix, markets)
+    }
+}
