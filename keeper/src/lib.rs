@@ -8,6 +8,7 @@
 //!
 //! Later milestones add the Rpc chain, `execution`, `ops`, `backtest` and `report`.
 pub mod chain;
+pub mod demo;
 pub mod market_data;
 pub mod quant;
 pub mod rebalancer;

@@ -339,3 +339,35 @@ impl VaultFixture {
         with_markets(ix, &self.position_markets(ctx).await)
     }
 }
+
+/// What the program counts as risk for the keeper's reward: (worst scenario loss, money at risk in the delta
+/// excess), both in tokens, from the same accounts and keel-math functions.
+pub async fn reward_basis(
+    ctx: &mut ProgramTestContext,
+    v: &VaultFixture,
+) -> (fixed::types::I80F48, fixed::types::I80F48) {
+    use fixed::types::I80F48;
+    let acct = v.t.margin(ctx, &v.vault).await;
+    let mut delta = I80F48::ZERO;
+    let mut gamma = I80F48::ZERO;
+    let mut scenarios = [I80F48::ZERO; keel_math::instrument::SCENARIOS];
+    for p in acct.positions.iter().filter(|p| p.is_open()) {
+        let m: keel_venue::state::Market = account(ctx, p.market).await;
+        let r = m.position_risk(p, 6).expect("risk");
+        keel_math::risk::accumulate(&mut scenarios, &r.risk_array, r.qty).unwrap();
+        let units = I80F48::from_num(p.size) / I80F48::from_num(1_000_000);
+        delta += units * I80F48::from_bits(m.cache.delta);
+        gamma += units * I80F48::from_bits(m.cache.gamma);
+    }
+    let perp: keel_venue::state::Market = account(ctx, market_pda(&v.t.f.venue, PERP)).await;
+    let p = keel_math::mandate::PortfolioRisk {
+        spot: I80F48::from_bits(perp.cache.spot),
+        delta,
+        gamma,
+        ..Default::default()
+    };
+    let mandate = v.state(ctx).await.config.mandate.mandate();
+    let range = I80F48::from_bits(bits(0.15));
+    let delta_risk = mandate.delta_risk(&p, range, I80F48::from_num(1_000_000)).unwrap();
+    (keel_math::risk::worst_loss(&scenarios), delta_risk)
+}

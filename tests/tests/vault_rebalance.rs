@@ -95,11 +95,13 @@ async fn rebalances_are_validated_and_paid_exactly() {
     expect(send_rebalance(&mut ctx, &v, &k1, p, legs, false).await, VaultError::RiskNotWorthCost);
 
     // The real thing: buy the perps that flatten delta. Reward = min(cap, k x risk removed), exactly.
-    let (_, worst_before, _) = measure(&mut ctx, &v).await;
+    let (worst_before, delta_risk_before) = reward_basis(&mut ctx, &v).await;
     send_rebalance(&mut ctx, &v, &k1, p, vec![v.leg(PERP, flatten, 109.0)], false).await.expect("rebalance");
-    let (delta_after, worst_after, _) = measure(&mut ctx, &v).await;
+    let (delta_after, _, _) = measure(&mut ctx, &v).await;
+    let (worst_after, delta_risk_after) = reward_basis(&mut ctx, &v).await;
     assert!(delta_after.abs() < 0.01, "delta back to ~0: {delta_after}");
-    let earned: u64 = (I80F48::from_bits(bits(0.001)) * (worst_before - worst_after)).floor().to_num();
+    let removed = (worst_before - worst_after).max(delta_risk_before - delta_risk_after);
+    let earned: u64 = (I80F48::from_bits(bits(0.001)) * removed).floor().to_num();
     let want = earned.min(50 * USDC);
     assert!(want > 0);
     assert_eq!(token_balance(&mut ctx, k1.collateral).await, want);
@@ -205,15 +207,16 @@ async fn each_breached_limit_is_cured_by_a_rewarded_rebalance() {
         send(&mut ctx, &[apply_config_ix(&me, &v.vault, false)]).await.unwrap();
         // The keeper buys back half the calls (and, for the idle floor, returns 15,000 of freed margin).
         let k = keeper(&mut ctx, v).await;
-        let (_, worst_before, _) = measure(&mut ctx, v).await;
+        let (worst_before, delta_risk_before) = reward_basis(&mut ctx, v).await;
         let p = pricing(&mut ctx, v, 100.0).await;
         let margin_out = if i == 6 { 15_000 * USDC } else { 0 };
         let ix = v
             .rebalance_ix(&mut ctx, &k.pubkey(), &k.collateral, p, vec![v.leg(CALL, 50 * LOT, 1e6)], margin_out, false)
             .await;
         send_with(&mut ctx, &[ix], &[&k.key]).await.unwrap_or_else(|e| panic!("limit {i}: {e:?}"));
-        let (_, worst_after, _) = measure(&mut ctx, v).await;
-        let earned: u64 = (I80F48::from_bits(bits(0.1)) * (worst_before - worst_after)).floor().to_num();
+        let (worst_after, delta_risk_after) = reward_basis(&mut ctx, v).await;
+        let removed = (worst_before - worst_after).max(delta_risk_before - delta_risk_after);
+        let earned: u64 = (I80F48::from_bits(bits(0.1)) * removed).floor().to_num();
         assert_eq!(token_balance(&mut ctx, k.collateral).await, earned.min(50 * USDC), "limit {i}: reward");
         let s = v.state(&mut ctx).await;
         assert_eq!(token_balance(&mut ctx, idle_pda(&v.vault)).await, s.idle_assets, "limit {i}: idle reconciles");

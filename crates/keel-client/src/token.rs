@@ -6,6 +6,9 @@ use anchor_lang::solana_program::instruction::Instruction;
 pub const MINT_LEN: usize = 82;
 pub const ACCOUNT_LEN: usize = 165;
 
+/// The SPL Token program.
+pub const SPL_TOKEN_ID: Pubkey = anchor_spl::token::ID;
+
 fn is_2022(token_program: &Pubkey) -> bool {
     *token_program == anchor_spl::token_2022::ID
 }

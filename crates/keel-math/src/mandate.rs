@@ -82,6 +82,14 @@ impl Mandate {
         Ok(self.delta_deviation(p)? <= self.band(p)?)
     }
 
+    /// The money at risk in the delta excess (tokens): units beyond the band, times spot, times the SPAN grid's
+    /// spot range, times tokens per quote unit — what that excess delta loses in the grid's largest spot move.
+    #[track_caller]
+    pub fn delta_risk(&self, p: &PortfolioRisk, spot_range: I80F48, tokens_per_quote: I80F48) -> MathResult<I80F48> {
+        let beyond = self.delta_deviation(p)?.safe_sub(self.band(p)?)?.max(I80F48::ZERO);
+        beyond.safe_mul(p.spot)?.safe_mul(spot_range)?.safe_mul(tokens_per_quote)
+    }
+
     /// Relative excess over every limit (0 inside the limit). A non-positive NAV makes every NAV ratio infinite in
     /// spirit; it is reported as an error so callers refuse to act on it.
     #[track_caller]

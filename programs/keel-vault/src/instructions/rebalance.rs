@@ -6,8 +6,9 @@
 //!    keeper's pricing slot is recent (latency binding);
 //! 3. the mandate's judge: the breach measure strictly falls and no limit gets worse, or delta re-enters its band
 //!    (on the after-state with the reward already paid out);
-//! 4. the risk removed (fall in worst scenario loss, tokens) is at least `min_benefit_ratio` x the cost (fall in
-//!    the margin account's value at unbiased marks: fees and spread);
+//! 4. the risk removed — the larger of the fall in worst scenario loss and the fall in money at risk in the delta
+//!    excess (tokens) — is at least `min_benefit_ratio` x the cost (fall in the margin account's value at unbiased
+//!    marks: fees and spread);
 //! 5. the minimum interval has passed unless the mandate is breached.
 //!
 //! The reward, min(cap, k x risk removed) within the daily budget, is paid from idle collateral and counted in the
@@ -139,7 +140,16 @@ fn run<'info>(
     let mut after = after_h.portfolio(vault, &link.venue, price.price)?;
     after.idle = after.idle.safe_add(moved).map_err(m)?;
     after.nav = after.nav.safe_add(moved).map_err(m)?;
-    let risk_removed = before.worst_loss.safe_sub(after.worst_loss).map_err(m)?.max(I80F48::ZERO);
+    // Risk removed: the larger of the fall in worst scenario loss and the fall in money at risk in the delta excess
+    // (a delta cure can raise the symmetric worst case of a short-gamma book while removing the breach).
+    let range = fx(link.underlying.config.spot_range);
+    let per_quote = I80F48::from_num(10u64.pow(u32::from(link.venue.collateral_decimals)));
+    let delta_removed = mandate
+        .delta_risk(&before, range, per_quote)
+        .and_then(|b| b.safe_sub(mandate.delta_risk(&after, range, per_quote)?))
+        .map_err(m)?;
+    let worst_removed = before.worst_loss.safe_sub(after.worst_loss).map_err(m)?;
+    let risk_removed = worst_removed.max(delta_removed).max(I80F48::ZERO);
     // Margin moved to idle is not a cost: it is still the vault's.
     let mid_after = after_h.mid_value()?.safe_add(moved).map_err(m)?;
     let cost = before_h.mid_value()?.safe_sub(mid_after).map_err(m)?.max(I80F48::ZERO);

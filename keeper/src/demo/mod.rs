@@ -1,0 +1,184 @@
+//! The embedded demo (the README's main job): the real programs on an in-process bank, a vault with depositors
+//! and a hedged short-call book, a seeded crash-shaped price path, and the live keeper rebalancing it.
+//!
+//! Scenario (hourly steps): a calm drift, then a sharp drop with a volatility spike, then a partial recovery. The
+//! oracle's EMA lags the price, so the crash trips the vault's circuit breaker (deposits stop; exits and
+//! risk-reducing rebalances continue). A depositor asks to withdraw on the first day and is paid after the delay.
+pub mod world;
+
+use crate::chain::Chain;
+use crate::rebalancer::{Outcome, Rebalancer};
+use crate::strategy::{Costs, StaticBand};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use serde::Serialize;
+use solana_sdk::signer::Signer;
+use world::{World, USDC};
+
+/// Demo knobs (all have defaults: `keel-keeper demo` needs no arguments).
+#[derive(Clone, Copy, Debug)]
+pub struct DemoConfig {
+    pub hours: usize,
+    pub seed: u64,
+    pub spot: f64,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self { hours: 72, seed: 7, spot: 100.0 }
+    }
+}
+
+/// One hour of the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub hour: usize,
+    pub spot: f64,
+    pub nav: f64,
+    pub delta: f64,
+    pub breach: f64,
+    pub breaker: bool,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub seed: u64,
+    pub steps: Vec<Step>,
+    pub rebalances: usize,
+    pub rewards_usdc: f64,
+    pub deposited_usdc: f64,
+    pub final_nav_usdc: f64,
+    pub withdrawal_paid_usdc: f64,
+    pub breaker_hours: usize,
+    /// Venue vault tokens = pool cash + margin collateral, and vault idle tokens = idle accounting, at the end.
+    pub reconciled: bool,
+}
+
+/// The seeded path: `hours` hourly prices shaped like a crash.
+pub fn crash_path(cfg: &DemoConfig) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let z = Normal::new(0.0, 1.0).expect("unit normal");
+    let (calm, crash) = (cfg.hours / 3, cfg.hours / 3 + 8);
+    let mut s = cfg.spot;
+    (0..cfg.hours)
+        .map(|h| {
+            // Hourly vol: 60%/yr calm, 200%/yr in the crash; drift -3%/h through the crash, +0.4%/h after.
+            let (vol, drift) = if h < calm {
+                (0.6, 0.0)
+            } else if h < crash {
+                (2.0, -0.03)
+            } else {
+                (0.9, 0.004)
+            };
+            let sigma = vol / (24.0f64 * 365.0).sqrt();
+            s *= (drift - 0.5 * sigma * sigma + sigma * z.sample(&mut rng)).exp();
+            s
+        })
+        .collect()
+}
+
+fn f(x: fixed::types::I80F48) -> f64 {
+    x.to_num()
+}
+
+/// Runs the demo; `progress` sees each step as it happens.
+pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Result<Report> {
+    let mut w = World::create(cfg.spot).await?;
+    let amounts = [60_000 * USDC, 30_000 * USDC, 10_000 * USDC];
+    w.open_book(&amounts, 100).await?;
+    let keeper_key = solana_sdk::signature::Keypair::new();
+    let fund = solana_system_interface::instruction::transfer(&w.admin(), &keeper_key.pubkey(), 1_000_000_000);
+    w.chain.send(&[fund], &[]).await?;
+    let keeper_party = w.party(0).await?;
+    let mut keeper = Rebalancer {
+        keys: w.keys,
+        perp: w.markets[0],
+        keeper: keeper_party.key,
+        keeper_collateral: keeper_party.collateral,
+        policy: StaticBand { half_width: 5.0 },
+        costs: Costs { fee_bps: 5.0, half_spread_bps: 10.0, tx_fee: 0.000_01, oracle_latency_secs: 0.4 },
+        slippage_bps: 100.0,
+    };
+    // The smallest depositor asks to leave with all its shares on day one.
+    let leaver = 2;
+    let (mut requested, mut paid) = (false, 0u64);
+    let mut steps = Vec::new();
+    let mut rewards = 0u64;
+    for (hour, spot) in crash_path(&cfg).into_iter().enumerate() {
+        let t = w.chain.clock().await?.unix_timestamp + 3_600;
+        w.chain.set_time(t).await?;
+        w.chain.warp_slots(9_000).await?;
+        w.set_spot(spot).await?;
+        let outcome = match keeper.cycle(&mut w.chain).await? {
+            Outcome::Rebalanced { reward, lots, .. } => {
+                rewards += reward;
+                format!("rebalanced: {:+.2} perps, reward {:.4}", lots as f64 / 1e6, reward as f64 / USDC as f64)
+            }
+            Outcome::Idle(why) => why,
+            Outcome::LostRace => "lost a race".into(),
+            Outcome::Rejected(e) => format!("rejected: {e}"),
+        };
+        let markets = w.vault_markets().await?;
+        let d = &w.depositors[leaver];
+        if !requested && hour == 6 {
+            let shares =
+                w.chain.account(&d.shares).await?.and_then(|a| keel_client::token::token_amount(&a.data)).unwrap_or(0);
+            let ix = w.keys.request_ix(&d.key.pubkey(), &d.shares, shares, &markets);
+            w.chain.send(&[ix], &[&d.key]).await?;
+            requested = true;
+        } else if requested && paid == 0 && hour >= 6 + 25 {
+            let before = w
+                .chain
+                .account(&d.collateral)
+                .await?
+                .and_then(|a| keel_client::token::token_amount(&a.data))
+                .unwrap_or(0);
+            let ix = w.keys.claim_ix(&d.key.pubkey(), &d.collateral, &markets);
+            w.chain.send(&[ix], &[&d.key]).await?;
+            let after = w
+                .chain
+                .account(&d.collateral)
+                .await?
+                .and_then(|a| keel_client::token::token_amount(&a.data))
+                .unwrap_or(0);
+            paid = after - before;
+        }
+        let view = crate::vault_view::VaultView::load(&mut w.chain, w.keys).await?;
+        let p = view.portfolio()?;
+        let mandate = view.vault.config.mandate.mandate();
+        let breach = mandate
+            .breach(&mandate.excesses(&p).map_err(|e| anyhow::anyhow!("{e}"))?)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let breaker = keel_vault::venue_link::tripped(&view.price, &view.vault.config.breaker)?;
+        let step =
+            Step { hour, spot, nav: f(p.nav) / USDC as f64, delta: f(p.delta), breach: f(breach), breaker, outcome };
+        progress(&step);
+        steps.push(step);
+    }
+    // Reconciliation to the token unit.
+    let view = crate::vault_view::VaultView::load(&mut w.chain, w.keys).await?;
+    let amount = |a: Option<solana_sdk::account::Account>| {
+        a.and_then(|a| keel_client::token::token_amount(&a.data)).unwrap_or(0)
+    };
+    let venue_tokens = amount(w.chain.account(&collateral_vault_pda_of(&w)).await?);
+    let venue_claims = i128::from(view.venue.pool_assets) + i128::from(view.margin.collateral);
+    let idle_tokens = amount(w.chain.account(&keel_client::vault::idle_pda(&w.keys.vault)).await?);
+    let reconciled = i128::from(venue_tokens) == venue_claims && idle_tokens == view.vault.idle_assets;
+    Ok(Report {
+        seed: cfg.seed,
+        rebalances: steps.iter().filter(|s| s.outcome.starts_with("rebalanced")).count(),
+        breaker_hours: steps.iter().filter(|s| s.breaker).count(),
+        steps,
+        rewards_usdc: rewards as f64 / USDC as f64,
+        deposited_usdc: amounts.iter().sum::<u64>() as f64 / USDC as f64,
+        final_nav_usdc: f(view.portfolio()?.nav) / USDC as f64,
+        withdrawal_paid_usdc: paid as f64 / USDC as f64,
+        reconciled,
+    })
+}
+
+fn collateral_vault_pda_of(w: &World) -> solana_sdk::pubkey::Pubkey {
+    keel_client::venue::collateral_vault_pda(&w.venue)
+}

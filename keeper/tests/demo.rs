@@ -1,0 +1,22 @@
+//! The embedded demo in short mode: the whole system runs, the keeper rebalances and is paid, the withdrawal
+//! queue pays out, the crash trips the breaker, and every token reconciles.
+use keel_keeper::demo::{crash_path, run, DemoConfig};
+
+#[tokio::test]
+async fn short_demo_runs_end_to_end_and_reconciles() {
+    let cfg = DemoConfig { hours: 36, ..DemoConfig::default() };
+    let path = crash_path(&cfg);
+    assert_eq!(path.len(), 36);
+    assert!(path[20] < path[11] * 0.9, "the path crashes after the calm third");
+    let mut seen = 0;
+    let report = run(cfg, |_| seen += 1).await.expect("demo runs");
+    assert_eq!(seen, 36);
+    assert!(report.reconciled, "venue and vault token balances reconcile");
+    assert!(report.rebalances >= 1 && report.rewards_usdc > 0.0, "{report:?}");
+    assert!(report.breaker_hours >= 1, "the crash trips the circuit breaker");
+    assert!(report.withdrawal_paid_usdc > 9_900.0 && report.withdrawal_paid_usdc <= 10_000.0);
+    // Every keeper outcome is an expected one: no transaction the program rejected.
+    assert!(report.steps.iter().all(|s| !s.outcome.starts_with("rejected")), "{:#?}", report.steps);
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(json.contains("\"rebalances\""));
+}
