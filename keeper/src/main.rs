@@ -24,18 +24,32 @@ enum Command {
         /// Directory for the JSON report.
         #[arg(long, default_value = "keel-demo")]
         out: PathBuf,
+        /// Replay real hourly closes from this CSV (../shared/data/prices format) instead of the seeded path.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// With --data: the first bar's time (RFC 3339).
+        #[arg(long, default_value = "2022-11-06T00:00:00Z")]
+        from: String,
     },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let Some(Command::Demo { hours, seed, out }) = cli.command else {
+    let Some(Command::Demo { hours, seed, out, data, from }) = cli.command else {
         println!("keel-keeper {}: try `keel-keeper demo` (see --help)", env!("CARGO_PKG_VERSION"));
         return Ok(());
     };
     anyhow::ensure!(hours >= 12, "--hours must be at least 12 (the scenario needs room for a crash)");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let cfg = DemoConfig { hours, seed, ..DemoConfig::default() };
+    let replay = match &data {
+        Some(path) => {
+            let (closes, gaps) = demo::replay_closes(path, &from, hours)?;
+            println!("keel demo: replaying {hours} bars of {} from {from} ({gaps} gaps skipped)", path.display());
+            Some(closes)
+        }
+        None => None,
+    };
+    let cfg = DemoConfig { hours, seed, replay, ..DemoConfig::default() };
     println!("keel demo: embedded chain with keel-venue + keel-vault, {hours} hourly steps, seed {seed}");
     println!(
         "{:>4} {:>9} {:>12} {:>8} {:>7} {:>7}  keeper",

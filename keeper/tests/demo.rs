@@ -20,3 +20,16 @@ async fn short_demo_runs_end_to_end_and_reconciles() {
     let json = serde_json::to_string(&report).unwrap();
     assert!(json.contains("\"rebalances\""));
 }
+
+#[test]
+fn replay_reads_real_closes_and_refuses_too_many_hours() {
+    use keel_keeper::demo::replay_closes;
+    use keel_keeper::market_data::shared_data_dir;
+    let csv = shared_data_dir().join("prices/SOLUSDT_1h_binance_spot.csv");
+    let (closes, gaps) = replay_closes(&csv, "2022-11-05T00:00:00Z", 24).unwrap();
+    assert_eq!((closes.len(), gaps), (24, 0));
+    assert_eq!(closes[0], 34.92, "the 2022-11-05 00:00 close in the data set");
+    let err = replay_closes(&csv, "2026-01-06T00:00:00Z", 100).unwrap_err().to_string();
+    assert!(err.contains("ask for fewer --hours"), "{err}");
+    assert!(replay_closes(&csv, "yesterday", 1).unwrap_err().to_string().contains("RFC 3339"));
+}

@@ -17,17 +17,36 @@ use solana_sdk::signer::Signer;
 use world::{World, USDC};
 
 /// Demo knobs (all have defaults: `keel-keeper demo` needs no arguments).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct DemoConfig {
     pub hours: usize,
     pub seed: u64,
     pub spot: f64,
+    /// Real hourly closes to replay instead of the seeded path (the first one sets the starting spot).
+    pub replay: Option<Vec<f64>>,
 }
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self { hours: 72, seed: 7, spot: 100.0 }
+        Self { hours: 72, seed: 7, spot: 100.0, replay: None }
     }
+}
+
+/// Hourly closes from a price CSV (../shared/data/prices format) starting at `from` (RFC 3339), `hours` of them.
+/// Missing bars are skipped (the path simply moves to the next real bar) and reported.
+pub fn replay_closes(path: &std::path::Path, from: &str, hours: usize) -> anyhow::Result<(Vec<f64>, usize)> {
+    let start = chrono::DateTime::parse_from_rfc3339(from)
+        .map_err(|e| anyhow::anyhow!("--from must be an RFC 3339 time such as 2022-11-06T00:00:00Z: {e}"))?;
+    let bars = crate::market_data::prices::load_bars(path)?;
+    let picked: Vec<_> = bars.iter().filter(|b| b.time >= start).take(hours).collect();
+    anyhow::ensure!(
+        picked.len() == hours,
+        "{} has only {} bars from {from}; ask for fewer --hours",
+        path.display(),
+        picked.len()
+    );
+    let gaps = picked.windows(2).filter(|w| (w[1].time - w[0].time).num_seconds() != 3_600).count();
+    Ok((picked.iter().map(|b| b.close).collect(), gaps))
 }
 
 /// One hour of the run.
@@ -85,7 +104,12 @@ fn f(x: fixed::types::I80F48) -> f64 {
 
 /// Runs the demo; `progress` sees each step as it happens.
 pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Result<Report> {
-    let mut w = World::create(cfg.spot).await?;
+    let path = match &cfg.replay {
+        Some(closes) => closes.clone(),
+        None => crash_path(&cfg),
+    };
+    let start = path.first().copied().unwrap_or(cfg.spot);
+    let mut w = World::create(if cfg.replay.is_some() { start } else { cfg.spot }).await?;
     let amounts = [60_000 * USDC, 30_000 * USDC, 10_000 * USDC];
     w.open_book(&amounts, 100).await?;
     let keeper_key = solana_sdk::signature::Keypair::new();
@@ -106,7 +130,7 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
     let (mut requested, mut paid) = (false, 0u64);
     let mut steps = Vec::new();
     let mut rewards = 0u64;
-    for (hour, spot) in crash_path(&cfg).into_iter().enumerate() {
+    for (hour, spot) in path.into_iter().enumerate() {
         let t = w.chain.clock().await?.unix_timestamp + 3_600;
         w.chain.set_time(t).await?;
         w.chain.warp_slots(9_000).await?;
