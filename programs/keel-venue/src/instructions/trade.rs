@@ -5,7 +5,7 @@
 use crate::error::VenueError;
 use crate::events::Traded;
 use crate::health::{charge_fee_ceil, health, settle_pnl_floor};
-use crate::oracle::{checked_price, OracleUse};
+use crate::oracle::{checked_price, OracleUse, OracleValidity};
 use crate::state::{fx, op, MarginAccount, Market, Position, Underlying, Venue};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
@@ -43,10 +43,16 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     // 3. Oracle under the policy for what the trade does, and a cache computed near this spot.
     let cfg = ctx.accounts.underlying.config;
     let usage = if reduce_only { OracleUse::ReduceRisk } else { OracleUse::IncreaseRisk };
-    let (oracle, _) = checked_price(&ctx.accounts.price_update, &cfg, now, usage)?;
+    let (oracle, validity) = checked_price(&ctx.accounts.price_update, &cfg, now, usage)?;
     market.require_fresh(now, Some((oracle.price, &cfg)))?;
-    // 4. Execution price: mark at the oracle price, plus or minus the half-spread; the caller's limit binds.
-    let mark = market.mark_at(oracle.price)?;
+    // 4. Execution price: mark at the oracle price, plus or minus the half-spread; the caller's limit binds. On an
+    //    oracle that is not Valid (only reduce-only trades get here) the trader gets the worse of the marks at the
+    //    price and at its EMA: a pushed print on a thin feed cannot be cashed in by closing into it.
+    let mut mark = market.mark_at(oracle.price)?;
+    if validity != OracleValidity::Valid {
+        let at_ema = market.mark_at(oracle.ema)?;
+        mark = if size > 0 { mark.max(at_ema) } else { mark.min(at_ema) };
+    }
     let half_spread = mark * I80F48::from_num(market.config.half_spread_bps) / I80F48::from_num(10_000);
     let price = if size > 0 { mark.checked_add(half_spread) } else { mark.checked_sub(half_spread) };
     let price = price.ok_or(VenueError::MathOverflow)?.max(I80F48::ZERO);

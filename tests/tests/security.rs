@@ -1,0 +1,140 @@
+//! Attacks that must fail (first part of the security suite): an oracle push cashed in by closing into it, fake
+//! program ids, another vault's accounts, account type confusion, and sandwiching a rebalance.
+use fixed::types::I80F48;
+use keel_math::margin::Bound;
+use keel_tests::trading::*;
+use keel_tests::vault::*;
+use keel_tests::venue::*;
+use keel_tests::*;
+use keel_vault::error::VaultError;
+use keel_vault::state::Vault;
+use solana_program_test::ProgramTestContext;
+use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
+
+const USDC: u64 = 1_000_000;
+
+async fn vault(ctx: &mut ProgramTestContext) -> (VaultFixture, Depositor) {
+    let t = TradingFixture::new(ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
+    let v = VaultFixture::new(ctx, t).await;
+    let d = v.depositor(ctx, 100_000 * USDC).await;
+    let ix = v.deposit_ix(ctx, &d, 50_000 * USDC).await;
+    send_with(ctx, &[ix], &[&d.a.key]).await.unwrap();
+    (v, d)
+}
+
+#[tokio::test]
+async fn a_pushed_oracle_print_cannot_be_cashed_in() {
+    let mut ctx = program_test().start_with_context().await;
+    let s = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
+    let a = s.trader(&mut ctx, 10_000 * USDC).await;
+    s.trade(&mut ctx, &a, PERP, 100 * LOT, 101.0).await.unwrap();
+    let before = s.margin(&mut ctx, &a.pubkey()).await.collateral;
+    // The attacker pushes a +30% print on a thin feed; its EMA still sits at 100. The oracle is TooVolatile: new
+    // risk is refused, but closing is allowed — at the worse of the marks at the print and at the EMA.
+    let t = now(&mut ctx).await;
+    let pushed = PythPrice::new(FEED, 130.0, t);
+    s.set_oracle(&mut ctx, PythPrice { ema_price: PythPrice::new(FEED, 100.0, t).price, ..pushed });
+    let refresh = s.refresh_ixs(&ctx.payer.pubkey(), t);
+    send(&mut ctx, &refresh).await.unwrap();
+    let r = s.trade(&mut ctx, &a, PERP, 10 * LOT, 200.0).await;
+    assert_eq!(custom_error(r), u32::from(keel_venue::error::VenueError::OracleTooVolatile));
+    s.trade(&mut ctx, &a, PERP, -100 * LOT, 0.0).await.expect("closing is allowed");
+    let after = s.margin(&mut ctx, &a.pubkey()).await.collateral;
+    // At the pushed print the close would have realised ~ +2,990; at the EMA it realises only spreads and fees.
+    assert!(after < before, "no profit from the push: {before} -> {after}");
+    assert!(before - after < 50 * USDC as i64, "only spreads and fees: {}", before - after);
+    s.assert_reconciles(&mut ctx, &[a.pubkey()]).await;
+}
+
+#[tokio::test]
+async fn fake_programs_and_another_vaults_accounts_are_refused() {
+    let mut ctx = program_test().start_with_context().await;
+    let (v, d) = vault(&mut ctx).await;
+    // A second vault on the same venue.
+    let fee = Keypair::new();
+    let config = keel_vault::state::VaultConfig {
+        fee_recipient: fee.pubkey(),
+        ..default_vault_config(&v.t.markets(), fee.pubkey())
+    };
+    let other = VaultFixture::with_config(&mut ctx, v.t.clone(), 1, config, fee).await;
+
+    // Arbitrary CPI target: a fake venue program id in the link.
+    let mut ix = v.deposit_ix(&mut ctx, &d, USDC).await;
+    ix.accounts[2].pubkey = Pubkey::new_unique();
+    assert_eq!(
+        custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await),
+        u32::from(anchor_lang::error::ErrorCode::InvalidProgramId)
+    );
+    // A fake token program (the other token program: the mint's owner no longer matches).
+    let mut ix = v.deposit_ix(&mut ctx, &d, USDC).await;
+    let tp = ix.accounts.len() - 1;
+    ix.accounts[tp].pubkey = anchor_spl::token_2022::ID;
+    assert_eq!(
+        custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await),
+        u32::from(anchor_lang::error::ErrorCode::ConstraintMintTokenProgram)
+    );
+    // The other vault's idle account (PDA substitution across vaults) and its venue margin account.
+    let mut ix = v.deposit_ix(&mut ctx, &d, USDC).await;
+    ix.accounts[8].pubkey = idle_pda(&other.vault);
+    assert_eq!(
+        custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await),
+        u32::from(anchor_lang::error::ErrorCode::ConstraintHasOne)
+    );
+    let mut ix = v.deposit_ix(&mut ctx, &d, USDC).await;
+    ix.accounts[4].pubkey = margin_pda(&v.t.f.venue, &other.vault);
+    assert_eq!(
+        custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await),
+        u32::from(VaultError::VenueAccountMismatch)
+    );
+    // Type confusion: an Underlying where the Pyth price update belongs (owner check), a Market as the underlying.
+    let mut ix = v.deposit_ix(&mut ctx, &d, USDC).await;
+    ix.accounts[6].pubkey = v.t.f.underlying();
+    assert_eq!(
+        custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await),
+        u32::from(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram)
+    );
+    let mut ix = v.deposit_ix(&mut ctx, &d, USDC).await;
+    ix.accounts[5].pubkey = market_pda(&v.t.f.venue, PERP);
+    assert_eq!(
+        custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await),
+        u32::from(anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch)
+    );
+}
+
+#[tokio::test]
+async fn sandwiching_a_rebalance_does_not_pay() {
+    let mut ctx = program_test().start_with_context().await;
+    let (mut v, _) = vault(&mut ctx).await;
+    let call = v.t.market_state(&mut ctx, CALL).await;
+    let hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
+    v.allocate(&mut ctx, 20_000 * USDC, vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, hedge, 101.0)], 0)
+        .await
+        .unwrap();
+    for px in [102.0, 104.0, 106.0, 108.0] {
+        v.t.set_price(&mut ctx, px).await;
+    }
+    // The attacker deposits just before a keeper's NAV-moving rebalance and asks to withdraw just after.
+    let attacker = v.depositor(&mut ctx, 20_000 * USDC).await;
+    let ix = v.deposit_ix(&mut ctx, &attacker, 20_000 * USDC).await;
+    send_with(&mut ctx, &[ix], &[&attacker.a.key]).await.unwrap();
+    let keeper = actor(&mut ctx, v.t.f.mint, v.t.token_program, 0).await;
+    let (delta, _, _) = measure(&mut ctx, &v).await;
+    let pricing = keel_vault::instructions::Pricing {
+        expected_sequence: v.state(&mut ctx).await.sequence,
+        priced_slot: slot(&mut ctx).await,
+        priced_price: bits(108.0),
+    };
+    let legs = vec![v.leg(PERP, (-delta * 1e6).round() as i64, 109.0)];
+    let ix = v.rebalance_ix(&mut ctx, &keeper.pubkey(), &keeper.collateral, pricing, legs, 0, false).await;
+    send_with(&mut ctx, &[ix], &[&keeper.key]).await.expect("rebalance");
+    let shares = token_balance(&mut ctx, attacker.shares).await;
+    let ix = v.request_ix(&mut ctx, &attacker, shares).await;
+    send_with(&mut ctx, &[ix], &[&attacker.a.key]).await.unwrap();
+    let req: keel_vault::state::WithdrawalRequest =
+        account(&mut ctx, withdrawal_pda(&v.vault, &attacker.a.pubkey())).await;
+    // Deposits pay the upper NAV bound and requests get the lower one: the round trip cannot come out ahead.
+    assert!(req.value_at_request < 20_000 * USDC, "value at request {}", req.value_at_request);
+    let s: Vault = v.state(&mut ctx).await;
+    let lower = v.nav(&mut ctx, Bound::Lower).await;
+    assert!(Vault::SHARE_MATH.shares_to_amount_floor(shares, lower, s.total_shares).unwrap() < 20_000 * USDC);
+}
