@@ -138,3 +138,38 @@ async fn sandwiching_a_rebalance_does_not_pay() {
     let lower = v.nav(&mut ctx, Bound::Lower).await;
     assert!(Vault::SHARE_MATH.shares_to_amount_floor(shares, lower, s.total_shares).unwrap() < 20_000 * USDC);
 }
+
+#[tokio::test]
+async fn duplicate_mutable_accounts_are_refused() {
+    // Passing a program's own token account as the destination (a margin withdrawal or liquidation reward "to" the
+    // venue's vault, a claim or keeper reward "to" the vault's idle account) would debit a claim without moving a
+    // token. Anchor 1.x refuses any account passed twice as mutable; these tests pin that for every such slot.
+    let mut ctx = program_test().start_with_context().await;
+    let (v, d) = vault(&mut ctx).await;
+    let dup = u32::from(anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount);
+    let venue_vault = collateral_vault_pda(&v.t.f.venue);
+    let a = v.t.trader(&mut ctx, 1_000 * USDC).await;
+    let mut ix = v.t.flow_ix(&a, -(USDC as i64), &[]);
+    ix.accounts[5].pubkey = venue_vault;
+    assert_eq!(custom_error(send_with(&mut ctx, &[ix], &[&a.key]).await), dup);
+    let liq = actor(&mut ctx, v.t.f.mint, v.t.token_program, 0).await;
+    let acct = margin_pda(&v.t.f.venue, &a.pubkey());
+    let (mint, tp) = (v.t.f.mint, v.t.token_program);
+    let ix = liquidate_ix(&liq.pubkey(), &v.t.market(PERP), &acct, &mint, &venue_vault, &tp, 1, &[]);
+    assert_eq!(custom_error(send_with(&mut ctx, &[ix], &[&liq.key]).await), dup);
+    let shares = token_balance(&mut ctx, d.shares).await;
+    let ix = v.request_ix(&mut ctx, &d, shares / 2).await;
+    send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();
+    let idle = idle_pda(&v.vault);
+    let markets = v.position_markets(&mut ctx).await;
+    let ix = v.keys().claim_ix(&d.a.pubkey(), &idle, &markets);
+    assert_eq!(custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await), dup);
+    let keeper = actor(&mut ctx, v.t.f.mint, v.t.token_program, 0).await;
+    let pricing = keel_vault::instructions::Pricing {
+        expected_sequence: 0,
+        priced_slot: slot(&mut ctx).await,
+        priced_price: bits(100.0),
+    };
+    let ix = v.rebalance_ix(&mut ctx, &keeper.pubkey(), &idle, pricing, vec![], 0, false).await;
+    assert_eq!(custom_error(send_with(&mut ctx, &[ix], &[&keeper.key]).await), dup);
+}
