@@ -4,9 +4,8 @@ use crate::trading::*;
 use crate::venue::*;
 use crate::{account, anchor_ix, create_token_account, fund, send_with};
 use anchor_lang::prelude::Pubkey;
-use keel_math::mandate::LIMITS;
 use keel_vault::instructions::{Leg, Moves, Pricing};
-use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, Vault, VaultConfig};
+use keel_vault::state::{Vault, VaultConfig};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::{signature::Keypair, signer::Signer};
@@ -27,48 +26,8 @@ pub fn create_vault_ix(
     keel_client::vault::create_vault_ix(curator, &k, id, strategist, guardian, config)
 }
 
-/// Delta 0 +/- 5 units, |gamma| <= 10, |vega| <= 2,000, worst loss <= 20% of NAV, health >= 1.5, leverage <= 3,
-/// idle >= 10%; rebalances at most hourly unless breached, priced within 3 conf and 50 slots, worth >= 1x cost;
-/// reward 10% of risk removed, capped at 50 per call and 200 per day.
 pub fn default_vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultConfig {
-    let mut allowed_markets = [Pubkey::default(); keel_vault::state::MAX_ALLOWED_MARKETS];
-    allowed_markets[..allowed.len()].copy_from_slice(allowed);
-    VaultConfig {
-        mandate: MandateConfig {
-            target_delta: 0,
-            delta_band: bits(5.0),
-            ww_risk_aversion: 0,
-            ww_cost: bits(0.0015),
-            max_abs_gamma: bits(10.0),
-            max_abs_vega: bits(2_000.0),
-            max_var_fraction: bits(0.2),
-            min_health: bits(1.5),
-            max_leverage: bits(3.0),
-            min_idle_fraction: bits(0.1),
-            weights: [bits(1.0); LIMITS],
-        },
-        rebalance: RebalanceConfig {
-            min_interval_secs: 3600,
-            latency_conf_multiple: bits(3.0),
-            max_pricing_age_slots: 50,
-            min_benefit_ratio: bits(1.0),
-            reward_per_risk: bits(0.1),
-            reward_cap: 50_000_000,
-            daily_reward_cap: 200_000_000,
-        },
-        breaker: BreakerConfig { max_ema_dev_bps: 1000, max_conf_bps: 200 },
-        allowed_markets,
-        max_total_assets: 10_000_000_000_000,
-        max_user_assets: 1_000_000_000_000,
-        min_deposit: 1_000_000,
-        withdrawal_delay_secs: 86_400,
-        management_fee_bps: 200,
-        performance_fee_bps: 1000,
-        fee_recipient,
-        max_pause_secs: 86_400,
-        pause_cooldown_secs: 3 * 86_400,
-        timelock_secs: 2 * 86_400,
-    }
+    keel_client::presets::vault_config(allowed, fee_recipient)
 }
 
 /// Limits wide enough that only one tightened on purpose can bind (fee recipient left default).

@@ -1,7 +1,7 @@
 //! Fixture builder for keel-venue: PDAs, instruction builders and a ready venue with one underlying.
 use crate::{create_mint, now, send_with, set_pyth_price, PythPrice};
 use anchor_lang::prelude::Pubkey;
-use keel_venue::state::{MarginConfig, OracleLimits, UnderlyingConfig};
+use keel_venue::state::{MarginConfig, UnderlyingConfig};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::{instruction::Instruction, signature::Keypair, signer::Signer};
 
@@ -11,29 +11,11 @@ pub use keel_client::venue::*;
 pub const FEED: [u8; 32] = [7u8; 32];
 
 pub fn default_underlying_params() -> UnderlyingConfig {
-    UnderlyingConfig {
-        feed_id: FEED,
-        limits: OracleLimits { max_age_secs: 60, max_conf_bps: 100, max_ema_dev_bps: 500, reduce_only_grace_secs: 600 },
-        conf_multiplier: bits(1.0),
-        spot_range: bits(0.15),
-        vol_range: bits(0.25),
-        surface_max_age_secs: 3600,
-        cache_max_age_secs: 60,
-        cache_max_move_bps: 50,
-        settlement_window_secs: 3600,
-    }
+    keel_client::presets::underlying_config(FEED)
 }
 
-/// IM = 1 x worst scenario loss + 10% of spot per short option; MM = half of IM; liquidation pays 50 bps of the
-/// closed notional and closes at most a quarter of a position per call.
 pub fn default_margin_config() -> MarginConfig {
-    MarginConfig {
-        im_multiplier: bits(1.0),
-        mm_fraction: bits(0.5),
-        short_option_min: bits(0.1),
-        liquidation_fee_bps: 50,
-        liquidation_max_close_bps: 2500,
-    }
+    keel_client::presets::margin_config()
 }
 
 /// create_venue with [`default_margin_config`].

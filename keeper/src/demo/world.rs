@@ -6,13 +6,12 @@ use keel_client::token::{create_mint_ixs, create_token_account_ixs, mint_to_ix, 
 use keel_client::vault::{create_vault_ix, shares_pda, vault_pda, VaultKeys, VenueKeys};
 use keel_client::venue::*;
 use keel_client::{bits, venue::LOT};
-use keel_math::mandate::LIMITS;
 use keel_vault::instructions::{Leg, Moves};
-use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, VaultConfig, MAX_ALLOWED_MARKETS};
-use keel_venue::state::{MarginConfig, MarketConfig, MarketKind, OracleLimits, UnderlyingConfig};
+use keel_vault::state::VaultConfig;
+use keel_venue::state::{MarketConfig, MarketKind};
 use solana_sdk::{pubkey::Pubkey, rent::Rent, signature::Keypair, signer::Signer};
 
-pub const USDC: u64 = 1_000_000;
+pub use keel_client::presets::USDC;
 const FEED: [u8; 32] = [42; 32];
 pub const SURFACE: [f64; 5] = [0.01, 0.1, -0.3, 0.0, 0.2];
 
@@ -136,13 +135,7 @@ impl World {
             .send(&create_mint_ixs(&admin, &mint.pubkey(), &admin, &token_program, 6, rent(MINT_LEN)), &[&mint])
             .await?;
         let mint = mint.pubkey();
-        let margin = MarginConfig {
-            im_multiplier: bits(1.0),
-            mm_fraction: bits(0.5),
-            short_option_min: bits(0.1),
-            liquidation_fee_bps: 50,
-            liquidation_max_close_bps: 2500,
-        };
+        let margin = keel_client::presets::margin_config();
         chain
             .send(
                 &[create_venue_ix(&admin, &mint, &token_program, 0, guardian.pubkey(), vol_authority.pubkey(), margin)],
@@ -154,22 +147,7 @@ impl World {
         let now = chain.clock().await?.unix_timestamp;
         let oracle = Pubkey::new_unique();
         chain.set_price(oracle, &PythPrice::new(FEED, spot, now));
-        let config = UnderlyingConfig {
-            feed_id: FEED,
-            limits: OracleLimits {
-                max_age_secs: 60,
-                max_conf_bps: 100,
-                max_ema_dev_bps: 500,
-                reduce_only_grace_secs: 600,
-            },
-            conf_multiplier: bits(1.0),
-            spot_range: bits(0.15),
-            vol_range: bits(0.25),
-            surface_max_age_secs: 3600,
-            cache_max_age_secs: 60,
-            cache_max_move_bps: 50,
-            settlement_window_secs: 3600,
-        };
+        let config = keel_client::presets::underlying_config(FEED);
         chain.send(&[add_underlying_ix(&admin, &venue, 0, &oracle, config)], &[]).await?;
         let underlying = underlying_pda(&venue, 0);
         let expiry = now + 30 * 86_400;
@@ -260,45 +238,7 @@ impl World {
     }
 }
 
-/// The demo mandate: delta 0 +/- 5 units, |gamma| <= 10, |vega| <= 2,000, worst loss <= 20% of NAV, health >= 1.5,
-/// leverage <= 3, idle >= 10%; keepers paid 10% of risk removed up to 50 per call.
+/// The demo mandate: keel-client's reference vault configuration.
 pub fn vault_config(markets: &[Pubkey; 3], fee_recipient: Pubkey) -> VaultConfig {
-    let mut allowed_markets = [Pubkey::default(); MAX_ALLOWED_MARKETS];
-    allowed_markets[..3].copy_from_slice(markets);
-    VaultConfig {
-        mandate: MandateConfig {
-            target_delta: 0,
-            delta_band: bits(5.0),
-            ww_risk_aversion: 0,
-            ww_cost: bits(0.0015),
-            max_abs_gamma: bits(10.0),
-            max_abs_vega: bits(2_000.0),
-            max_var_fraction: bits(0.2),
-            min_health: bits(1.5),
-            max_leverage: bits(3.0),
-            min_idle_fraction: bits(0.1),
-            weights: [bits(1.0); LIMITS],
-        },
-        rebalance: RebalanceConfig {
-            min_interval_secs: 3600,
-            latency_conf_multiple: bits(3.0),
-            max_pricing_age_slots: 50,
-            min_benefit_ratio: bits(1.0),
-            reward_per_risk: bits(0.1),
-            reward_cap: 50 * USDC,
-            daily_reward_cap: 200 * USDC,
-        },
-        breaker: BreakerConfig { max_ema_dev_bps: 1000, max_conf_bps: 200 },
-        allowed_markets,
-        max_total_assets: 10_000_000 * USDC,
-        max_user_assets: 1_000_000 * USDC,
-        min_deposit: USDC,
-        withdrawal_delay_secs: 86_400,
-        management_fee_bps: 200,
-        performance_fee_bps: 1000,
-        fee_recipient,
-        max_pause_secs: 86_400,
-        pause_cooldown_secs: 3 * 86_400,
-        timelock_secs: 2 * 86_400,
-    }
+    keel_client::presets::vault_config(markets, fee_recipient)
 }

@@ -1,0 +1,82 @@
+//! Reference configurations: the parameters the tests, the demo and the docs use, defined once.
+use crate::bits;
+use anchor_lang::prelude::Pubkey;
+use keel_math::mandate::LIMITS;
+use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, VaultConfig, MAX_ALLOWED_MARKETS};
+use keel_venue::state::{MarginConfig, OracleLimits, UnderlyingConfig};
+
+/// One unit of a 6-decimal collateral.
+pub const USDC: u64 = 1_000_000;
+
+/// IM = 1 x worst scenario loss + 10% of spot per short option; MM = half of IM; liquidation pays 50 bps of the
+/// closed notional and closes at most a quarter of a position per call.
+pub fn margin_config() -> MarginConfig {
+    MarginConfig {
+        im_multiplier: bits(1.0),
+        mm_fraction: bits(0.5),
+        short_option_min: bits(0.1),
+        liquidation_fee_bps: 50,
+        liquidation_max_close_bps: 2500,
+    }
+}
+
+/// Oracle: 60 s max age (+600 s grace for exits), 1% max confidence, 5% max EMA deviation; biased marks at 1 conf;
+/// SPAN grid ±15% spot, ±25% vol; surfaces live an hour, caches a minute or a 50 bps move; 1-hour settlement window.
+pub fn underlying_config(feed_id: [u8; 32]) -> UnderlyingConfig {
+    UnderlyingConfig {
+        feed_id,
+        limits: OracleLimits { max_age_secs: 60, max_conf_bps: 100, max_ema_dev_bps: 500, reduce_only_grace_secs: 600 },
+        conf_multiplier: bits(1.0),
+        spot_range: bits(0.15),
+        vol_range: bits(0.25),
+        surface_max_age_secs: 3600,
+        cache_max_age_secs: 60,
+        cache_max_move_bps: 50,
+        settlement_window_secs: 3600,
+    }
+}
+
+/// Delta 0 +/- 5 units, |gamma| <= 10, |vega| <= 2,000, worst loss <= 20% of NAV, health >= 1.5, leverage <= 3,
+/// idle >= 10%; rebalances at most hourly unless breached, priced within 3 conf and 50 slots, worth >= 1x cost;
+/// reward 10% of risk removed, capped at 50 per call and 200 per day; 1-day withdrawal delay; 2%/yr management and
+/// 10% performance fees; pauses of at most a day with a 3-day cooldown; a 2-day timelock.
+pub fn vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultConfig {
+    let mut allowed_markets = [Pubkey::default(); MAX_ALLOWED_MARKETS];
+    allowed_markets[..allowed.len()].copy_from_slice(allowed);
+    VaultConfig {
+        mandate: MandateConfig {
+            target_delta: 0,
+            delta_band: bits(5.0),
+            ww_risk_aversion: 0,
+            ww_cost: bits(0.0015),
+            max_abs_gamma: bits(10.0),
+            max_abs_vega: bits(2_000.0),
+            max_var_fraction: bits(0.2),
+            min_health: bits(1.5),
+            max_leverage: bits(3.0),
+            min_idle_fraction: bits(0.1),
+            weights: [bits(1.0); LIMITS],
+        },
+        rebalance: RebalanceConfig {
+            min_interval_secs: 3600,
+            latency_conf_multiple: bits(3.0),
+            max_pricing_age_slots: 50,
+            min_benefit_ratio: bits(1.0),
+            reward_per_risk: bits(0.1),
+            reward_cap: 50 * USDC,
+            daily_reward_cap: 200 * USDC,
+        },
+        breaker: BreakerConfig { max_ema_dev_bps: 1000, max_conf_bps: 200 },
+        allowed_markets,
+        max_total_assets: 10_000_000 * USDC,
+        max_user_assets: 1_000_000 * USDC,
+        min_deposit: USDC,
+        withdrawal_delay_secs: 86_400,
+        management_fee_bps: 200,
+        performance_fee_bps: 1000,
+        fee_recipient,
+        max_pause_secs: 86_400,
+        pause_cooldown_secs: 3 * 86_400,
+        timelock_secs: 2 * 86_400,
+    }
+}
