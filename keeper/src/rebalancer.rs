@@ -97,7 +97,11 @@ impl<P: Policy> Rebalancer<P> {
             Action::HedgeTo(t) => t,
             Action::Hold => obs.target_delta,
         };
-        let lots = ((target - obs.delta) * 1e6).round() as i64;
+        let lots = (target - obs.delta) * 1e6;
+        if !lots.is_finite() || lots.abs() >= i64::MAX as f64 {
+            return Ok(Err(format!("hedge size out of range: {lots} lots")));
+        }
+        let lots = lots.round() as i64; // finite and in range: the cast only drops the (zero) fraction
         if lots == 0 {
             return Ok(Err("hedge rounds to zero lots".into()));
         }

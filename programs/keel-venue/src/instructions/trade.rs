@@ -53,7 +53,10 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
         let at_ema = market.mark_at(oracle.ema)?;
         mark = if size > 0 { mark.max(at_ema) } else { mark.min(at_ema) };
     }
-    let half_spread = mark * I80F48::from_num(market.config.half_spread_bps) / I80F48::from_num(10_000);
+    let half_spread = mark
+        .safe_mul(I80F48::from_num(market.config.half_spread_bps))
+        .and_then(|x| x.safe_div(I80F48::from_num(10_000)))
+        .map_err(VenueError::from)?;
     let price = if size > 0 { mark.checked_add(half_spread) } else { mark.checked_sub(half_spread) };
     let price = price.ok_or(VenueError::MathOverflow)?.max(I80F48::ZERO);
     let limit = fx(limit_price);
