@@ -84,6 +84,8 @@ impl<P: Policy> Rebalancer<P> {
         }
         // 3. The policy picks the target (its band is at least the mandate's, so hedge to the policy's target).
         let spot: f64 = view.price.price.to_num();
+        // The latency term's vol: the highest implied vol the venue cached for the vault's markets (perps cache 0).
+        let vol = view.markets.iter().map(|(_, m)| I80F48::from_bits(m.cache.vol).to_num::<f64>()).fold(0.0, f64::max);
         self.policy.observe(view.clock.unix_timestamp, spot);
         let obs = Observation {
             t: view.clock.unix_timestamp,
@@ -91,7 +93,7 @@ impl<P: Policy> Rebalancer<P> {
             delta: before.delta.to_num(),
             gamma: before.gamma.to_num(),
             target_delta: mandate.target_delta.to_num(),
-            vol: 0.8,
+            vol,
         };
         let target = match self.policy.decide(&obs, &self.costs).action {
             Action::HedgeTo(t) => t,

@@ -112,9 +112,6 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
     let mut w = World::create(if cfg.replay.is_some() { start } else { cfg.spot }).await?;
     let amounts = [60_000 * USDC, 30_000 * USDC, 10_000 * USDC];
     w.open_book(&amounts, 100).await?;
-    let keeper_key = solana_sdk::signature::Keypair::new();
-    let fund = solana_system_interface::instruction::transfer(&w.admin(), &keeper_key.pubkey(), 1_000_000_000);
-    w.chain.send(&[fund], &[]).await?;
     let keeper_party = w.party(0).await?;
     let mut keeper = Rebalancer {
         keys: w.keys,
@@ -186,7 +183,7 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
     let amount = |a: Option<solana_sdk::account::Account>| {
         a.and_then(|a| keel_client::token::token_amount(&a.data)).unwrap_or(0)
     };
-    let venue_tokens = amount(w.chain.account(&collateral_vault_pda_of(&w)).await?);
+    let venue_tokens = amount(w.chain.account(&keel_client::venue::collateral_vault_pda(&w.venue)).await?);
     let venue_claims = i128::from(view.venue.pool_assets) + i128::from(view.margin.collateral);
     let idle_tokens = amount(w.chain.account(&keel_client::vault::idle_pda(&w.keys.vault)).await?);
     let reconciled = i128::from(venue_tokens) == venue_claims && idle_tokens == view.vault.idle_assets;
@@ -201,8 +198,4 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         withdrawal_paid_usdc: paid as f64 / USDC as f64,
         reconciled,
     })
-}
-
-fn collateral_vault_pda_of(w: &World) -> solana_sdk::pubkey::Pubkey {
-    keel_client::venue::collateral_vault_pda(&w.venue)
 }
