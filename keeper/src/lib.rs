@@ -7,6 +7,7 @@
 //! - [`strategy`]: volatility forecasts and rebalance policies (static, Whalley-Wilmott, predictive).
 //!
 //! Later milestones add the Rpc chain, `execution`, `ops`, `backtest` and `report`.
+pub mod backtest;
 pub mod chain;
 pub mod demo;
 pub mod market_data;

@@ -2,6 +2,8 @@ use clap::{Parser, Subcommand};
 use keel_keeper::demo::{self, DemoConfig};
 use std::path::PathBuf;
 
+mod backtest_cmd;
+
 /// Keel keeper: prices the book, measures risk and submits risk-reducing rebalances that the vault validates.
 #[derive(Parser, Debug)]
 #[command(name = "keel-keeper", version, about, long_about = None)]
@@ -31,13 +33,20 @@ enum Command {
         #[arg(long, default_value = "2022-11-06T00:00:00Z")]
         from: String,
     },
+    /// Backtests the rebalance policies (the keeper's own code) on a price CSV or a seeded synthetic path, and
+    /// writes JSON, CSV and an HTML report with plots.
+    Backtest(backtest_cmd::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let Some(Command::Demo { hours, seed, out, data, from }) = cli.command else {
-        println!("keel-keeper {}: try `keel-keeper demo` (see --help)", env!("CARGO_PKG_VERSION"));
-        return Ok(());
+    let (hours, seed, out, data, from) = match cli.command {
+        Some(Command::Demo { hours, seed, out, data, from }) => (hours, seed, out, data, from),
+        Some(Command::Backtest(args)) => return backtest_cmd::run(args),
+        None => {
+            println!("keel-keeper {}: try `keel-keeper demo` (see --help)", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
     };
     anyhow::ensure!(hours >= 12, "--hours must be at least 12 (the scenario needs room for a crash)");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

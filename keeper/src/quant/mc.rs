@@ -63,11 +63,15 @@ pub fn log_scenarios(m: &McParams) -> LogScenarios {
 /// e^x for x in [-708, 709] without a libm call: x = k ln2 + r, |r| <= ln2/2, degree-12 Taylor on r, 2^k by
 /// exponent bits. Relative error < 2 ulp; arguments below -708 return 0.
 #[inline(always)]
-fn exp_poly(x: f64) -> f64 {
+pub(crate) fn exp_poly(x: f64) -> f64 {
     const LN2_HI: f64 = 0.693_147_180_369_123_8;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    // Adding 1.5·2^52 rounds x·log2(e) to the nearest integer k (ties to even) and leaves k in the low mantissa
+    // bits: no float-to-int conversion or libm round, so the function vectorises.
+    const SHIFTER: f64 = 6_755_399_441_055_744.0;
     let x = x.clamp(-708.0, 709.0);
-    let k = (x * std::f64::consts::LOG2_E).round();
+    let shifted = x * std::f64::consts::LOG2_E + SHIFTER;
+    let k = shifted - SHIFTER;
     let r = (x - k * LN2_HI) - k * LN2_LO;
     // Horner on 1/n!, n = 12..0.
     let mut p = 1.0 / 479_001_600.0;
@@ -87,8 +91,9 @@ fn exp_poly(x: f64) -> f64 {
     ] {
         p = p * r + c;
     }
-    // k is an integer in [-1022, 1023] here, so the biased exponent is in range.
-    let bits = ((k as i64 + 1023) as u64) << 52;
+    // k is an integer in [-1022, 1023] here, so the biased exponent k + 1023 is in range; the low 11 bits of the
+    // shifted value's mantissa hold k in two's complement.
+    let bits = (shifted.to_bits().wrapping_add(1023) & 0x7ff) << 52;
     p * f64::from_bits(bits)
 }
 
@@ -97,13 +102,13 @@ const HART_SWITCH: f64 = 7.071_067_811_865_47;
 
 /// Hart's polynomials at |x| clamped to the switch point (branch-free; the caller zeroes the far tail).
 #[inline(always)]
-fn hart_pq(x: f64) -> (f64, f64) {
+pub(crate) fn hart_pq(x: f64) -> (f64, f64) {
     super::normal::hart_pq(x.abs().min(HART_SWITCH))
 }
 
 /// (N(x), N(-x)) from the lower tail value (0 beyond the switch point).
 #[inline(always)]
-fn pair_from_tail(x: f64, tail: f64) -> (f64, f64) {
+pub(crate) fn pair_from_tail(x: f64, tail: f64) -> (f64, f64) {
     let tail = if x.abs() > HART_SWITCH { 0.0 } else { tail };
     if x > 0.0 {
         (1.0 - tail, tail)

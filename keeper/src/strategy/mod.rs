@@ -1,5 +1,6 @@
 //! Strategy building blocks shared by the live keeper and the backtester: volatility forecasts and rebalance
 //! policies.
+pub mod book;
 pub mod forecast;
 pub mod policy;
 

@@ -47,11 +47,13 @@ impl Costs {
     }
 
     /// c plus the fixed cost spread over a trade of `units` at `spot`.
+    #[inline]
     pub fn effective(&self, units: f64, spot: f64) -> f64 {
         self.proportional() + self.tx_fee / (units.abs().max(1e-9) * spot)
     }
 
     /// Delta noise from deciding on a price `oracle_latency_secs` old.
+    #[inline]
     pub fn latency_noise(&self, obs: &Observation) -> f64 {
         obs.gamma.abs() * obs.spot * obs.vol * (self.oracle_latency_secs / SECONDS_PER_YEAR).sqrt()
     }
@@ -81,6 +83,7 @@ pub trait Policy {
 }
 
 /// Decision for a band: hold inside, otherwise trade to `to_edge` ? the nearest edge : the target.
+#[inline]
 fn decide_band(obs: &Observation, band: f64, to_edge: bool) -> Decision {
     let dev = obs.delta - obs.target_delta;
     let action = if dev.abs() <= band {
@@ -103,6 +106,7 @@ impl Policy for StaticBand {
         "static"
     }
 
+    #[inline]
     fn decide(&mut self, obs: &Observation, costs: &Costs) -> Decision {
         decide_band(obs, self.half_width + costs.latency_noise(obs), false)
     }
@@ -118,6 +122,7 @@ pub struct WhalleyWilmott {
 
 impl WhalleyWilmott {
     /// The Whalley-Wilmott half-width for cost `c`, floored; exactly what keel_math::mandate computes on-chain.
+    #[inline]
     pub fn raw_band(&self, c: f64, spot: f64, gamma: f64) -> f64 {
         let h = (3.0 * c * spot * gamma * gamma / (2.0 * self.risk_aversion.max(1e-300))).cbrt();
         h.max(self.min_band)
@@ -134,6 +139,7 @@ impl Policy for WhalleyWilmott {
         "whalley-wilmott"
     }
 
+    #[inline]
     fn decide(&mut self, obs: &Observation, costs: &Costs) -> Decision {
         decide_band(obs, self.band(obs, costs), true)
     }
@@ -176,6 +182,7 @@ impl Policy for Predictive {
         self.slow.observe(t, spot);
     }
 
+    #[inline]
     fn decide(&mut self, obs: &Observation, costs: &Costs) -> Decision {
         let regime = self.regime();
         let scale = regime.powf(-2.0 / 3.0).clamp(self.min_scale, self.max_scale);
