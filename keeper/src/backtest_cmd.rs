@@ -34,9 +34,9 @@ pub struct Args {
     /// Option-pricing volatility: constant:<vol>, realised[:<lambda>] or dvol[:<csv>].
     #[arg(long, default_value = "realised")]
     vol: String,
-    /// Decisions on the price this many bars old.
-    #[arg(long, default_value_t = 0)]
-    latency_bars: usize,
+    /// Decisions on the price this many slots (0.4 s) old; between bars the price is a seeded Brownian bridge.
+    #[arg(long, default_value_t = 5)]
+    latency_slots: u64,
     /// Minimum seconds between rebalances (the vault's rule).
     #[arg(long, default_value_t = 0)]
     min_interval: i64,
@@ -76,7 +76,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         policies: PolicySpec::parse_set(&a.policy).map_err(anyhow::Error::msg)?,
         ..BacktestConfig::default()
     };
-    cfg.costs.latency_bars = a.latency_bars;
+    cfg.costs.latency_slots = a.latency_slots;
+    cfg.costs.latency_seed = a.seed;
     cfg.costs.min_interval_secs = a.min_interval;
     if a.no_frontier {
         cfg.frontier_scales.clear();

@@ -130,11 +130,32 @@ fn with_band(series: &Series, spec: StrangleSpec, costs: CostModel, risk: RiskMo
 #[test]
 fn oracle_latency_worsens_hedging_and_the_minimum_interval_refuses_trades() {
     let s = ftx();
-    let base = one(&s, StrangleSpec::default(), CostModel::default(), RiskModel::default());
-    let late =
-        one(&s, StrangleSpec::default(), CostModel { latency_bars: 3, ..CostModel::default() }, RiskModel::default());
-    let (mb, ml) = (Metrics::of(&base, 1e6, 3_600), Metrics::of(&late, 1e6, 3_600));
-    assert!(ml.hedge_error_std > mb.hedge_error_std, "latency {} vs {}", ml.hedge_error_std, mb.hedge_error_std);
+    let at = |slots: u64, seed: u64| {
+        let costs = CostModel { latency_slots: slots, latency_seed: seed, ..CostModel::default() };
+        Metrics::of(&one(&s, StrangleSpec::default(), costs, RiskModel::default()), 1e6, 3_600)
+    };
+    let base =
+        one(&s, StrangleSpec::default(), CostModel { latency_slots: 0, ..CostModel::default() }, RiskModel::default());
+    let mb = Metrics::of(&base, 1e6, 3_600);
+    // Three hours of latency (27,000 slots) lands on bars: no bridge noise, deterministic, and clearly worse.
+    let hours = at(27_000, 1);
+    assert_eq!(hours, at(27_000, 2), "a latency that falls on bars does not use the bridge");
+    assert!(
+        hours.hedge_error_std > 1.1 * mb.hedge_error_std,
+        "latency {} vs {}",
+        hours.hedge_error_std,
+        mb.hedge_error_std
+    );
+    // A few slots: the decisions move (sub-bar noise from the bridge) but the hedge quality barely does.
+    let slots = at(5, 1);
+    assert_ne!(slots, mb, "the sub-bar price entered the decisions");
+    assert!(
+        (slots.hedge_error_std / mb.hedge_error_std - 1.0).abs() < 0.05,
+        "{} vs {}",
+        slots.hedge_error_std,
+        mb.hedge_error_std
+    );
+    assert_eq!(slots, at(5, 1), "seeded");
     let slow = one(
         &s,
         StrangleSpec::default(),

@@ -4,7 +4,8 @@
 //!
 //! - trading costs: venue fee and half-spread per unit of notional, a linear market impact (slippage), and the
 //!   Solana base + priority fee per transaction;
-//! - oracle latency: the policy decides on the price `latency_bars` old, the trade fills at the current one;
+//! - oracle latency: the policy decides on the price `latency_slots` old (between bars, a seeded Brownian bridge
+//!   at the pricing volatility supplies the sub-bar price), the trade fills at the current one;
 //! - the vault's rebalance rules: a minimum interval between rebalances, and the risk removed must exceed the
 //!   cost by `min_benefit_ratio` (the vault rejects it otherwise); the keeper is paid `reward_per_risk` of the risk
 //!   removed, capped per call and per day, out of the account (a cost to depositors);
@@ -20,6 +21,9 @@ use crate::quant::bs::{self, OptionKind};
 use crate::quant::risk::span_grid;
 use crate::strategy::book::{leg, strangle_strikes, StrangleSpec};
 use crate::strategy::policy::{Action, Costs, Observation, Policy};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
@@ -33,10 +37,12 @@ pub struct CostModel {
     pub impact_bps_per_million: f64,
     /// Base + priority fee per transaction, in quote units.
     pub tx_fee: f64,
-    /// Decisions use the price this many bars old.
-    pub latency_bars: usize,
-    /// The oracle latency the policies widen their bands for (seconds).
-    pub oracle_latency_secs: f64,
+    /// Decisions use the price this many slots old (oracle and submission latency); policies widen their bands
+    /// for it.
+    pub latency_slots: u64,
+    pub slot_secs: f64,
+    /// Seed of the sub-bar price noise.
+    pub latency_seed: u64,
     pub min_interval_secs: i64,
     pub min_benefit_ratio: f64,
     pub reward_per_risk: f64,
@@ -44,17 +50,25 @@ pub struct CostModel {
     pub daily_reward_cap: f64,
 }
 
+impl CostModel {
+    pub fn latency_secs(&self) -> f64 {
+        self.latency_slots as f64 * self.slot_secs
+    }
+}
+
 impl Default for CostModel {
     /// The reference venue and vault presets (keel-client presets): 5 bp fee, 10 bp half-spread, rewards 10% of
-    /// risk removed capped at 50 per call and 200 a day; a priority-fee-heavy 0.01 per transaction.
+    /// risk removed capped at 50 per call and 200 a day; a priority-fee-heavy 0.01 per transaction; 5 slots
+    /// (2 s) between the oracle print and execution.
     fn default() -> Self {
         CostModel {
             fee_bps: 5.0,
             half_spread_bps: 10.0,
             impact_bps_per_million: 5.0,
             tx_fee: 0.01,
-            latency_bars: 0,
-            oracle_latency_secs: 2.0,
+            latency_slots: 5,
+            slot_secs: 0.4,
+            latency_seed: 1,
             min_interval_secs: 0,
             min_benefit_ratio: 1.0,
             reward_per_risk: 0.1,
@@ -268,6 +282,30 @@ impl Account<'_> {
     }
 }
 
+/// The price `latency` seconds before bar `i`: the bar's own price when that time is a bar, otherwise a Brownian
+/// bridge between the bars around it at volatility `vol` — the sub-bar path hourly data does not record, with the
+/// variance it must have (σ² w (1 − w) Δt), so a latency of a few slots adds the right amount of noise.
+pub fn stale_price(series: &Series, i: usize, latency: f64, vol: f64, rng: &mut ChaCha8Rng) -> f64 {
+    let tau = series.times[i] as f64 - latency;
+    if latency <= 0.0 {
+        return series.prices[i];
+    }
+    let j = series.times[..=i].partition_point(|&t| t as f64 <= tau);
+    if j == 0 {
+        return series.prices[0];
+    }
+    let j = j - 1;
+    let (t0, t1) = (series.times[j] as f64, series.times[j + 1] as f64);
+    let w = (tau - t0) / (t1 - t0);
+    if w <= 0.0 {
+        return series.prices[j];
+    }
+    let (x0, x1) = (series.prices[j].ln(), series.prices[j + 1].ln());
+    let sd = vol * (w * (1.0 - w) * (t1 - t0) / SECONDS_PER_YEAR).sqrt();
+    let z: f64 = StandardNormal.sample(rng);
+    (x0 + w * (x1 - x0) + sd * z).exp()
+}
+
 /// Runs `policy` over `series` from `capital`.
 pub fn run<P: Policy + ?Sized>(
     series: &Series,
@@ -285,6 +323,7 @@ pub fn run<P: Policy + ?Sized>(
     let (mut last_trade, mut reopen_at) = (i64::MIN / 2, i64::MIN);
     let (mut reward_day, mut reward_today) = (i64::MIN, 0.0);
     let (mut prev_equity, mut prev_theta, mut prev_t) = (capital, 0.0, series.times[0]);
+    let mut latency_rng = ChaCha8Rng::seed_from_u64(costs.latency_seed);
     for i in 0..series.len() {
         // 1. Mark the hedge to this bar (variation margin), feed the vol source and the policy.
         let (t, spot) = (series.times[i], series.prices[i]);
@@ -326,7 +365,7 @@ pub fn run<P: Policy + ?Sized>(
         let health = if mm > 0.0 { equity / mm } else { f64::INFINITY };
         let per = a.contracts.max(1e-12);
         // 5. The policy decides on the stale price; the vault's rules decide whether the trade is accepted.
-        let stale = series.prices[i.saturating_sub(costs.latency_bars)];
+        let stale = stale_price(series, i, costs.latency_secs(), iv, &mut latency_rng);
         let gs = a.book_greeks(stale, iv, t);
         let obs =
             Observation { t, spot: stale, delta: gs.delta / per, gamma: gs.gamma / per, target_delta: 0.0, vol: iv };
@@ -334,7 +373,7 @@ pub fn run<P: Policy + ?Sized>(
             fee_bps: costs.fee_bps,
             half_spread_bps: costs.half_spread_bps,
             tx_fee: costs.tx_fee / per,
-            oracle_latency_secs: costs.oracle_latency_secs,
+            oracle_latency_secs: costs.latency_secs(),
         };
         let decision = policy.decide(&obs, &policy_costs);
         let mut rebalanced = false;
@@ -433,5 +472,29 @@ mod tests {
         let residual: f64 = run.bars.iter().take(hours - 1).map(|b| b.hedge_error.abs()).sum();
         assert!(residual < 0.01 * contracts * premium, "residual {residual} vs premium {}", contracts * premium);
         assert!(residual > 0.0);
+    }
+
+    #[test]
+    fn the_stale_price_is_a_bar_or_a_brownian_bridge_between_bars() {
+        let series = Series {
+            source: "s".into(),
+            times: vec![0, 3_600, 7_200],
+            prices: vec![100.0, 121.0, 110.0],
+            interval_secs: 3_600,
+            gaps: 0,
+            missing_bars: 0,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(stale_price(&series, 2, 0.0, 0.8, &mut rng), 110.0);
+        assert_eq!(stale_price(&series, 2, 3_600.0, 0.8, &mut rng), 121.0, "on a bar: that bar");
+        assert_eq!(stale_price(&series, 2, 10_000.0, 0.8, &mut rng), 100.0, "before the series: its first price");
+        // Halfway between 100 and 121 with no volatility: the geometric midpoint 110.
+        assert!((stale_price(&series, 1, 1_800.0, 0.0, &mut rng) - 110.0).abs() < 1e-9);
+        // With volatility the bridge scatters around it with variance σ² w (1 − w) Δt.
+        let draws: Vec<f64> =
+            (0..20_000).map(|_| stale_price(&series, 1, 1_800.0, 0.8, &mut rng).ln() - 110f64.ln()).collect();
+        let var = draws.iter().map(|x| x * x).sum::<f64>() / draws.len() as f64;
+        let expected = 0.64 * 0.25 * 3_600.0 / SECONDS_PER_YEAR;
+        assert!((var / expected - 1.0).abs() < 0.05, "{var} vs {expected}");
     }
 }

@@ -258,7 +258,7 @@ td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f4f4
         html,
         "<h1>Keel backtest</h1><p>{} — {} bars, {} gaps ({} missing bars, never filled). Strategy: short {}-delta \
 strangles, {}-day tenor, hedged in the perp. Costs: fee {} bp, half-spread {} bp, impact {} bp per million, tx fee \
-{} per transaction, oracle latency {} bars.</p><h2>All data</h2>",
+{} per transaction, latency {} slots.</p><h2>All data</h2>",
         bt.source,
         bt.bars,
         bt.gaps,
@@ -269,7 +269,7 @@ strangles, {}-day tenor, hedged in the perp. Costs: fee {} bp, half-spread {} bp
         bt.config.costs.half_spread_bps,
         bt.config.costs.impact_bps_per_million,
         bt.config.costs.tx_fee,
-        bt.config.costs.latency_bars
+        bt.config.costs.latency_slots
     );
     html_table(&mut html, &bt.metrics);
     // Each plot is also written as its own SVG file (for documents that link them).
