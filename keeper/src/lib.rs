@@ -11,6 +11,7 @@ pub mod backtest;
 pub mod chain;
 pub mod demo;
 pub mod market_data;
+pub mod plot;
 pub mod quant;
 pub mod rebalancer;
 pub mod strategy;

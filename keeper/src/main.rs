@@ -23,9 +23,12 @@ enum Command {
         /// Seed of the price path.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Directory for the JSON report.
+        /// Directory for the reports (report.html with plots, report.json).
         #[arg(long, default_value = "keel-demo")]
         out: PathBuf,
+        /// Simulated hours per wall-clock second for the live view (0 = as fast as possible).
+        #[arg(long, default_value_t = 0.0)]
+        speed: f64,
         /// Replay real hourly closes from this CSV (../shared/data/prices format) instead of the seeded path.
         #[arg(long)]
         data: Option<PathBuf>,
@@ -39,9 +42,16 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The embedded bank (solana-program-test) installs a logger that prints every instruction at debug level
+    // unless RUST_LOG says otherwise, and the bank's metrics and tarpc warn about in-process details (burned fees
+    // of test payers, no tracing subscriber); the demo's own table is the output, so default to errors only.
+    if std::env::var("RUST_LOG").map_or(true, |v| v.trim().is_empty()) {
+        // Set before any thread exists (edition 2021: set_var is a safe call).
+        std::env::set_var("RUST_LOG", "error");
+    }
     let cli = Cli::parse();
-    let (hours, seed, out, data, from) = match cli.command {
-        Some(Command::Demo { hours, seed, out, data, from }) => (hours, seed, out, data, from),
+    let (hours, seed, out, data, from, speed) = match cli.command {
+        Some(Command::Demo { hours, seed, out, data, from, speed }) => (hours, seed, out, data, from, speed),
         Some(Command::Backtest(args)) => return backtest_cmd::run(args),
         None => {
             println!("keel-keeper {}: try `keel-keeper demo` (see --help)", env!("CARGO_PKG_VERSION"));
@@ -49,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
     anyhow::ensure!(hours >= 12, "--hours must be at least 12 (the scenario needs room for a crash)");
+    anyhow::ensure!(speed >= 0.0 && speed.is_finite(), "--speed must be >= 0 (hours per second; 0 = no pause)");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let replay = match &data {
         Some(path) => {
@@ -61,24 +72,31 @@ fn main() -> anyhow::Result<()> {
     let cfg = DemoConfig { hours, seed, replay, ..DemoConfig::default() };
     println!("keel demo: embedded chain with keel-venue + keel-vault, {hours} hourly steps, seed {seed}");
     println!(
-        "{:>4} {:>9} {:>12} {:>8} {:>7} {:>7}  keeper",
-        "hour", "spot", "NAV (USDC)", "delta", "breach", "breaker"
+        "{:>4} {:>9} {:>12} {:>8} {:>7} {:>7} {:>6} {:>7}  keeper / events",
+        "hour", "spot", "NAV (USDC)", "delta", "band", "health", "VaR", "breaker"
     );
     let report = rt.block_on(demo::run(cfg, |s| {
         println!(
-            "{:>4} {:>9.3} {:>12.2} {:>8.3} {:>7.3} {:>7}  {}",
+            "{:>4} {:>9.3} {:>12.2} {:>8.3} {:>7.3} {:>7.2} {:>5.1}% {:>7}  {}{}",
             s.hour,
             s.spot,
             s.nav,
             s.delta,
-            s.breach,
+            s.band,
+            s.health.min(99.99),
+            s.var_fraction * 100.0,
             if s.breaker { "TRIPPED" } else { "-" },
-            s.outcome
+            s.outcome,
+            s.events.iter().map(|e| format!(" | {e}")).collect::<String>()
         );
+        if speed > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(1.0 / speed));
+        }
     }))?;
     std::fs::create_dir_all(&out)?;
     let path = out.join("report.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    let html = demo::report::write_html(&report, &out)?;
     println!(
         "\nsummary: deposited {:.2}, final NAV {:.2}, {} rebalances, keeper rewards {:.4}, withdrawal paid {:.2}, breaker tripped {} h, reconciled: {}",
         report.deposited_usdc,
@@ -89,7 +107,7 @@ fn main() -> anyhow::Result<()> {
         report.breaker_hours,
         report.reconciled
     );
-    println!("report: {}", path.display());
+    println!("report: {}\njson: {}", html.display(), path.display());
     anyhow::ensure!(report.reconciled, "token balances did not reconcile");
     Ok(())
 }

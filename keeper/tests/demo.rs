@@ -19,6 +19,20 @@ async fn short_demo_runs_end_to_end_and_reconciles() {
     assert!(report.steps.iter().all(|s| !s.outcome.starts_with("rejected")), "{:#?}", report.steps);
     let json = serde_json::to_string(&report).unwrap();
     assert!(json.contains("\"rebalances\""));
+    // The live view's columns are real: the band is the mandate's, health and VaR are finite and positive, and the
+    // withdrawal request, the claim and the breaker appear as events.
+    assert!(report.steps.iter().all(|s| s.band > 0.0 && s.health > 1.0 && s.var_fraction > 0.0), "{:#?}", report.steps);
+    let events: Vec<&String> = report.steps.iter().flat_map(|s| &s.events).collect();
+    assert!(events.iter().any(|e| e.starts_with("depositor 3 asks to withdraw")), "{events:?}");
+    assert!(events.iter().any(|e| e.starts_with("withdrawal claimed")), "{events:?}");
+    assert!(events.iter().any(|e| *e == "circuit breaker tripped"), "{events:?}");
+    // The HTML report: four plots and the event log.
+    let dir = std::env::temp_dir().join(format!("keel-demo-test-{}", std::process::id()));
+    let html = keel_keeper::demo::report::write_html(&report, &dir).unwrap();
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(text.matches("<svg").count(), 4);
+    assert!(text.contains("withdrawal claimed") && text.contains("reconciled: <b>true</b>"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -3,12 +3,10 @@
 //! with rebalance marks, and the cost-versus-hedging-error frontier across policies and parameters.
 use super::metrics::Metrics;
 use super::Backtest;
-use plotters::prelude::*;
+use crate::plot::{svg, Chart, Line, COLOURS, GREY};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-const COLOURS: [RGBColor; 4] =
-    [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
 const DAY: f64 = 86_400.0;
 
 /// Paths of the written files.
@@ -20,140 +18,63 @@ pub struct Written {
     pub bars: Vec<PathBuf>,
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> std::io::Error {
-    std::io::Error::other(format!("plot: {e:?}"))
-}
-
-fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
-    if lo > hi {
-        return (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.05).max(1e-9);
-    (lo - pad, hi + pad)
-}
-
-/// At most about 3,000 points per line: an SVG with every hourly bar of several years is megabytes and no clearer.
-fn stride(n: usize) -> usize {
-    (n / 3_000).max(1)
-}
-
 /// Equity of every policy against days since the start.
 pub fn equity_svg(bt: &Backtest) -> std::io::Result<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900, 360)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let t0 = bt.runs.first().and_then(|r| r.bars.first()).map_or(0, |b| b.t);
-        let days = bt.runs.iter().flat_map(|r| r.bars.last()).map(|b| (b.t - t0) as f64 / DAY).fold(1.0, f64::max);
-        let (lo, hi) = range(bt.runs.iter().flat_map(|r| r.bars.iter().map(|b| b.equity)));
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Equity", ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0.0..days, lo..hi)
-            .map_err(plot_err)?;
-        chart.configure_mesh().x_desc("days").y_desc("equity (quote)").draw().map_err(plot_err)?;
-        for (i, run) in bt.runs.iter().enumerate() {
-            let c = COLOURS[i % COLOURS.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    run.bars.iter().step_by(stride(run.bars.len())).map(|b| ((b.t - t0) as f64 / DAY, b.equity)),
-                    c,
-                ))
-                .map_err(plot_err)?
-                .label(run.policy.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-        }
-        chart.configure_series_labels().background_style(WHITE).border_style(BLACK).draw().map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
-    Ok(svg)
+    let t0 = bt.runs.first().and_then(|r| r.bars.first()).map_or(0, |b| b.t);
+    let lines = bt
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let pts = r.bars.iter().map(|b| ((b.t - t0) as f64 / DAY, b.equity)).collect();
+            Line::new(Some(r.policy.clone()), pts, COLOURS[i % COLOURS.len()])
+        })
+        .collect();
+    svg(&Chart { title: "Equity", x_desc: "days", y_desc: "equity (quote)", height: 360, lines, markers: vec![] })
 }
 
 /// One policy's book delta per contract with its band (±) and rebalance marks.
 pub fn delta_band_svg(bt: &Backtest, index: usize) -> std::io::Result<String> {
     let run = &bt.runs[index];
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900, 300)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let t0 = run.bars.first().map_or(0, |b| b.t);
-        let x = |t: i64| (t - t0) as f64 / DAY;
-        let days = run.bars.last().map_or(1.0, |b| x(b.t).max(1.0));
-        let (lo, hi) = range(run.bars.iter().flat_map(|b| [b.delta, b.band, -b.band]));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Delta per contract and band: {}", run.policy), ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..days, lo..hi)
-            .map_err(plot_err)?;
-        chart.configure_mesh().x_desc("days").draw().map_err(plot_err)?;
-        let grey = RGBColor(150, 150, 150);
-        let k = stride(run.bars.len());
-        chart
-            .draw_series(LineSeries::new(run.bars.iter().step_by(k).map(|b| (x(b.t), b.band)), grey))
-            .map_err(plot_err)?;
-        chart
-            .draw_series(LineSeries::new(run.bars.iter().step_by(k).map(|b| (x(b.t), -b.band)), grey))
-            .map_err(plot_err)?;
-        chart
-            .draw_series(LineSeries::new(run.bars.iter().step_by(k).map(|b| (x(b.t), b.delta)), COLOURS[0]))
-            .map_err(plot_err)?;
-        chart
-            .draw_series(
-                run.bars
-                    .iter()
-                    .filter(|b| b.rebalanced)
-                    .map(|b| Circle::new((x(b.t), b.delta), 3, COLOURS[1].filled())),
-            )
-            .map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
-    Ok(svg)
+    let t0 = run.bars.first().map_or(0, |b| b.t);
+    let x = |t: i64| (t - t0) as f64 / DAY;
+    let title = format!("Delta per contract and band: {}", run.policy);
+    svg(&Chart {
+        title: &title,
+        x_desc: "days",
+        y_desc: "delta per contract",
+        height: 300,
+        lines: vec![
+            Line::new(None, run.bars.iter().map(|b| (x(b.t), b.band)).collect(), GREY),
+            Line::new(None, run.bars.iter().map(|b| (x(b.t), -b.band)).collect(), GREY),
+            Line::new(None, run.bars.iter().map(|b| (x(b.t), b.delta)).collect(), COLOURS[0]),
+        ],
+        markers: run.bars.iter().filter(|b| b.rebalanced).map(|b| (x(b.t), b.delta)).collect(),
+    })
 }
 
-/// Total costs against hedging-error standard deviation, one series per policy family.
+/// Hedging costs against hedging-error standard deviation, one line per policy family.
 pub fn frontier_svg(bt: &Backtest) -> std::io::Result<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900, 360)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let (xl, xh) = range(bt.frontier.iter().map(|p| p.hedge_error_std));
-        let (yl, yh) = range(bt.frontier.iter().map(|p| p.hedging_costs));
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Hedging cost vs hedging error (each point: one parameter value)", ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(80)
-            .build_cartesian_2d(xl..xh, yl..yh)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("hedging error std per bar (quote)")
-            .y_desc("hedging costs (quote)")
-            .draw()
-            .map_err(plot_err)?;
-        let mut families: Vec<&str> = bt.frontier.iter().map(|p| p.policy.as_str()).collect();
-        families.dedup();
-        for (i, fam) in families.iter().enumerate() {
-            let c = COLOURS[i % COLOURS.len()];
+    let mut families: Vec<&str> = bt.frontier.iter().map(|p| p.policy.as_str()).collect();
+    families.dedup();
+    let lines = families
+        .iter()
+        .enumerate()
+        .map(|(i, fam)| {
             let mut pts: Vec<(f64, f64)> =
                 bt.frontier.iter().filter(|p| p.policy == *fam).map(|p| (p.hedge_error_std, p.hedging_costs)).collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            chart.draw_series(LineSeries::new(pts.clone(), c)).map_err(plot_err)?;
-            chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 4, c.filled())))
-                .map_err(plot_err)?
-                .label(fam.to_string())
-                .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
-        }
-        chart.configure_series_labels().background_style(WHITE).border_style(BLACK).draw().map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
-    Ok(svg)
+            Line { dots: true, ..Line::new(Some(fam.to_string()), pts, COLOURS[i % COLOURS.len()]) }
+        })
+        .collect();
+    svg(&Chart {
+        title: "Hedging cost vs hedging error (each point: one parameter value)",
+        x_desc: "hedging error std per bar (quote)",
+        y_desc: "hedging costs (quote)",
+        height: 360,
+        lines,
+        markers: vec![],
+    })
 }
 
 const CSV_HEADER: &str = "window,policy,start,end,pnl,annual_return,annual_vol,sharpe,max_drawdown,hedge_error_std,\

@@ -4,6 +4,7 @@
 //! Scenario (hourly steps): a calm drift, then a sharp drop with a volatility spike, then a partial recovery. The
 //! oracle's EMA lags the price, so the crash trips the vault's circuit breaker (deposits stop; exits and
 //! risk-reducing rebalances continue). A depositor asks to withdraw on the first day and is paid after the delay.
+pub mod report;
 pub mod world;
 
 use crate::chain::Chain;
@@ -56,8 +57,16 @@ pub struct Step {
     pub spot: f64,
     pub nav: f64,
     pub delta: f64,
+    /// The mandate's delta half-band at this portfolio (static or Whalley-Wilmott).
+    pub band: f64,
+    /// Venue margin equity / maintenance.
+    pub health: f64,
+    /// Worst scenario loss of the book as a fraction of NAV (the mandate's VaR measure).
+    pub var_fraction: f64,
     pub breach: f64,
     pub breaker: bool,
+    /// What else happened this hour (withdrawal request, claim, breaker tripping or clearing).
+    pub events: Vec<String>,
     pub outcome: String,
 }
 
@@ -142,6 +151,7 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
             Outcome::Rejected(e) => format!("rejected: {e}"),
         };
         let markets = w.vault_markets().await?;
+        let mut events = Vec::new();
         let d = &w.depositors[leaver];
         if !requested && hour == 6 {
             let shares =
@@ -149,6 +159,7 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
             let ix = w.keys.request_ix(&d.key.pubkey(), &d.shares, shares, &markets);
             w.chain.send(&[ix], &[&d.key]).await?;
             requested = true;
+            events.push(format!("depositor 3 asks to withdraw all its shares ({shares} base units)"));
         } else if requested && paid == 0 && hour >= 6 + 25 {
             let before = w
                 .chain
@@ -165,6 +176,7 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
                 .and_then(|a| keel_client::token::token_amount(&a.data))
                 .unwrap_or(0);
             paid = after - before;
+            events.push(format!("withdrawal claimed: {:.2} USDC paid", paid as f64 / USDC as f64));
         }
         let view = crate::vault_view::VaultView::load(&mut w.chain, w.keys).await?;
         let p = view.portfolio()?;
@@ -173,8 +185,24 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
             .breach(&mandate.excesses(&p).map_err(|e| anyhow::anyhow!("{e}"))?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let breaker = keel_vault::venue_link::tripped(&view.price, &view.vault.config.breaker)?;
-        let step =
-            Step { hour, spot, nav: f(p.nav) / USDC as f64, delta: f(p.delta), breach: f(breach), breaker, outcome };
+        if breaker != steps.last().is_some_and(|s: &Step| s.breaker) {
+            events.push(if breaker { "circuit breaker tripped" } else { "circuit breaker cleared" }.to_string());
+        }
+        let band = mandate.band(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let ratio = |a: fixed::types::I80F48, b: fixed::types::I80F48| if b > 0 { f(a) / f(b) } else { f64::INFINITY };
+        let step = Step {
+            hour,
+            spot,
+            nav: f(p.nav) / USDC as f64,
+            delta: f(p.delta),
+            band: f(band),
+            health: ratio(p.equity, p.maintenance),
+            var_fraction: ratio(p.worst_loss, p.nav),
+            breach: f(breach),
+            breaker,
+            outcome,
+            events,
+        };
         progress(&step);
         steps.push(step);
     }
