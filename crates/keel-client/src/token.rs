@@ -82,3 +82,12 @@ pub fn mint_to_ix(token_program: &Pubkey, mint: &Pubkey, to: &Pubkey, authority:
 pub fn token_amount(data: &[u8]) -> Option<u64> {
     data.get(64..72).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
 }
+
+/// The mint authority of an SPL mint account (`None` if fixed supply or not a mint).
+pub fn mint_authority(data: &[u8]) -> Option<Pubkey> {
+    // Layout: COption<Pubkey> = u32 tag (1 = Some) + 32 bytes, at the start of the 82-byte mint.
+    if data.len() != MINT_LEN || data[0..4] != [1, 0, 0, 0] {
+        return None;
+    }
+    Pubkey::try_from(&data[4..36]).ok()
+}

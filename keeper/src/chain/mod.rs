@@ -1,55 +1,6 @@
-//! Chain access behind one trait, so the same keeper code runs on the embedded bank (paper mode, demo, tests) and,
-//! with the Rpc implementation, on a cluster.
-//!
-//! [`Chain`] is what the keeper needs and nothing more: accounts, the clock, simulation and sending. Errors keep
-//! the program's custom error code, because "another keeper landed first" (a stale sequence) is a normal outcome
-//! the keeper must tell apart from a real failure.
+//! Chain implementations for the keeper. The [`Chain`] trait lives in keel-client (so migrations and integrators
+//! share it); this module adds the embedded bank running the real programs.
 pub mod embedded;
 
 pub use embedded::Embedded;
-
-use anchor_lang::AccountDeserialize;
-use solana_sdk::{account::Account, clock::Clock, instruction::Instruction, pubkey::Pubkey, signature::Keypair};
-
-/// Why a chain call failed.
-#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ChainError {
-    /// A program refused the transaction with its custom error code (instruction index, code).
-    #[error("instruction {index} failed with program error {code}")]
-    Program { index: u8, code: u32 },
-    /// The transaction failed for another reason (signature, account, runtime).
-    #[error("transaction failed: {0}")]
-    Transaction(String),
-    /// The node could not be reached or answered with an error.
-    #[error("chain unavailable: {0}")]
-    Unavailable(String),
-    #[error("account {0} does not exist")]
-    MissingAccount(Pubkey),
-    #[error("account {0} could not be decoded: {1}")]
-    Decode(Pubkey, String),
-}
-
-/// Outcome of a simulation: success with compute units consumed, or the error the send would get.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Simulation {
-    pub result: Result<(), ChainError>,
-    pub units_consumed: u64,
-}
-
-/// What the keeper needs from a chain.
-#[allow(async_fn_in_trait)]
-pub trait Chain {
-    /// The fee payer and default signer.
-    fn payer(&self) -> Pubkey;
-    async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError>;
-    async fn clock(&mut self) -> Result<Clock, ChainError>;
-    async fn simulate(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Simulation, ChainError>;
-    /// Sends and waits for confirmation.
-    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), ChainError>;
-
-    /// Fetches and decodes an Anchor account.
-    async fn read<T: AccountDeserialize>(&mut self, key: &Pubkey) -> Result<T, ChainError> {
-        let acc = self.account(key).await?.ok_or(ChainError::MissingAccount(*key))?;
-        T::try_deserialize(&mut acc.data.as_slice()).map_err(|e| ChainError::Decode(*key, e.to_string()))
-    }
-}
+pub use keel_client::chain::{Chain, ChainError, Simulation};

@@ -1,14 +1,13 @@
-//! The demo's world on the embedded chain: a USDC-like mint, a venue with one underlying (a perp, a call and a put
-//! on a 30-day SVI slice), LP liquidity, and a vault with a risk mandate whose strategist sells delta-hedged calls.
+//! The demo's world on the embedded chain, deployed by the migrations from migrations/specs/demo.toml: a USDC-like
+//! mint, a venue with one underlying (a perp, a call and a put on a 30-day SVI slice), LP liquidity, and a vault with
+//! a risk mandate whose strategist sells delta-hedged calls.
 use crate::chain::{Chain, ChainError, Embedded};
 use keel_client::pyth::PythPrice;
-use keel_client::token::{create_mint_ixs, create_token_account_ixs, mint_to_ix, ACCOUNT_LEN, MINT_LEN};
-use keel_client::vault::{create_vault_ix, shares_pda, vault_pda, VaultKeys, VenueKeys};
+use keel_client::token::{create_token_account_ixs, mint_to_ix, ACCOUNT_LEN};
+use keel_client::vault::{shares_pda, VaultKeys};
 use keel_client::venue::*;
 use keel_client::{bits, venue::LOT};
 use keel_vault::instructions::{Leg, Moves};
-use keel_vault::state::VaultConfig;
-use keel_venue::state::{MarketConfig, MarketKind};
 use solana_sdk::{pubkey::Pubkey, rent::Rent, signature::Keypair, signer::Signer};
 
 pub use keel_client::presets::USDC;
@@ -123,67 +122,56 @@ impl World {
         Ok(acct.positions.iter().filter(|p| p.is_open()).map(|p| p.market).collect())
     }
 
-    /// Builds the whole world at `spot`.
+    /// Builds the whole world at `spot` through the migrations (migrations/specs/demo.toml, strikes set against
+    /// `spot`): the embedded bank creates the mint, and the spec deploys the venue, the underlying, its surface and
+    /// three markets, LP liquidity and the vault.
     pub async fn create(spot: f64) -> Result<Self, ChainError> {
         let mut chain = Embedded::start().await;
-        let token_program = keel_client::token::SPL_TOKEN_ID;
         let admin = chain.payer();
-        let (guardian, vol_authority, strategist) = (Keypair::new(), Keypair::new(), Keypair::new());
-        // 1. Collateral mint and venue.
-        let mint = Keypair::new();
-        chain
-            .send(&create_mint_ixs(&admin, &mint.pubkey(), &admin, &token_program, 6, rent(MINT_LEN)), &[&mint])
-            .await?;
-        let mint = mint.pubkey();
-        let margin = keel_client::presets::margin_config();
-        chain
-            .send(
-                &[create_venue_ix(&admin, &mint, &token_program, 0, guardian.pubkey(), vol_authority.pubkey(), margin)],
-                &[],
-            )
-            .await?;
-        let venue = venue_pda(&mint, 0);
-        // 2. Underlying on a live oracle, its 30-day surface, three markets.
+        let (guardian, vol_authority, strategist, mint) =
+            (Keypair::new(), Keypair::new(), Keypair::new(), Keypair::new());
+        for key in [vol_authority.pubkey(), strategist.pubkey()] {
+            chain.send(&[solana_system_interface::instruction::transfer(&admin, &key, 1_000_000_000)], &[]).await?;
+        }
         let now = chain.clock().await?.unix_timestamp;
         let oracle = Pubkey::new_unique();
         chain.set_price(oracle, &PythPrice::new(FEED, spot, now));
-        let config = keel_client::presets::underlying_config(FEED);
-        chain.send(&[add_underlying_ix(&admin, &venue, 0, &oracle, config)], &[]).await?;
-        let underlying = underlying_pda(&venue, 0);
-        let expiry = now + 30 * 86_400;
-        let fund = solana_system_interface::instruction::transfer(&admin, &vol_authority.pubkey(), 1_000_000_000);
-        chain.send(&[fund], &[]).await?;
-        let post = post_surface_ix(&vol_authority.pubkey(), &venue, &underlying, expiry, SURFACE.map(bits));
-        chain.send(&[post], &[&vol_authority]).await?;
-        let surface = surface_pda(&underlying, expiry);
-        let perp = MarketConfig {
-            kind: MarketKind::Perp,
-            strike: 0,
-            expiry: 0,
-            taker_fee_bps: 5,
-            half_spread_bps: 10,
-            max_open_interest: 1_000 * LOT as u64,
-            max_funding_bps_per_day: 100,
+        let mut spec =
+            keel_migrations::Spec::parse(keel_migrations::spec::DEMO_SPEC).map_err(ChainError::Unavailable)?;
+        spec.underlyings[0].reference_spot = spot;
+        let ctx = keel_migrations::Context {
+            vol_authority: &vol_authority,
+            guardian: guardian.pubkey(),
+            strategist: strategist.pubkey(),
+            oracles: [(0, oracle)].into(),
+            new_mint: Some(&mint),
+            lp_source: None,
+            lp_shares: None,
         };
-        let option =
-            |kind, strike: f64| MarketConfig { kind, strike: bits(strike), expiry, max_funding_bps_per_day: 0, ..perp };
-        let adds = [
-            add_market_ix(&admin, &venue, &underlying, None, 0, perp),
-            add_market_ix(&admin, &venue, &underlying, Some(surface), 1, option(MarketKind::Call, spot * 1.1)),
-            add_market_ix(&admin, &venue, &underlying, Some(surface), 2, option(MarketKind::Put, spot * 0.9)),
-        ];
-        chain.send(&adds, &[]).await?;
-        let markets = [market_pda(&venue, 0), market_pda(&venue, 1), market_pda(&venue, 2)];
-        // 3. The vault.
-        let keys = VaultKeys { vault: vault_pda(&venue, 0), venue, underlying, oracle, mint, token_program };
-        let mut world = World {
-            chain,
-            token_program,
-            mint,
+        let deployed = keel_migrations::apply(&mut chain, &spec, &ctx).await.map_err(|e| match e {
+            keel_migrations::MigrationError::Chain(c) => c,
+            other => ChainError::Unavailable(other.to_string()),
+        })?;
+        let (venue, underlying) = (deployed.venue, deployed.underlyings[&0]);
+        let markets = [deployed.markets[&0], deployed.markets[&1], deployed.markets[&2]];
+        let call: keel_venue::state::Market = chain.read(&markets[1]).await?;
+        let expiry = call.config.expiry;
+        let keys = VaultKeys {
+            vault: deployed.vaults[&0],
             venue,
             underlying,
             oracle,
-            surface,
+            mint: deployed.mint,
+            token_program: keel_client::token::SPL_TOKEN_ID,
+        };
+        let mut world = World {
+            chain,
+            token_program: keys.token_program,
+            mint: keys.mint,
+            venue,
+            underlying,
+            oracle,
+            surface: surface_pda(&underlying, expiry),
             expiry,
             markets,
             vol_authority,
@@ -193,23 +181,6 @@ impl World {
             ema: 0.0,
         };
         world.set_spot(spot).await?;
-        let vk = VenueKeys { venue, underlying, mint, token_program };
-        let config = vault_config(&markets, admin);
-        let s = world.strategist.pubkey();
-        world.chain.send(&[create_vault_ix(&admin, &vk, 0, s, guardian.pubkey(), config)], &[]).await?;
-        world.fund(&s, 1_000_000_000).await?;
-        // 4. LP liquidity: 1,000,000.
-        let lp = world.party(1_000_000 * USDC).await?;
-        let lp_shares = world.token_account(&lp_mint_pda(&venue), &lp.key.pubkey()).await?;
-        let accounts = LpAccounts {
-            owner: lp.key.pubkey(),
-            venue,
-            mint,
-            owner_collateral: lp.collateral,
-            owner_lp: lp_shares,
-            token_program,
-        };
-        world.chain.send(&[lp_ix_with(&accounts, LpAction::Deposit(1_000_000 * USDC), &markets)], &[&lp.key]).await?;
         Ok(world)
     }
 
@@ -236,9 +207,4 @@ impl World {
         let ix = self.keys.allocate_ix(&self.strategist.pubkey(), moves, legs, &[self.markets[1], self.markets[0]]);
         self.chain.send(&[ix], &[&self.strategist]).await
     }
-}
-
-/// The demo mandate: keel-client's reference vault configuration.
-pub fn vault_config(markets: &[Pubkey; 3], fee_recipient: Pubkey) -> VaultConfig {
-    keel_client::presets::vault_config(markets, fee_recipient)
 }

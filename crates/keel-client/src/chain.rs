@@ -1,0 +1,51 @@
+//! Chain access behind one trait, so the same code runs on the embedded bank (paper mode, demo, tests) and on a
+//! cluster over RPC: the keeper's cycle, the migrations, integrators' tools.
+//!
+//! [`Chain`] is what callers need and nothing more: accounts, the clock, simulation and sending. Errors keep
+//! the program's custom error code, because "another keeper landed first" (a stale sequence) is a normal outcome
+//! the keeper must tell apart from a real failure.
+use anchor_lang::AccountDeserialize;
+use solana_sdk::{account::Account, clock::Clock, instruction::Instruction, pubkey::Pubkey, signature::Keypair};
+
+/// Why a chain call failed.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ChainError {
+    /// A program refused the transaction with its custom error code (instruction index, code).
+    #[error("instruction {index} failed with program error {code}")]
+    Program { index: u8, code: u32 },
+    /// The transaction failed for another reason (signature, account, runtime).
+    #[error("transaction failed: {0}")]
+    Transaction(String),
+    /// The node could not be reached or answered with an error.
+    #[error("chain unavailable: {0}")]
+    Unavailable(String),
+    #[error("account {0} does not exist")]
+    MissingAccount(Pubkey),
+    #[error("account {0} could not be decoded: {1}")]
+    Decode(Pubkey, String),
+}
+
+/// Outcome of a simulation: success with compute units consumed, or the error the send would get.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Simulation {
+    pub result: Result<(), ChainError>,
+    pub units_consumed: u64,
+}
+
+/// What the keeper needs from a chain.
+#[allow(async_fn_in_trait)]
+pub trait Chain {
+    /// The fee payer and default signer.
+    fn payer(&self) -> Pubkey;
+    async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError>;
+    async fn clock(&mut self) -> Result<Clock, ChainError>;
+    async fn simulate(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Simulation, ChainError>;
+    /// Sends and waits for confirmation.
+    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), ChainError>;
+
+    /// Fetches and decodes an Anchor account.
+    async fn read<T: AccountDeserialize>(&mut self, key: &Pubkey) -> Result<T, ChainError> {
+        let acc = self.account(key).await?.ok_or(ChainError::MissingAccount(*key))?;
+        T::try_deserialize(&mut acc.data.as_slice()).map_err(|e| ChainError::Decode(*key, e.to_string()))
+    }
+}
