@@ -11,11 +11,13 @@ use solana_sdk::{
     pubkey::Pubkey,
     signature::{Keypair, Signer},
     transaction::{Transaction, TransactionError},
-    transport::TransportError,
 };
 
 pub struct Embedded {
     ctx: ProgramTestContext,
+    /// Signatures already used with `ctx.last_blockhash`: an identical transaction under the same blockhash would be
+    /// a duplicate, so only then does the next one wait for a fresh blockhash.
+    sent: std::collections::HashSet<solana_sdk::signature::Signature>,
 }
 
 /// The bank with both Keel programs registered natively.
@@ -36,21 +38,14 @@ fn classify(e: TransactionError) -> ChainError {
     }
 }
 
-fn transport(e: TransportError) -> ChainError {
-    match e {
-        TransportError::TransactionError(t) => classify(t),
-        other => ChainError::Unavailable(other.to_string()),
-    }
-}
-
 impl Embedded {
     pub async fn start() -> Self {
-        Self { ctx: program_test().start_with_context().await }
+        Self::from_context(program_test().start_with_context().await)
     }
 
     /// Wraps an already started bank (tests set one up with their fixtures, then hand it to the keeper).
     pub fn from_context(ctx: ProgramTestContext) -> Self {
-        Self { ctx }
+        Self { ctx, sent: Default::default() }
     }
 
     pub fn into_context(self) -> ProgramTestContext {
@@ -98,18 +93,36 @@ impl Embedded {
         self.ctx.set_account(&address, &account.into());
     }
 
-    async fn transaction(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Transaction, ChainError> {
-        let blockhash = self
-            .ctx
-            .banks_client
-            .get_new_latest_blockhash(&self.ctx.last_blockhash)
-            .await
-            .map_err(|e| ChainError::Unavailable(e.to_string()))?;
-        self.ctx.last_blockhash = blockhash;
+    /// Signs `ixs` under the latest blockhash. Waiting for a new blockhash on every transaction (solana-program-test
+    /// polls every 200 ms for one) would make a year of hourly steps take hours; a new one is needed only when this
+    /// exact transaction was already sent under the current blockhash.
+    async fn transaction(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        sending: bool,
+    ) -> Result<Transaction, ChainError> {
+        let unavailable = |e: std::io::Error| ChainError::Unavailable(e.to_string());
+        let latest = self.ctx.banks_client.get_latest_blockhash().await.map_err(|e| unavailable(e.into()))?;
+        if latest != self.ctx.last_blockhash {
+            self.ctx.last_blockhash = latest;
+            self.sent.clear();
+        }
         let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
         all.extend(signers.iter().copied().filter(|s| s.pubkey() != self.ctx.payer.pubkey()));
-        let mut tx = Transaction::new_unsigned(solana_sdk::message::Message::new(ixs, Some(&self.ctx.payer.pubkey())));
-        tx.try_sign(&all, blockhash).map_err(|e| ChainError::Transaction(e.to_string()))?;
+        let message = solana_sdk::message::Message::new(ixs, Some(&self.ctx.payer.pubkey()));
+        let mut tx = Transaction::new_unsigned(message.clone());
+        tx.try_sign(&all, self.ctx.last_blockhash).map_err(|e| ChainError::Transaction(e.to_string()))?;
+        // A simulation executes nothing, so only sends use up a (message, blockhash) pair.
+        if sending && !self.sent.insert(tx.signatures[0]) {
+            let fresh =
+                self.ctx.banks_client.get_new_latest_blockhash(&self.ctx.last_blockhash).await.map_err(unavailable)?;
+            self.ctx.last_blockhash = fresh;
+            self.sent.clear();
+            tx = Transaction::new_unsigned(message);
+            tx.try_sign(&all, fresh).map_err(|e| ChainError::Transaction(e.to_string()))?;
+            self.sent.insert(tx.signatures[0]);
+        }
         Ok(tx)
     }
 }
@@ -128,7 +141,7 @@ impl Chain for Embedded {
     }
 
     async fn simulate(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Simulation, ChainError> {
-        let tx = self.transaction(ixs, signers).await?;
+        let tx = self.transaction(ixs, signers, false).await?;
         let sim =
             self.ctx.banks_client.simulate_transaction(tx).await.map_err(|e| ChainError::Unavailable(e.to_string()))?;
         let units_consumed = sim.simulation_details.as_ref().map_or(0, |d| d.units_consumed);
@@ -141,7 +154,16 @@ impl Chain for Embedded {
     }
 
     async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), ChainError> {
-        let tx = self.transaction(ixs, signers).await?;
-        self.ctx.banks_client.process_transaction(tx).await.map_err(|e| transport(e.into()))
+        let tx = self.transaction(ixs, signers, true).await?;
+        // Executed synchronously on the working bank: `process_transaction` would hand it to the bank's thread and
+        // poll for its status with a timer that cannot sleep under a millisecond, the largest cost of a simulated
+        // year of hourly steps.
+        let done = self
+            .ctx
+            .banks_client
+            .process_transaction_with_metadata(tx)
+            .await
+            .map_err(|e| ChainError::Unavailable(e.to_string()))?;
+        done.result.map_err(classify)
     }
 }
