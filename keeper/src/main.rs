@@ -26,6 +26,9 @@ enum Command {
         /// Directory for the reports (report.html with plots, report.json).
         #[arg(long, default_value = "keel-demo")]
         out: PathBuf,
+        /// Vaults on the venue, each with its own depositors and hedged book; one keeper serves them all.
+        #[arg(long, default_value_t = 1)]
+        vaults: u16,
         /// Simulated hours per wall-clock second for the live view (0 = as fast as possible).
         #[arg(long, default_value_t = 0.0)]
         speed: f64,
@@ -50,8 +53,10 @@ fn main() -> anyhow::Result<()> {
         std::env::set_var("RUST_LOG", "error");
     }
     let cli = Cli::parse();
-    let (hours, seed, out, data, from, speed) = match cli.command {
-        Some(Command::Demo { hours, seed, out, data, from, speed }) => (hours, seed, out, data, from, speed),
+    let (hours, seed, out, data, from, speed, vaults) = match cli.command {
+        Some(Command::Demo { hours, seed, out, data, from, speed, vaults }) => {
+            (hours, seed, out, data, from, speed, vaults)
+        }
         Some(Command::Backtest(args)) => return backtest_cmd::run(args),
         None => {
             println!("keel-keeper {}: try `keel-keeper demo` (see --help)", env!("CARGO_PKG_VERSION"));
@@ -60,6 +65,10 @@ fn main() -> anyhow::Result<()> {
     };
     anyhow::ensure!(hours >= 12, "--hours must be at least 12 (the scenario needs room for a crash)");
     anyhow::ensure!(speed >= 0.0 && speed.is_finite(), "--speed must be >= 0 (hours per second; 0 = no pause)");
+    anyhow::ensure!(
+        (1..=8).contains(&vaults),
+        "--vaults must be between 1 and 8 (the demo venue's open-interest cap holds eight books)"
+    );
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let replay = match &data {
         Some(path) => {
@@ -69,8 +78,10 @@ fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
-    let cfg = DemoConfig { hours, seed, replay, ..DemoConfig::default() };
-    println!("keel demo: embedded chain with keel-venue + keel-vault, {hours} hourly steps, seed {seed}");
+    let cfg = DemoConfig { hours, seed, replay, vaults, ..DemoConfig::default() };
+    println!(
+        "keel demo: embedded chain with keel-venue + keel-vault, {vaults} vault(s), {hours} hourly steps, seed {seed}"
+    );
     println!(
         "{:>4} {:>9} {:>12} {:>8} {:>7} {:>7} {:>6} {:>7}  keeper / events",
         "hour", "spot", "NAV (USDC)", "delta", "band", "health", "VaR", "breaker"

@@ -25,11 +25,13 @@ pub struct DemoConfig {
     pub spot: f64,
     /// Real hourly closes to replay instead of the seeded path (the first one sets the starting spot).
     pub replay: Option<Vec<f64>>,
+    /// Vaults on the venue, each with its own depositors and book; one keeper process serves them all.
+    pub vaults: u16,
 }
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self { hours: 72, seed: 7, spot: 100.0, replay: None }
+        Self { hours: 72, seed: 7, spot: 100.0, replay: None, vaults: 1 }
     }
 }
 
@@ -55,7 +57,9 @@ pub fn replay_closes(path: &std::path::Path, from: &str, hours: usize) -> anyhow
 pub struct Step {
     pub hour: usize,
     pub spot: f64,
+    /// Vault 0's NAV (the other columns are vault 0's too); every vault's in `vault_navs`.
     pub nav: f64,
+    pub vault_navs: Vec<f64>,
     pub delta: f64,
     /// The mandate's delta half-band at this portfolio (static or Whalley-Wilmott).
     pub band: f64,
@@ -73,6 +77,7 @@ pub struct Step {
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub seed: u64,
+    pub vaults: usize,
     pub steps: Vec<Step>,
     pub rebalances: usize,
     pub rewards_usdc: f64,
@@ -118,19 +123,28 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         None => crash_path(&cfg),
     };
     let start = path.first().copied().unwrap_or(cfg.spot);
-    let mut w = World::create(if cfg.replay.is_some() { start } else { cfg.spot }).await?;
+    let mut w = World::create(if cfg.replay.is_some() { start } else { cfg.spot }, cfg.vaults).await?;
     let amounts = [60_000 * USDC, 30_000 * USDC, 10_000 * USDC];
-    w.open_book(&amounts, 100).await?;
+    for v in 0..w.vaults.len() {
+        w.select(v);
+        w.open_book(&amounts, 100).await?;
+    }
+    w.select(0);
+    // One keeper operator serves every vault (one rebalancer each, same key).
     let keeper_party = w.party(0).await?;
-    let mut keeper = Rebalancer {
-        keys: w.keys,
-        perp: w.markets[0],
-        keeper: keeper_party.key,
-        keeper_collateral: keeper_party.collateral,
-        policy: StaticBand { half_width: 5.0 },
-        costs: Costs { fee_bps: 5.0, half_spread_bps: 10.0, tx_fee: 0.000_01, oracle_latency_secs: 0.4 },
-        slippage_bps: 100.0,
-    };
+    let mut keepers: Vec<Rebalancer<StaticBand>> = w
+        .vaults
+        .iter()
+        .map(|keys| Rebalancer {
+            keys: *keys,
+            perp: w.markets[0],
+            keeper: keeper_party.key.insecure_clone(),
+            keeper_collateral: keeper_party.collateral,
+            policy: StaticBand { half_width: 5.0 },
+            costs: Costs { fee_bps: 5.0, half_spread_bps: 10.0, tx_fee: 0.000_01, oracle_latency_secs: 0.4 },
+            slippage_bps: 100.0,
+        })
+        .collect();
     // The smallest depositor asks to leave with all its shares on day one.
     let leaver = 2;
     let (mut requested, mut paid) = (false, 0u64);
@@ -141,15 +155,20 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         w.chain.set_time(t).await?;
         w.chain.warp_slots(9_000).await?;
         w.set_spot(spot).await?;
-        let outcome = match keeper.cycle(&mut w.chain).await? {
-            Outcome::Rebalanced { reward, lots, .. } => {
-                rewards += reward;
-                format!("rebalanced: {:+.2} perps, reward {:.4}", lots as f64 / 1e6, reward as f64 / USDC as f64)
-            }
-            Outcome::Idle(why) => why,
-            Outcome::LostRace => "lost a race".into(),
-            Outcome::Rejected(e) => format!("rejected: {e}"),
-        };
+        let mut outcomes = Vec::new();
+        for (v, keeper) in keepers.iter_mut().enumerate() {
+            let text = match keeper.cycle(&mut w.chain).await? {
+                Outcome::Rebalanced { reward, lots, .. } => {
+                    rewards += reward;
+                    format!("rebalanced: {:+.2} perps, reward {:.4}", lots as f64 / 1e6, reward as f64 / USDC as f64)
+                }
+                Outcome::Idle(why) => why,
+                Outcome::LostRace => "lost a race".into(),
+                Outcome::Rejected(e) => format!("rejected: {e}"),
+            };
+            outcomes.push(if cfg.vaults > 1 { format!("vault {v} {text}") } else { text });
+        }
+        let outcome = outcomes.join("; ");
         let markets = w.vault_markets().await?;
         let mut events = Vec::new();
         let d = &w.depositors[leaver];
@@ -181,6 +200,11 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         let view = crate::vault_view::VaultView::load(&mut w.chain, w.keys).await?;
         let p = view.portfolio()?;
         let mandate = view.vault.config.mandate.mandate();
+        let mut vault_navs = vec![f(p.nav) / USDC as f64];
+        for keys in w.vaults[1..].iter().copied() {
+            let other = crate::vault_view::VaultView::load(&mut w.chain, keys).await?;
+            vault_navs.push(f(other.portfolio()?.nav) / USDC as f64);
+        }
         let breach = mandate
             .breach(&mandate.excesses(&p).map_err(|e| anyhow::anyhow!("{e}"))?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -194,6 +218,7 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
             hour,
             spot,
             nav: f(p.nav) / USDC as f64,
+            vault_navs,
             delta: f(p.delta),
             band: f(band),
             health: ratio(p.equity, p.maintenance),
@@ -206,23 +231,30 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         progress(&step);
         steps.push(step);
     }
-    // Reconciliation to the token unit.
-    let view = crate::vault_view::VaultView::load(&mut w.chain, w.keys).await?;
+    // Reconciliation to the token unit: the venue holds the pool plus every vault's margin; each vault its idle.
     let amount = |a: Option<solana_sdk::account::Account>| {
         a.and_then(|a| keel_client::token::token_amount(&a.data)).unwrap_or(0)
     };
     let venue_tokens = amount(w.chain.account(&keel_client::venue::collateral_vault_pda(&w.venue)).await?);
-    let venue_claims = i128::from(view.venue.pool_assets) + i128::from(view.margin.collateral);
-    let idle_tokens = amount(w.chain.account(&keel_client::vault::idle_pda(&w.keys.vault)).await?);
-    let reconciled = i128::from(venue_tokens) == venue_claims && idle_tokens == view.vault.idle_assets;
+    let (mut venue_claims, mut venue_claims_margin, mut idle_ok, mut final_nav) = (0i128, 0i128, true, 0.0);
+    for keys in w.vaults.clone() {
+        let view = crate::vault_view::VaultView::load(&mut w.chain, keys).await?;
+        venue_claims = i128::from(view.venue.pool_assets);
+        venue_claims_margin += i128::from(view.margin.collateral);
+        let idle_tokens = amount(w.chain.account(&keel_client::vault::idle_pda(&keys.vault)).await?);
+        idle_ok &= idle_tokens == view.vault.idle_assets;
+        final_nav += f(view.portfolio()?.nav) / USDC as f64;
+    }
+    let reconciled = i128::from(venue_tokens) == venue_claims + venue_claims_margin && idle_ok;
     Ok(Report {
         seed: cfg.seed,
-        rebalances: steps.iter().filter(|s| s.outcome.starts_with("rebalanced")).count(),
+        rebalances: steps.iter().map(|s| s.outcome.matches("rebalanced").count()).sum(),
         breaker_hours: steps.iter().filter(|s| s.breaker).count(),
         steps,
         rewards_usdc: rewards as f64 / USDC as f64,
-        deposited_usdc: amounts.iter().sum::<u64>() as f64 / USDC as f64,
-        final_nav_usdc: f(view.portfolio()?.nav) / USDC as f64,
+        deposited_usdc: (amounts.iter().sum::<u64>() * w.vaults.len() as u64) as f64 / USDC as f64,
+        final_nav_usdc: final_nav,
+        vaults: w.vaults.len(),
         withdrawal_paid_usdc: paid as f64 / USDC as f64,
         reconciled,
     })

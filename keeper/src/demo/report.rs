@@ -26,7 +26,12 @@ pub fn charts(r: &Report) -> std::io::Result<Vec<String>> {
             x_desc: "hour",
             y_desc: "USDC",
             height: 260,
-            lines: vec![line("NAV", series(r, |s| s.nav), COLOURS[2])],
+            lines: (0..r.vaults)
+                .map(|v| {
+                    let pts = series(r, |s| s.vault_navs.get(v).copied().unwrap_or(f64::NAN));
+                    line(&format!("vault {v} NAV"), pts, COLOURS[(v + 2) % COLOURS.len()])
+                })
+                .collect(),
             markers: vec![],
         })?,
         svg(&Chart {
@@ -74,9 +79,10 @@ td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}th{background:#f4f4f
     let _ = write!(
         h,
         "<h1>Keel embedded demo</h1><p>The real keel-venue and keel-vault programs on an in-process Solana bank, \
-{} hourly steps (seed {}). Deposited {:.2} USDC; final NAV {:.2}; {} keeper rebalances paid {:.4} USDC in \
+{} vault(s), {} hourly steps (seed {}). Deposited {:.2} USDC; final NAV {:.2}; {} keeper rebalances paid {:.4} USDC in \
 rewards; the circuit breaker was tripped for {} hours; a withdrawal of {:.2} USDC was paid after its delay; token \
 balances reconciled: <b>{}</b>.</p>",
+        r.vaults,
         r.steps.len(),
         r.seed,
         r.deposited_usdc,

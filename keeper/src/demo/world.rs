@@ -33,7 +33,10 @@ pub struct World {
     pub markets: [Pubkey; 3],
     pub vol_authority: Keypair,
     pub strategist: Keypair,
+    /// The vault the helpers act on (one of `vaults`; see [`World::select`]).
     pub keys: VaultKeys,
+    /// Every vault deployed, by index.
+    pub vaults: Vec<VaultKeys>,
     pub depositors: Vec<Party>,
     pub ema: f64,
 }
@@ -115,6 +118,11 @@ impl World {
         self.chain.send(&ixs, &signers).await
     }
 
+    /// Makes vault `index` the one the helpers act on.
+    pub fn select(&mut self, index: usize) {
+        self.keys = self.vaults[index];
+    }
+
     /// Markets of the vault's open positions (what NAV-reading vault instructions pass).
     pub async fn vault_markets(&mut self) -> Result<Vec<Pubkey>, ChainError> {
         let acct: keel_venue::state::MarginAccount =
@@ -125,7 +133,7 @@ impl World {
     /// Builds the whole world at `spot` through the migrations (migrations/specs/demo.toml, strikes set against
     /// `spot`): the embedded bank creates the mint, and the spec deploys the venue, the underlying, its surface and
     /// three markets, LP liquidity and the vault.
-    pub async fn create(spot: f64) -> Result<Self, ChainError> {
+    pub async fn create(spot: f64, vaults: u16) -> Result<Self, ChainError> {
         let mut chain = Embedded::start().await;
         let admin = chain.payer();
         let (guardian, vol_authority, strategist, mint) =
@@ -139,6 +147,10 @@ impl World {
         let mut spec =
             keel_migrations::Spec::parse(keel_migrations::spec::DEMO_SPEC).map_err(ChainError::Unavailable)?;
         spec.underlyings[0].reference_spot = spot;
+        // Vault 0 as written in the spec, then as many more with the same mandate.
+        let template = spec.vaults[0].clone();
+        spec.vaults =
+            (0..vaults.max(1)).map(|index| keel_migrations::spec::VaultSpec { index, ..template.clone() }).collect();
         let ctx = keel_migrations::Context {
             vol_authority: &vol_authority,
             guardian: guardian.pubkey(),
@@ -156,14 +168,13 @@ impl World {
         let markets = [deployed.markets[&0], deployed.markets[&1], deployed.markets[&2]];
         let call: keel_venue::state::Market = chain.read(&markets[1]).await?;
         let expiry = call.config.expiry;
-        let keys = VaultKeys {
-            vault: deployed.vaults[&0],
-            venue,
-            underlying,
-            oracle,
-            mint: deployed.mint,
-            token_program: keel_client::token::SPL_TOKEN_ID,
-        };
+        let token_program = keel_client::token::SPL_TOKEN_ID;
+        let all: Vec<VaultKeys> = deployed
+            .vaults
+            .values()
+            .map(|vault| VaultKeys { vault: *vault, venue, underlying, oracle, mint: deployed.mint, token_program })
+            .collect();
+        let keys = all[0];
         let mut world = World {
             chain,
             token_program: keys.token_program,
@@ -177,6 +188,7 @@ impl World {
             vol_authority,
             strategist,
             keys,
+            vaults: all,
             depositors: Vec::new(),
             ema: 0.0,
         };
