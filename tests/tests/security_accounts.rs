@@ -1,0 +1,94 @@
+//! Attacks on account lifecycles and token plumbing that must fail: depositing a token of another mint (with other
+//! decimals) into a vault, re-initialising an existing vault, and replaying a claim on a closed withdrawal request.
+use keel_client::vault::withdrawal_pda;
+use keel_tests::trading::*;
+use keel_tests::vault::*;
+use keel_tests::*;
+use solana_program_test::ProgramTestContext;
+use solana_sdk::{signature::Keypair, signer::Signer};
+
+const USDC: u64 = 1_000_000;
+
+async fn vault(ctx: &mut ProgramTestContext) -> (VaultFixture, Depositor) {
+    let t = TradingFixture::new(ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
+    let v = VaultFixture::new(ctx, t).await;
+    let d = v.depositor(ctx, 100_000 * USDC).await;
+    let ix = v.deposit_ix(ctx, &d, 50_000 * USDC).await;
+    send_with(ctx, &[ix], &[&d.a.key]).await.unwrap();
+    (v, d)
+}
+
+#[tokio::test]
+async fn a_deposit_of_another_mint_with_other_decimals_is_refused() {
+    let mut ctx = program_test().start_with_context().await;
+    let (v, d) = vault(&mut ctx).await;
+    // The attacker holds a 9-decimal token: 1e9 base units is "1 token" there but would be 1,000 of the vault's
+    // 6-decimal collateral if the program trusted amounts without the mint.
+    let token = anchor_spl::token::ID;
+    let other = create_mint(&mut ctx, token, 9).await;
+    let source = create_token_account(&mut ctx, token, other, d.a.pubkey()).await;
+    mint_to(&mut ctx, token, other, source, 1_000_000_000).await;
+    let before = v.state(&mut ctx).await;
+    let markets = v.position_markets(&mut ctx).await;
+    let ix = v.keys().deposit_ix(&d.a.pubkey(), &source, &d.shares, 1_000_000_000, &markets);
+    let code = custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await);
+    assert_eq!(code, u32::from(anchor_lang::error::ErrorCode::ConstraintTokenMint), "code {code}");
+    // Nothing moved: the foreign tokens stay put, no shares were minted, the vault's books are unchanged.
+    assert_eq!(token_balance(&mut ctx, source).await, 1_000_000_000);
+    let after = v.state(&mut ctx).await;
+    assert_eq!((after.total_shares, after.idle_assets), (before.total_shares, before.idle_assets));
+}
+
+#[tokio::test]
+async fn an_existing_vault_cannot_be_re_initialised() {
+    let mut ctx = program_test().start_with_context().await;
+    let (v, _) = vault(&mut ctx).await;
+    let before = v.state(&mut ctx).await;
+    // Same venue, same id, an attacker's strategist and guardian: `init` on an existing account must fail.
+    let attacker = Keypair::new();
+    let config = default_vault_config(&v.t.markets(), attacker.pubkey());
+    let ix = create_vault_ix(&ctx.payer.pubkey(), &v.t, 0, attacker.pubkey(), attacker.pubkey(), config);
+    let result = send_with(&mut ctx, &[ix], &[]).await;
+    // Anchor's `init` finds the PDA funded and owned by keel-vault, takes the allocate/assign path, and the system
+    // program refuses to re-allocate an account it does not own.
+    let expected = solana_sdk::transaction::TransactionError::InstructionError(
+        0,
+        solana_sdk::instruction::InstructionError::InvalidInstructionData,
+    );
+    assert!(
+        matches!(&result, Err(solana_sdk::transport::TransportError::TransactionError(e)) if *e == expected),
+        "{result:?}"
+    );
+    let after = v.state(&mut ctx).await;
+    assert_eq!((after.strategist, after.guardian), (before.strategist, before.guardian));
+    assert_eq!(after.total_shares, before.total_shares);
+}
+
+#[tokio::test]
+async fn a_claimed_withdrawal_request_is_closed_and_cannot_be_claimed_again() {
+    let mut ctx = program_test().start_with_context().await;
+    let (mut v, d) = vault(&mut ctx).await;
+    let shares = token_balance(&mut ctx, d.shares).await;
+    let ix = v.request_ix(&mut ctx, &d, shares / 2).await;
+    send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();
+    let t = now(&mut ctx).await;
+    set_time(&mut ctx, t + 86_400).await;
+    v.t.set_price(&mut ctx, 100.0).await;
+    let before = token_balance(&mut ctx, d.a.collateral).await;
+    let ix = v.claim_ix(&mut ctx, &d).await;
+    send_with(&mut ctx, &[ix.clone()], &[&d.a.key]).await.unwrap();
+    let paid = token_balance(&mut ctx, d.a.collateral).await - before;
+    assert!(paid > 24_000 * USDC, "half of a 50,000 deposit: {paid}");
+    // Closed: the request account is gone (its rent back to the depositor).
+    let request = withdrawal_pda(&v.vault, &d.a.pubkey());
+    assert!(ctx.banks_client.get_account(request).await.unwrap().is_none(), "the request is closed on claim");
+    // Replaying the claim finds no request and pays nothing.
+    let code = custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await);
+    assert_eq!(code, u32::from(anchor_lang::error::ErrorCode::AccountNotInitialized), "code {code}");
+    assert_eq!(token_balance(&mut ctx, d.a.collateral).await, before + paid);
+    // A fresh request re-creates the account: the normal flow, with a new value at request and a new delay.
+    let ix = v.request_ix(&mut ctx, &d, shares / 4).await;
+    send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();
+    let req: keel_vault::state::WithdrawalRequest = account(&mut ctx, request).await;
+    assert_eq!(req.shares, shares / 4);
+}
