@@ -76,7 +76,7 @@ async fn a_claimed_withdrawal_request_is_closed_and_cannot_be_claimed_again() {
     v.t.set_price(&mut ctx, 100.0).await;
     let before = token_balance(&mut ctx, d.a.collateral).await;
     let ix = v.claim_ix(&mut ctx, &d).await;
-    send_with(&mut ctx, &[ix.clone()], &[&d.a.key]).await.unwrap();
+    send_with(&mut ctx, std::slice::from_ref(&ix), &[&d.a.key]).await.unwrap();
     let paid = token_balance(&mut ctx, d.a.collateral).await - before;
     assert!(paid > 24_000 * USDC, "half of a 50,000 deposit: {paid}");
     // Closed: the request account is gone (its rent back to the depositor).
