@@ -10,10 +10,8 @@ use std::time::Instant;
 const GOAL_SECS: f64 = 60.0;
 
 fn main() -> anyhow::Result<()> {
-    // The bank's logger would print every instruction; the benchmark measures the stack, not the terminal.
-    if std::env::var("RUST_LOG").map_or(true, |v| v.trim().is_empty()) {
-        std::env::set_var("RUST_LOG", "error");
-    }
+    // The benchmark measures the stack, not the terminal.
+    keel_keeper::chain::embedded::quiet_logs();
     let csv = shared_data_dir().join("prices/SOLUSDT_1h_binance_spot.csv");
     let (closes, gaps) = replay_closes(&csv, "2022-01-01T00:00:00Z", 8_760)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

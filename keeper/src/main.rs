@@ -45,13 +45,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    // The embedded bank (solana-program-test) installs a logger that prints every instruction at debug level
-    // unless RUST_LOG says otherwise, and the bank's metrics and tarpc warn about in-process details (burned fees
-    // of test payers, no tracing subscriber); the demo's own table is the output, so default to errors only.
-    if std::env::var("RUST_LOG").map_or(true, |v| v.trim().is_empty()) {
-        // Set before any thread exists (edition 2021: set_var is a safe call).
-        std::env::set_var("RUST_LOG", "error");
-    }
+    // The demo's own table is the output, not the bank's instruction log.
+    keel_keeper::chain::embedded::quiet_logs();
     let cli = Cli::parse();
     let (hours, seed, out, data, from, speed, vaults) = match cli.command {
         Some(Command::Demo { hours, seed, out, data, from, speed, vaults }) => {

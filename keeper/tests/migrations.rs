@@ -73,6 +73,10 @@ async fn the_demo_spec_deploys_once_and_a_re_run_changes_nothing() {
         Spec::parse(&DEMO_SPEC.replace("decimals = 6", &format!("decimals = 6\nmint = \"{}\"", first.mint))).unwrap();
     let found = apply(&mut chain, &named, &Context { new_mint: None, ..ctx.clone() }).await.unwrap();
     assert_eq!((found.created(), found.venue, found.vaults[&0]), (0, first.venue, first.vaults[&0]));
+    // A mint that is not a public key: an error naming the field.
+    let garbled = Spec::parse(&DEMO_SPEC.replace("decimals = 6", "decimals = 6\nmint = \"not-a-key\"")).unwrap();
+    let err = apply(&mut chain, &garbled, &Context { new_mint: None, ..ctx.clone() }).await.unwrap_err();
+    assert!(err.to_string().contains("collateral.mint not-a-key"), "{err}");
     // Neither a mint nor a keypair: an error that says what to pass.
     let err = apply(&mut chain, &spec, &Context { new_mint: None, ..ctx }).await.unwrap_err();
     assert!(err.to_string().contains("name an existing mint"), "{err}");

@@ -105,6 +105,18 @@ impl VaultFixture {
         Self { t, vault, strategist, guardian, fee_recipient }
     }
 
+    /// A vault on a fresh SPL Token venue at spot 100 with 1,000,000 of LP liquidity, and one depositor holding
+    /// 100,000 who has deposited 50,000 (6 decimals): the starting point of the attack tests.
+    pub async fn funded(ctx: &mut ProgramTestContext) -> (Self, Depositor) {
+        const USDC: u64 = 1_000_000;
+        let t = TradingFixture::new(ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
+        let v = Self::new(ctx, t).await;
+        let d = v.depositor(ctx, 100_000 * USDC).await;
+        let ix = v.deposit_ix(ctx, &d, 50_000 * USDC).await;
+        send_with(ctx, &[ix], &[&d.a.key]).await.expect("deposit");
+        (v, d)
+    }
+
     pub async fn state(&self, ctx: &mut ProgramTestContext) -> Vault {
         account(ctx, self.vault).await
     }

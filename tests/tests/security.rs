@@ -8,19 +8,9 @@ use keel_tests::venue::*;
 use keel_tests::*;
 use keel_vault::error::VaultError;
 use keel_vault::state::Vault;
-use solana_program_test::ProgramTestContext;
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
 
 const USDC: u64 = 1_000_000;
-
-async fn vault(ctx: &mut ProgramTestContext) -> (VaultFixture, Depositor) {
-    let t = TradingFixture::new(ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
-    let v = VaultFixture::new(ctx, t).await;
-    let d = v.depositor(ctx, 100_000 * USDC).await;
-    let ix = v.deposit_ix(ctx, &d, 50_000 * USDC).await;
-    send_with(ctx, &[ix], &[&d.a.key]).await.unwrap();
-    (v, d)
-}
 
 #[tokio::test]
 async fn a_pushed_oracle_print_cannot_be_cashed_in() {
@@ -49,7 +39,7 @@ async fn a_pushed_oracle_print_cannot_be_cashed_in() {
 #[tokio::test]
 async fn fake_programs_and_another_vaults_accounts_are_refused() {
     let mut ctx = program_test().start_with_context().await;
-    let (v, d) = vault(&mut ctx).await;
+    let (v, d) = VaultFixture::funded(&mut ctx).await;
     // A second vault on the same venue.
     let fee = Keypair::new();
     let config = keel_vault::state::VaultConfig {
@@ -104,7 +94,7 @@ async fn fake_programs_and_another_vaults_accounts_are_refused() {
 #[tokio::test]
 async fn sandwiching_a_rebalance_does_not_pay() {
     let mut ctx = program_test().start_with_context().await;
-    let (mut v, _) = vault(&mut ctx).await;
+    let (mut v, _) = VaultFixture::funded(&mut ctx).await;
     let call = v.t.market_state(&mut ctx, CALL).await;
     let hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
     v.allocate(&mut ctx, 20_000 * USDC, vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, hedge, 101.0)], 0)
@@ -145,7 +135,7 @@ async fn duplicate_mutable_accounts_are_refused() {
     // venue's vault, a claim or keeper reward "to" the vault's idle account) would debit a claim without moving a
     // token. Anchor 1.x refuses any account passed twice as mutable; these tests pin that for every such slot.
     let mut ctx = program_test().start_with_context().await;
-    let (v, d) = vault(&mut ctx).await;
+    let (v, d) = VaultFixture::funded(&mut ctx).await;
     let dup = u32::from(anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount);
     let venue_vault = collateral_vault_pda(&v.t.f.venue);
     let a = v.t.trader(&mut ctx, 1_000 * USDC).await;

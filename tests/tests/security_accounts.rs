@@ -1,27 +1,16 @@
 //! Attacks on account lifecycles and token plumbing that must fail: depositing a token of another mint (with other
 //! decimals) into a vault, re-initialising an existing vault, and replaying a claim on a closed withdrawal request.
 use keel_client::vault::withdrawal_pda;
-use keel_tests::trading::*;
 use keel_tests::vault::*;
 use keel_tests::*;
-use solana_program_test::ProgramTestContext;
 use solana_sdk::{signature::Keypair, signer::Signer};
 
 const USDC: u64 = 1_000_000;
 
-async fn vault(ctx: &mut ProgramTestContext) -> (VaultFixture, Depositor) {
-    let t = TradingFixture::new(ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
-    let v = VaultFixture::new(ctx, t).await;
-    let d = v.depositor(ctx, 100_000 * USDC).await;
-    let ix = v.deposit_ix(ctx, &d, 50_000 * USDC).await;
-    send_with(ctx, &[ix], &[&d.a.key]).await.unwrap();
-    (v, d)
-}
-
 #[tokio::test]
 async fn a_deposit_of_another_mint_with_other_decimals_is_refused() {
     let mut ctx = program_test().start_with_context().await;
-    let (v, d) = vault(&mut ctx).await;
+    let (v, d) = VaultFixture::funded(&mut ctx).await;
     // The attacker holds a 9-decimal token: 1e9 base units is "1 token" there but would be 1,000 of the vault's
     // 6-decimal collateral if the program trusted amounts without the mint.
     let token = anchor_spl::token::ID;
@@ -42,7 +31,7 @@ async fn a_deposit_of_another_mint_with_other_decimals_is_refused() {
 #[tokio::test]
 async fn an_existing_vault_cannot_be_re_initialised() {
     let mut ctx = program_test().start_with_context().await;
-    let (v, _) = vault(&mut ctx).await;
+    let (v, _) = VaultFixture::funded(&mut ctx).await;
     let before = v.state(&mut ctx).await;
     // Same venue, same id, an attacker's strategist and guardian: `init` on an existing account must fail.
     let attacker = Keypair::new();
@@ -67,7 +56,7 @@ async fn an_existing_vault_cannot_be_re_initialised() {
 #[tokio::test]
 async fn a_claimed_withdrawal_request_is_closed_and_cannot_be_claimed_again() {
     let mut ctx = program_test().start_with_context().await;
-    let (mut v, d) = vault(&mut ctx).await;
+    let (mut v, d) = VaultFixture::funded(&mut ctx).await;
     let shares = token_balance(&mut ctx, d.shares).await;
     let ix = v.request_ix(&mut ctx, &d, shares / 2).await;
     send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();

@@ -239,7 +239,8 @@ impl Account<'_> {
 
     /// Sells the strangle at the target delta for the current equity. The venue refuses a sale the account cannot
     /// margin, so the size is cut to what leaves initial margin (maintenance / mm_fraction) within equity.
-    fn open(&mut self, spot: f64, vol: f64, t: i64, equity: f64) {
+    /// Returns the cost charged.
+    fn open(&mut self, spot: f64, vol: f64, t: i64, equity: f64) -> f64 {
         let tenor = self.spec.tenor_days / 365.0;
         let (kp, kc) = strangle_strikes(spot, vol, tenor, self.spec.target_delta);
         let expiry = t + (self.spec.tenor_days * 86_400.0).round() as i64;
@@ -266,11 +267,13 @@ impl Account<'_> {
         self.run.costs.option_trading += cost;
         self.run.costs.tx_fees += self.costs.tx_fee;
         self.run.options_sold += 2;
+        cost + self.costs.tx_fee
     }
 
     /// Closes everything at marks plus the liquidation penalty on the closed notional.
     fn liquidate(&mut self, spot: f64, vol: f64, t: i64) -> f64 {
-        let value = self.book_greeks(spot, vol, t).price - self.units * spot;
+        // The perp is marked to market through variation margin (already in cash): closing it moves no value.
+        let value = self.book_greeks(spot, vol, t).price;
         let notional: f64 = (self.legs.iter().map(|l| l.size.abs()).sum::<f64>() + self.units.abs()) * spot;
         let penalty = notional * self.risk.liquidation_fee_bps / 1e4;
         self.cash += value - penalty;
@@ -334,22 +337,18 @@ pub fn run<P: Policy + ?Sized>(
         policy.observe(t, spot);
         let mut flows = 0.0;
         // 2. Expiries settle at this bar's price (the first print at or after expiry).
-        let (expired, live): (Vec<Leg>, Vec<Leg>) =
-            std::mem::take(&mut a.legs).into_iter().partition(|l| l.expiry <= t);
-        a.legs = live;
-        for l in expired {
+        for l in a.legs.iter().filter(|l| l.expiry <= t) {
             let payoff = match l.kind {
                 OptionKind::Call => (spot - l.strike).max(0.0),
                 OptionKind::Put => (l.strike - spot).max(0.0),
             };
             a.cash += l.size * payoff;
         }
+        a.legs.retain(|l| l.expiry > t);
         // 3. Sell the next strangle when flat and not cooling down after a liquidation.
         let equity_now = a.cash + a.book_greeks(spot, iv, t).price;
         if a.legs.is_empty() && t >= reopen_at && equity_now > 0.0 {
-            let before = a.run.costs.total();
-            a.open(spot, iv, t, equity_now);
-            flows += a.run.costs.total() - before;
+            flows += a.open(spot, iv, t, equity_now);
         }
         // 4. Margin: liquidate below maintenance.
         let mut g = a.book_greeks(spot, iv, t);
@@ -402,7 +401,8 @@ pub fn run<P: Policy + ?Sized>(
             }
         }
         // 6. Record: hedging error = market P&L this bar minus the book's theta over the step.
-        let equity_after = a.cash + a.book_greeks(spot, iv, t).price;
+        // The options are unchanged since step 4 (a perp trade moves only cash and units), so `g` still prices them.
+        let equity_after = a.cash + g.price;
         let dt = (t - prev_t) as f64 / SECONDS_PER_YEAR;
         let hedge_error = if i == 0 { 0.0 } else { equity_after + flows - prev_equity - prev_theta * dt };
         let true_delta = g.delta / per;
@@ -417,7 +417,7 @@ pub fn run<P: Policy + ?Sized>(
             health,
             hedge_error,
         });
-        (prev_equity, prev_theta, prev_t) = (equity_after, a.book_greeks(spot, iv, t).theta, t);
+        (prev_equity, prev_theta, prev_t) = (equity_after, g.theta, t);
     }
     out
 }
@@ -496,5 +496,32 @@ mod tests {
         let var = draws.iter().map(|x| x * x).sum::<f64>() / draws.len() as f64;
         let expected = 0.64 * 0.25 * 3_600.0 / SECONDS_PER_YEAR;
         assert!((var / expected - 1.0).abs() < 0.05, "{var} vs {expected}");
+    }
+
+    /// Liquidation closes everything at marks: equity falls by exactly the penalty, whatever the hedge holds
+    /// (the perp's P&L is already in cash through variation margin).
+    #[test]
+    fn liquidation_costs_exactly_the_penalty() {
+        let mut out = Run::default();
+        let mut a = Account {
+            spec: StrangleSpec::default(),
+            costs: CostModel::default(),
+            risk: RiskModel::default(),
+            cash: 1e6,
+            units: 0.0,
+            legs: Vec::new(),
+            contracts: 0.0,
+            run: &mut out,
+        };
+        a.open(100.0, 0.8, 0, 1e6);
+        a.units = 2_500.0;
+        let equity = |a: &Account| a.cash + a.book_greeks(100.0, 0.8, 3_600).price;
+        let before = equity(&a);
+        let penalty = a.liquidate(100.0, 0.8, 3_600);
+        assert!(a.legs.is_empty() && a.units == 0.0);
+        let notional = (2.0 * a.contracts + 2_500.0) * 100.0;
+        assert!((penalty - notional * 50e-4).abs() < 1e-6, "{penalty}");
+        assert!((equity(&a) - (before - penalty)).abs() < 1e-6, "{} vs {}", equity(&a), before - penalty);
+        assert_eq!(a.run.liquidations, 1);
     }
 }

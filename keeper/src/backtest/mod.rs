@@ -255,3 +255,21 @@ pub fn backtest(
         runs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_policy_names_and_one_bar_series_are_clear_errors() {
+        assert_eq!(PolicySpec::parse_set("all").unwrap().len(), 3);
+        assert_eq!(PolicySpec::parse_set("ww").unwrap(), vec![PolicySpec::defaults()[1]]);
+        let err = PolicySpec::parse_set("delta-neutral").unwrap_err();
+        assert!(err.contains("use all, static, whalley-wilmott or predictive"), "{err}");
+        // `--synthetic gbm --hours 0` generates one bar: refused, not a panic.
+        let one_bar = series::Synthetic::named("gbm").unwrap().generate(100.0, 0, 0, 1);
+        let err = backtest(&one_bar, &BacktestConfig::default(), |_, _| {}).unwrap_err();
+        assert!(matches!(err, BacktestError::TooShort(1)), "{err}");
+        assert!(err.to_string().contains("needs at least 2"));
+    }
+}

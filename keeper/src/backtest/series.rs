@@ -32,6 +32,13 @@ pub enum SeriesError {
     Unsorted { at: String },
 }
 
+/// Steps longer than one interval in sorted `times`, and the bars they miss in total.
+fn count_gaps(times: &[i64], interval_secs: i64) -> (usize, usize) {
+    times.windows(2).filter(|w| w[1] - w[0] > interval_secs).fold((0, 0), |(gaps, missing), w| {
+        (gaps + 1, missing + usize::try_from((w[1] - w[0]) / interval_secs - 1).unwrap_or(0))
+    })
+}
+
 impl Series {
     /// Closes of `bars` with `from <= time < to` (seconds), gaps counted against `interval_secs`.
     pub fn from_bars(source: &str, bars: &[Bar], interval_secs: i64, from: i64, to: i64) -> Result<Self, SeriesError> {
@@ -39,19 +46,13 @@ impl Series {
         let mut s = Series { source: source.to_string(), interval_secs, ..Default::default() };
         for b in bars.iter().filter(|b| (from..to).contains(&b.time.timestamp())) {
             let t = b.time.timestamp();
-            if let Some(&last) = s.times.last() {
-                if t <= last {
-                    return Err(SeriesError::Unsorted { at: b.time.to_rfc3339() });
-                }
-                let step = t - last;
-                if step > interval_secs {
-                    s.gaps += 1;
-                    s.missing_bars += usize::try_from(step / interval_secs - 1).unwrap_or(0);
-                }
+            if s.times.last().is_some_and(|&last| t <= last) {
+                return Err(SeriesError::Unsorted { at: b.time.to_rfc3339() });
             }
             s.times.push(t);
             s.prices.push(b.close);
         }
+        (s.gaps, s.missing_bars) = count_gaps(&s.times, interval_secs);
         if s.times.len() < 2 {
             return Err(SeriesError::Empty { from: fmt(from), to: fmt(to) });
         }
@@ -65,13 +66,7 @@ impl Series {
             return None;
         }
         let times = self.times[a..b].to_vec();
-        let (mut gaps, mut missing_bars) = (0, 0);
-        for w in times.windows(2) {
-            if w[1] - w[0] > self.interval_secs {
-                gaps += 1;
-                missing_bars += usize::try_from((w[1] - w[0]) / self.interval_secs - 1).unwrap_or(0);
-            }
-        }
+        let (gaps, missing_bars) = count_gaps(&times, self.interval_secs);
         Some(Series {
             source: format!("{} [{label}]", self.source),
             times,

@@ -20,6 +20,16 @@ pub struct Embedded {
     sent: std::collections::HashSet<solana_sdk::signature::Signature>,
 }
 
+/// Quiets the embedded bank's logging unless `RUST_LOG` is set: solana-program-test installs a logger that prints
+/// every instruction at debug level, and the bank's metrics and tarpc warn about in-process details (burned fees of
+/// test payers, no tracing subscriber). Call before the bank starts and before any other thread exists.
+pub fn quiet_logs() {
+    if std::env::var("RUST_LOG").map_or(true, |v| v.trim().is_empty()) {
+        // Edition 2021: set_var is a safe call; the caller guarantees no other thread reads the environment yet.
+        std::env::set_var("RUST_LOG", "error");
+    }
+}
+
 /// The bank with both Keel programs registered natively.
 pub fn program_test() -> ProgramTest {
     let mut pt = ProgramTest::default();

@@ -236,16 +236,16 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         a.and_then(|a| keel_client::token::token_amount(&a.data)).unwrap_or(0)
     };
     let venue_tokens = amount(w.chain.account(&keel_client::venue::collateral_vault_pda(&w.venue)).await?);
-    let (mut venue_claims, mut venue_claims_margin, mut idle_ok, mut final_nav) = (0i128, 0i128, true, 0.0);
+    let venue: keel_venue::state::Venue = w.chain.read(&w.venue).await?;
+    let (mut venue_claims, mut idle_ok, mut final_nav) = (i128::from(venue.pool_assets), true, 0.0);
     for keys in w.vaults.clone() {
         let view = crate::vault_view::VaultView::load(&mut w.chain, keys).await?;
-        venue_claims = i128::from(view.venue.pool_assets);
-        venue_claims_margin += i128::from(view.margin.collateral);
+        venue_claims += i128::from(view.margin.collateral);
         let idle_tokens = amount(w.chain.account(&keel_client::vault::idle_pda(&keys.vault)).await?);
         idle_ok &= idle_tokens == view.vault.idle_assets;
         final_nav += f(view.portfolio()?.nav) / USDC as f64;
     }
-    let reconciled = i128::from(venue_tokens) == venue_claims + venue_claims_margin && idle_ok;
+    let reconciled = i128::from(venue_tokens) == venue_claims && idle_ok;
     Ok(Report {
         seed: cfg.seed,
         rebalances: steps.iter().map(|s| s.outcome.matches("rebalanced").count()).sum(),
