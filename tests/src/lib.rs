@@ -20,6 +20,9 @@ pub mod venue;
 /// The keeper's embedded bank (keel-venue and keel-vault registered natively) plus the test-only integrator.
 pub fn program_test() -> ProgramTest {
     let mut pt = keel_keeper::chain::embedded::program_test();
+    // Always native, also in KEEL_SBF mode (prefer_bpf is read per add_program): a test-only CPI caller, not a
+    // program we ship, so it has no SBF build.
+    pt.prefer_bpf(false);
     pt.add_program("keel_integrator", keel_integrator::ID, processor!(keel_integrator::process_native));
     pt
 }
@@ -38,6 +41,61 @@ pub async fn send_with(
     all.extend_from_slice(signers);
     let tx = Transaction::new_signed_with_payer(ixs, Some(&ctx.payer.pubkey()), &all, blockhash);
     ctx.banks_client.process_transaction(tx).await.map_err(Into::into)
+}
+
+/// Sends `ixs` as one transaction natively. In the SBF tier (`KEEL_SBF=1`) each instruction goes in its own
+/// transaction, signed by those of `signers` it names: metered, an option market's refresh costs more than a third
+/// of a transaction's 1.4M units on the offline SBF build (see BENCHMARKS.md), so a batch of them cannot share one.
+pub async fn send_batch(
+    ctx: &mut ProgramTestContext,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+) -> Result<(), TransportError> {
+    if !keel_keeper::chain::embedded::sbf_mode() {
+        return send_with(ctx, ixs, signers).await;
+    }
+    for ix in ixs {
+        let needed: Vec<&Keypair> = signers
+            .iter()
+            .copied()
+            .filter(|k| ix.accounts.iter().any(|a| a.is_signer && a.pubkey == k.pubkey()))
+            .collect();
+        send_with(ctx, std::slice::from_ref(ix), &needed).await?;
+    }
+    Ok(())
+}
+
+/// What a simulation of `ixs` (signed by the payer and `signers`) shows beyond success: the return data and the
+/// events (`emit!` payloads, discriminator first). Both exist only in the SBF tier: natively solana-cpi 3.x
+/// compiles `set_return_data` and `sol_log_data` to no-ops, so there both come back empty.
+pub async fn simulate_with(
+    ctx: &mut ProgramTestContext,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {
+    use base64::Engine;
+    let blockhash = ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+    let mut all: Vec<&Keypair> = vec![&ctx.payer];
+    all.extend_from_slice(signers);
+    let tx = Transaction::new_signed_with_payer(ixs, Some(&ctx.payer.pubkey()), &all, blockhash);
+    let sim = ctx.banks_client.simulate_transaction(tx).await.expect("simulate");
+    assert!(sim.result.as_ref().is_some_and(|r| r.is_ok()), "simulation failed: {:?}", sim.result);
+    let details = sim.simulation_details.expect("simulation details");
+    let events = details
+        .logs
+        .iter()
+        .filter_map(|l| l.strip_prefix("Program data: "))
+        .map(|b| base64::engine::general_purpose::STANDARD.decode(b).expect("base64 event"))
+        .collect();
+    (details.return_data.map(|r| r.data), events)
+}
+
+/// The first event of type `E` among `events` (see [`simulate_with`]).
+pub fn event<E: anchor_lang::Event + anchor_lang::AnchorDeserialize>(events: &[Vec<u8>]) -> Option<E> {
+    events.iter().find_map(|e| {
+        let body = e.strip_prefix(E::DISCRIMINATOR)?;
+        Some(E::try_from_slice(body).expect("event decodes"))
+    })
 }
 
 /// Signs with the context payer only.

@@ -146,7 +146,7 @@ impl TradingFixture {
         }
         let signers: &[&Keypair] = if t < self.expiry { &[&self.f.vol_authority] } else { &[] };
         ixs.extend(self.refresh_ixs(&ctx.payer.pubkey(), t));
-        send_with(ctx, &ixs, signers).await.expect("refresh markets");
+        crate::send_batch(ctx, &ixs, signers).await.expect("refresh markets");
     }
 
     pub fn set_oracle(&self, ctx: &mut ProgramTestContext, p: PythPrice) {

@@ -25,7 +25,7 @@ async fn a_pushed_oracle_print_cannot_be_cashed_in() {
     let pushed = PythPrice::new(FEED, 130.0, t);
     s.set_oracle(&mut ctx, PythPrice { ema_price: PythPrice::new(FEED, 100.0, t).price, ..pushed });
     let refresh = s.refresh_ixs(&ctx.payer.pubkey(), t);
-    send(&mut ctx, &refresh).await.unwrap();
+    send_batch(&mut ctx, &refresh, &[]).await.unwrap();
     let r = s.trade(&mut ctx, &a, PERP, 10 * LOT, 200.0).await;
     assert_eq!(custom_error(r), u32::from(keel_venue::error::VenueError::OracleTooVolatile));
     s.trade(&mut ctx, &a, PERP, -100 * LOT, 0.0).await.expect("closing is allowed");

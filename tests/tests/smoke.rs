@@ -1,9 +1,8 @@
 //! Harness smoke tests: each program is dispatched by the real runtime, answers `ping`, and rejects an unknown
 //! instruction with Anchor's fallback error.
 //!
-//! `ping` also returns the interface version as return data, but solana-cpi 3.x compiles `set_return_data` to a
-//! no-op off-target, so return data is only observable in the SBF tier; here the test asserts that native mode
-//! reports none rather than silently skipping the check.
+//! `ping` also returns the interface version as return data. solana-cpi 3.x compiles `set_return_data` to a no-op
+//! off-target, so natively the test asserts there is none; in the SBF tier (scripts/sbf-test) it asserts the bytes.
 use keel_tests::{anchor_ix, program_test, send};
 use solana_sdk::{
     instruction::{Instruction, InstructionError},
@@ -15,9 +14,9 @@ use solana_sdk::{
 /// Anchor's `InstructionFallbackNotFound` error code.
 const FALLBACK_NOT_FOUND: u32 = 101;
 
-async fn ping_round_trip(program_id: Pubkey, ping: Instruction) {
+async fn ping_round_trip(program_id: Pubkey, ping: Instruction, version: [u8; 3]) {
     let mut ctx = program_test().start_with_context().await;
-    // Simulation succeeds and, natively, carries no return data (see the module docs).
+    // Simulation succeeds; its return data is the interface version on SBF, and absent natively (module docs).
     let blockhash = ctx.banks_client.get_latest_blockhash().await.unwrap();
     let tx = Transaction::new_signed_with_payer(
         std::slice::from_ref(&ping),
@@ -27,7 +26,13 @@ async fn ping_round_trip(program_id: Pubkey, ping: Instruction) {
     );
     let sim = ctx.banks_client.simulate_transaction(tx).await.unwrap();
     assert!(sim.result.as_ref().unwrap().is_ok(), "ping failed: {:?}", sim.result);
-    assert!(sim.simulation_details.unwrap().return_data.is_none());
+    let returned = sim.simulation_details.unwrap().return_data;
+    if keel_keeper::chain::embedded::sbf_mode() {
+        let data = returned.expect("ping returns its interface version on SBF");
+        assert_eq!((data.program_id, data.data), (program_id, version.to_vec()));
+    } else {
+        assert!(returned.is_none());
+    }
     // And it lands as a transaction.
     send(&mut ctx, &[ping]).await.unwrap();
 
@@ -41,11 +46,11 @@ async fn ping_round_trip(program_id: Pubkey, ping: Instruction) {
 #[tokio::test]
 async fn venue_ping() {
     let ix = anchor_ix(keel_venue::ID, keel_venue::accounts::Ping {}, keel_venue::instruction::Ping {});
-    ping_round_trip(keel_venue::ID, ix).await;
+    ping_round_trip(keel_venue::ID, ix, keel_venue::INTERFACE_VERSION).await;
 }
 
 #[tokio::test]
 async fn vault_ping() {
     let ix = anchor_ix(keel_vault::ID, keel_vault::accounts::Ping {}, keel_vault::instruction::Ping {});
-    ping_round_trip(keel_vault::ID, ix).await;
+    ping_round_trip(keel_vault::ID, ix, keel_vault::INTERFACE_VERSION).await;
 }

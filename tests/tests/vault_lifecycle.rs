@@ -2,12 +2,14 @@
 //! book traded by CPI (the vault PDA owns its venue margin account and signs), NAV moving both ways, withdrawals
 //! paying min(value at request, value at claim), fees, and every token reconciled.
 use fixed::types::I80F48;
+use keel_keeper::chain::embedded::sbf_mode;
 use keel_math::margin::Bound;
 use keel_tests::trading::*;
 use keel_tests::vault::*;
 use keel_tests::*;
 use keel_vault::state::Vault;
 use solana_program_test::ProgramTestContext;
+use solana_sdk::signature::Signer;
 
 const USDC: u64 = 1_000_000;
 
@@ -53,6 +55,15 @@ async fn depositors_strategy_and_withdrawals_reconcile_to_the_token() {
     assert!(nav_up < 100_000 * USDC, "premium received less the spread paid: NAV below deposits");
     let want = Vault::SHARE_MATH.amount_to_shares_floor(50_000 * USDC, nav_up, pre.total_shares).unwrap();
     let ix = v.deposit_ix(&mut ctx, &d2, 50_000 * USDC).await;
+    let (_, events) = simulate_with(&mut ctx, std::slice::from_ref(&ix), &[&d2.a.key]).await;
+    if sbf_mode() {
+        // On SBF the event is observable: it carries the price and the post-state.
+        let e: keel_vault::events::Deposited = event(&events).expect("a Deposited event");
+        assert_eq!((e.vault, e.owner, e.amount, e.shares), (v.vault, d2.a.key.pubkey(), 50_000 * USDC, want));
+        assert_eq!((e.nav, e.total_shares), (nav_up, pre.total_shares + want));
+    } else {
+        assert!(events.is_empty(), "natively emit! logs nothing");
+    }
     send_with(&mut ctx, &[ix], &[&d2.a.key]).await.unwrap();
     assert_eq!(token_balance(&mut ctx, d2.shares).await, want);
     assert_vault_reconciles(&mut ctx, &v).await;
@@ -93,9 +104,22 @@ async fn depositors_strategy_and_withdrawals_reconcile_to_the_token() {
     assert_vault_reconciles(&mut ctx, &v).await;
     v.t.assert_reconciles(&mut ctx, &[v.vault]).await;
 
-    // The `nav` view runs against the same accounts (its return data is only observable in the SBF tier, see
-    // tests/tests/smoke.rs) and, like every NAV reader, refuses to run without the positions' markets.
+    // The `nav` view runs against the same accounts and, like every NAV reader, refuses to run without the
+    // positions' markets. Its return data (SBF tier only) is exactly the off-chain computation.
     let ix = v.nav_ix(&mut ctx).await;
+    let (returned, _) = simulate_with(&mut ctx, std::slice::from_ref(&ix), &[]).await;
+    if sbf_mode() {
+        use anchor_lang::AnchorDeserialize;
+        let view = keel_vault::instructions::NavView::try_from_slice(&returned.expect("nav return data")).unwrap();
+        let s = v.state(&mut ctx).await;
+        assert_eq!(
+            (view.nav_lower, view.nav_upper),
+            (v.nav(&mut ctx, Bound::Lower).await, v.nav(&mut ctx, Bound::Upper).await)
+        );
+        assert_eq!((view.total_shares, view.idle_assets), (s.total_shares, s.idle_assets));
+    } else {
+        assert!(returned.is_none());
+    }
     send(&mut ctx, std::slice::from_ref(&ix)).await.expect("nav view");
     let mut short = ix;
     short.accounts.pop();

@@ -24,6 +24,7 @@ use fixed::types::I80F48;
 
 /// Seconds in the ACT/365 year used for all time-to-expiry conversions.
 pub const SECONDS_PER_YEAR: i64 = 31_536_000;
+const HALF: I80F48 = I80F48::lit("0.5");
 /// Below this total volatility σ√T the model is evaluated in its expiry / zero-vol limit.
 pub const MIN_TOTAL_VOL: I80F48 = I80F48::lit("0.000000001");
 
@@ -118,6 +119,7 @@ fn validate(i: &BsmInputs) -> MathResult<()> {
 }
 
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 fn core(i: &BsmInputs) -> MathResult<Core> {
     // 1. Validate and discount.
     validate(i)?;
@@ -135,7 +137,7 @@ fn core(i: &BsmInputs) -> MathResult<Core> {
         } else if m < I80F48::ZERO {
             I80F48::ZERO
         } else {
-            I80F48::lit("0.5")
+            HALF
         };
         return Ok(Core { carry_df, df, nd1: step, nd2: step, pdf_d1: I80F48::ZERO, sqrt_t, v, degenerate: true });
     }
@@ -156,6 +158,7 @@ fn core(i: &BsmInputs) -> MathResult<Core> {
 
 /// Option value from the shared core; clamped at 0 because rounding must never produce a negative premium.
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 fn value(i: &BsmInputs, c: &Core) -> MathResult<I80F48> {
     let spot_leg = i.spot.safe_mul(c.carry_df)?;
     let strike_leg = i.strike.safe_mul(c.df)?;
@@ -170,6 +173,7 @@ fn value(i: &BsmInputs, c: &Core) -> MathResult<I80F48> {
 
 /// Option price.
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn price(i: &BsmInputs) -> MathResult<I80F48> {
     let c = core(i)?;
     value(i, &c)
@@ -177,6 +181,7 @@ pub fn price(i: &BsmInputs) -> MathResult<I80F48> {
 
 /// Price, delta, gamma, vega and theta in one pass (one ln, one sqrt, three exp, two N, one φ).
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn greeks(i: &BsmInputs) -> MathResult<Greeks> {
     let c = core(i)?;
     let price = value(i, &c)?;

@@ -79,6 +79,7 @@ fn round_q120_to_q48(raw: i128) -> i128 {
 
 /// e^x.
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn exp(x: I80F48) -> MathResult<I80F48> {
     // 1. Domain: overflow above ln(2^79), exact zero far below the resolution.
     if x > EXP_MAX_ARG {
@@ -90,7 +91,12 @@ pub fn exp(x: I80F48) -> MathResult<I80F48> {
     // 2. Range reduction x = k ln2 + r with |r| <~ ln2/2, computed in Q120 so r carries no rounding error of note.
     let k: i32 = x.safe_mul(INV_LN2)?.round().to_num::<i32>();
     let x_q120 = x.to_bits() << SHIFT; // |x| <= 55 < 2^6, so this stays below 2^127
-    let r_raw = x_q120 - (k as i128) * LN2_Q120; // |k| <= 80: product < 2^127
+                                       // |k| <= 80: the product stays below 2^127. Multiplied unsigned so SBF needs no signed 128-bit overflow helper.
+    let k_ln2 = (k.unsigned_abs() as u128)
+        .checked_mul(LN2_Q120 as u128)
+        .and_then(|p| i128::try_from(p).ok())
+        .ok_or_else(|| err(MathErrorKind::Overflow))?;
+    let r_raw = if k < 0 { x_q120 + k_ln2 } else { x_q120 - k_ln2 };
     let r = W::from_bits(r_raw);
     // 3. e^r by Horner on the Taylor series to 1/20!: truncation < 0.36^21/21! < 1e-28.
     let mut acc = W::from_bits(INV_FACT[20]);
@@ -123,6 +129,7 @@ pub fn exp(x: I80F48) -> MathResult<I80F48> {
 
 /// Natural logarithm.
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn ln(x: I80F48) -> MathResult<I80F48> {
     // 1. Domain.
     if x <= I80F48::ZERO {
@@ -176,6 +183,7 @@ pub fn hypot(x: I80F48, y: I80F48) -> MathResult<I80F48> {
 
 /// Square root, rounded down.
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn sqrt(x: I80F48) -> MathResult<I80F48> {
     if x < I80F48::ZERO {
         return Err(err(MathErrorKind::OutOfDomain));
@@ -185,6 +193,7 @@ pub fn sqrt(x: I80F48) -> MathResult<I80F48> {
 
 /// Cube root (real, odd: cbrt(-x) = -cbrt(x)).
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn cbrt(x: I80F48) -> MathResult<I80F48> {
     if x == I80F48::ZERO {
         return Ok(I80F48::ZERO);
@@ -196,6 +205,7 @@ pub fn cbrt(x: I80F48) -> MathResult<I80F48> {
 
 /// x^y for x > 0, as exp(y ln x).
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn powf(x: I80F48, y: I80F48) -> MathResult<I80F48> {
     exp(ln(x)?.safe_mul(y)?)
 }

@@ -31,6 +31,7 @@ pub struct InstrumentRisk {
 }
 
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn instrument_risk(
     inst: &Instrument,
     spot: I80F48,

@@ -15,6 +15,9 @@
 //! - [`shares`]: share accounting with a virtual offset and directed rounding.
 //! - [`reference`]: f64 reference implementations used to bound the fixed-point error.
 //!
+//! On SBF (`target_os = "solana"`) the heavy functions are kept out of line so each gets its own 4 KiB stack frame;
+//! inlined into one instruction handler they would overflow it. Native builds inline as usual.
+//!
 //! Accuracy (property-tested over spot 1e-2..1e6, strike/spot 0.2..5, T 1 hour..3 years, vol 1%..500%; see
 //! `tests/accuracy.rs` and `docs/math.md`): BS price absolute error <= 1e-9 x spot; delta, gamma, vega, theta
 //! relative error <= 1e-8 wherever the greek is not tiny.

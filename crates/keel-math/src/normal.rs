@@ -15,6 +15,8 @@ use fixed::types::I80F48;
 pub const FRAC_1_SQRT_2PI: I80F48 = I80F48::lit("0.3989422804014326779399460599343818684759");
 /// sqrt(2π).
 pub const SQRT_2PI: I80F48 = I80F48::lit("2.506628274631000502415765284811045253007");
+/// Last term of the continued fraction for the far tail (a const: parsed at compile time, not per call).
+const CF_TAIL: I80F48 = I80F48::lit("0.65");
 
 /// Beyond this |x| the density is exactly zero at I80F48 resolution (and x² cannot overflow).
 const TAIL_CUTOFF: I80F48 = I80F48::lit("38");
@@ -53,6 +55,7 @@ fn gauss_kernel(x: I80F48) -> MathResult<I80F48> {
 
 /// Standard normal density φ(x) = e^{-x²/2} / sqrt(2π).
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn norm_pdf(x: I80F48) -> MathResult<I80F48> {
     gauss_kernel(x)?.safe_mul(FRAC_1_SQRT_2PI)
 }
@@ -68,6 +71,7 @@ fn horner(coeffs: &[I80F48], x: I80F48) -> MathResult<I80F48> {
 
 /// Lower tail Q(|x|) = N(-|x|).
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 fn lower_tail(ax: I80F48) -> MathResult<I80F48> {
     if ax > TAIL_CUTOFF {
         return Ok(I80F48::ZERO);
@@ -79,7 +83,7 @@ fn lower_tail(ax: I80F48) -> MathResult<I80F48> {
         kernel.safe_mul(num)?.safe_div(den)
     } else {
         // Continued fraction: φ(x) / (x + 1/(x + 2/(x + 3/(x + 4/(x + 0.65))))).
-        let mut cf = ax.safe_add(I80F48::lit("0.65"))?;
+        let mut cf = ax.safe_add(CF_TAIL)?;
         for k in [4, 3, 2, 1] {
             cf = ax.safe_add(I80F48::from_num(k).safe_div(cf)?)?;
         }
@@ -89,6 +93,7 @@ fn lower_tail(ax: I80F48) -> MathResult<I80F48> {
 
 /// Standard normal cumulative distribution N(x).
 #[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
 pub fn norm_cdf(x: I80F48) -> MathResult<I80F48> {
     let q = lower_tail(x.saturating_abs())?;
     Ok(if x > I80F48::ZERO { I80F48::ONE - q } else { q })

@@ -19,6 +19,9 @@ pub struct SviRaw {
     pub sigma: I80F48,
 }
 
+// Literals are parsed at compile time in consts: a runtime `lit` parses the string on every call.
+const QUARTER: I80F48 = I80F48::lit("0.25");
+
 impl SviRaw {
     /// Checks the parameter constraints; `InvalidParameter` if any fails.
     #[track_caller]
@@ -42,6 +45,7 @@ impl SviRaw {
 
     /// Total implied variance w(k).
     #[track_caller]
+    #[cfg_attr(target_os = "solana", inline(never))]
     pub fn total_variance(&self, k: I80F48) -> MathResult<I80F48> {
         let x = k.safe_sub(self.m)?;
         let root = hypot(x, self.sigma)?;
@@ -50,6 +54,7 @@ impl SviRaw {
 
     /// Implied volatility sqrt(w(k) / t) for t > 0 years.
     #[track_caller]
+    #[cfg_attr(target_os = "solana", inline(never))]
     pub fn implied_vol(&self, k: I80F48, t: I80F48) -> MathResult<I80F48> {
         if t <= I80F48::ZERO {
             return Err(MathError::new(MathErrorKind::OutOfDomain));
@@ -77,7 +82,7 @@ impl SviRaw {
         let two = I80F48::from_num(2);
         let four = I80F48::from_num(4);
         let t1 = I80F48::ONE.safe_sub(k.safe_mul(w1)?.safe_div(two.safe_mul(w)?)?)?;
-        let t2 = w1.safe_mul(w1)?.safe_div(four)?.safe_mul(I80F48::ONE.safe_div(w)?.safe_add(I80F48::lit("0.25"))?)?;
+        let t2 = w1.safe_mul(w1)?.safe_div(four)?.safe_mul(I80F48::ONE.safe_div(w)?.safe_add(QUARTER)?)?;
         t1.safe_mul(t1)?.safe_sub(t2)?.safe_add(w2.safe_div(two)?)
     }
 

@@ -30,12 +30,30 @@ pub fn quiet_logs() {
     }
 }
 
-/// The bank with both Keel programs registered natively.
+/// True when `KEEL_SBF=1`: banks load the SBF builds of both programs (scripts/sbf-test builds them into
+/// target/deploy and points `SBF_OUT_DIR` there) instead of registering them natively.
+pub fn sbf_mode() -> bool {
+    std::env::var("KEEL_SBF").is_ok_and(|v| v == "1")
+}
+
+/// The bank with both Keel programs: registered natively, or their SBF binaries in [`sbf_mode`].
 pub fn program_test() -> ProgramTest {
     let mut pt = ProgramTest::default();
-    pt.prefer_bpf(false);
-    pt.add_program("keel_venue", keel_venue::ID, processor!(keel_venue::process_native));
-    pt.add_program("keel_vault", keel_vault::ID, processor!(keel_vault::process_native));
+    if sbf_mode() {
+        // Native processors of None make program-test load <name>.so from SBF_OUT_DIR, run in the real SBF VM
+        // with compute metering.
+        pt.prefer_bpf(true);
+        // A transaction may buy up to 1.4M compute units with a ComputeBudget instruction; the suite's
+        // transactions carry none, so the bank grants the maximum and the CU budgets are asserted per instruction
+        // by the budget tests instead.
+        pt.set_compute_max_units(1_400_000);
+        pt.add_program("keel_venue", keel_venue::ID, None);
+        pt.add_program("keel_vault", keel_vault::ID, None);
+    } else {
+        pt.prefer_bpf(false);
+        pt.add_program("keel_venue", keel_venue::ID, processor!(keel_venue::process_native));
+        pt.add_program("keel_vault", keel_vault::ID, processor!(keel_vault::process_native));
+    }
     pt
 }
 

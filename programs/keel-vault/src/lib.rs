@@ -4,6 +4,8 @@
 //! a guardian pauses (bounded) and vetoes timelocked changes; a circuit breaker watches the oracle.
 //! See docs/vault.md.
 use anchor_lang::prelude::*;
+// Links the compiler intrinsics on the offline SBF toolchain; an empty crate everywhere else.
+use solana_compiler_builtins as _;
 
 pub mod error;
 pub mod events;

@@ -59,6 +59,13 @@ pub fn find<'a, 'info>(accounts: &'a [AccountInfo<'info>], key: &Pubkey) -> Resu
     accounts.iter().find(|a| a.key == key).ok_or_else(|| error!(VaultError::MissingMarketAccount))
 }
 
+/// Deserialises a venue account (discriminator checked; the caller checks the owner) onto the heap in a frame of
+/// its own: two venue accounts side by side on the stack would overflow an SBF frame.
+#[inline(never)]
+fn read_boxed<T: AccountDeserialize>(info: &AccountInfo) -> Result<Box<T>> {
+    Ok(Box::new(T::try_deserialize(&mut &info.try_borrow_data()?[..])?))
+}
+
 impl Holdings {
     /// Reads the margin account (owner and discriminator checked) and each position's market from `markets`.
     pub fn load<'info>(
@@ -70,12 +77,12 @@ impl Holdings {
     ) -> Result<Self> {
         require_keys_eq!(*margin.key, vault.margin_account, VaultError::VenueAccountMismatch);
         require_keys_eq!(*margin.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
-        let acct = MarginAccount::try_deserialize(&mut &margin.try_borrow_data()?[..])?;
+        let acct: Box<MarginAccount> = read_boxed(margin)?;
         let mut positions = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
         for p in acct.positions.iter().filter(|p| p.is_open()) {
             let info = find(markets, &p.market)?;
             require_keys_eq!(*info.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
-            let m = Market::try_deserialize(&mut &info.try_borrow_data()?[..])?;
+            let m: Box<Market> = read_boxed(info)?;
             require_keys_eq!(m.venue, vault.venue, VaultError::VenueAccountMismatch);
             m.require_fresh(now, None)?;
             positions.push(Held::new(p, &m, venue.collateral_decimals)?);

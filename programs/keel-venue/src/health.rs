@@ -16,25 +16,32 @@ pub fn health<'info>(
     remaining: &'info [AccountInfo<'info>],
     now: i64,
 ) -> Result<Health> {
-    let mut risks: [Option<PositionRisk>; crate::state::MAX_POSITIONS] = [None; crate::state::MAX_POSITIONS];
+    // On the heap: MAX_POSITIONS risk arrays on the stack overflow an SBF frame. Slot order is kept.
+    let mut risks: Vec<PositionRisk> = Vec::with_capacity(crate::state::MAX_POSITIONS);
     let mut extra = remaining.iter();
-    for (i, pos) in account.open_positions() {
+    for (_, pos) in account.open_positions() {
         let risk = if let Some((_, m)) = named.iter().find(|(k, _)| *k == pos.market) {
             m.position_risk(pos, venue.collateral_decimals)?
         } else {
             let info = extra.next().ok_or(VenueError::MarketAccountsMismatch)?;
             require_keys_eq!(info.key(), pos.market, VenueError::MarketAccountsMismatch);
-            let m: Account<Market> = Account::try_from(info)?;
+            let m = load_market(info)?;
             require_keys_eq!(m.venue, account.venue, VenueError::MarketAccountsMismatch);
             m.require_fresh(now, None)?;
             m.position_risk(pos, venue.collateral_decimals)?
         };
-        risks[i] = Some(risk);
+        risks.push(risk);
     }
     require!(extra.next().is_none(), VenueError::MarketAccountsMismatch);
-    let risks: Vec<PositionRisk> = risks.into_iter().flatten().collect();
     let collateral = I80F48::from_num(account.collateral);
     Ok(account_health(collateral, &risks, &venue.margin.params()).map_err(VenueError::from)?)
+}
+
+/// A market passed as a remaining account, owner- and discriminator-checked, deserialised in its own frame and kept
+/// on the heap (a Market is too big to sit in an SBF frame next to a handler's other state).
+#[inline(never)]
+pub fn load_market<'info>(info: &'info AccountInfo<'info>) -> Result<Box<Account<'info, Market>>> {
+    Ok(Box::new(Account::try_from(info)?))
 }
 
 /// Moves realised P&L between the account and the pool: the account receives floor(realized) (a loss is charged
@@ -76,7 +83,7 @@ pub fn pool_nav<'info>(
     require!(markets.len() == venue.num_markets as usize, VenueError::MarketAccountsMismatch);
     let mut nav = I80F48::from_num(venue.pool_assets);
     for (i, info) in markets.iter().enumerate() {
-        let m: Account<Market> = Account::try_from(info)?;
+        let m = load_market(info)?;
         let index = u32::try_from(i).map_err(|_| VenueError::MathOverflow)?;
         require!(m.venue == *venue_key && m.index == index, VenueError::MarketAccountsMismatch);
         if m.book.long_oi > 0 || m.book.short_oi > 0 {

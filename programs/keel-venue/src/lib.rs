@@ -6,6 +6,8 @@
 //! at oracle-derived marks; perps pay funding from the pool's skew; options settle at the oracle after expiry;
 //! liquidation is permissionless and gradual. See docs/venue.md.
 use anchor_lang::prelude::*;
+// Links the compiler intrinsics on the offline SBF toolchain; an empty crate everywhere else.
+use solana_compiler_builtins as _;
 
 pub mod error;
 pub mod events;

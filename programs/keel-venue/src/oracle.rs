@@ -115,7 +115,8 @@ pub fn read_price(update: &PriceUpdateV2, feed_id: &[u8; 32]) -> Result<OraclePr
 /// mantissa x 10^exponent as I80F48 (exponents within ±18).
 fn scale(mantissa: i64, exponent: i32) -> Result<I80F48> {
     require!(exponent.unsigned_abs() <= 18, VenueError::MathOverflow);
-    let pow = I80F48::from_num(10i64.pow(exponent.unsigned_abs()));
+    // Unsigned power: no signed 64-bit overflow check (that needs a 128-bit multiply helper on SBF).
+    let pow = I80F48::from_num(10u64.pow(exponent.unsigned_abs()));
     let m = I80F48::from_num(mantissa);
     let v = if exponent < 0 { m.safe_div(pow) } else { m.safe_mul(pow) };
     v.map_err(|e| VenueError::from(e).into())

@@ -6,7 +6,7 @@ use keel_math::mandate::{Mandate, LIMITS};
 pub const MAX_ALLOWED_MARKETS: usize = 8;
 
 /// The risk mandate, as raw I80F48 bits (see keel_math::mandate::Mandate for meanings).
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub struct MandateConfig {
     pub target_delta: i128,
     pub delta_band: i128,
@@ -20,6 +20,21 @@ pub struct MandateConfig {
     pub min_idle_fraction: i128,
     pub weights: [i128; LIMITS],
 }
+
+// Its own frame: inlined into VaultConfig's deserialiser, the derive's temporaries reached SBF's 4 KiB.
+keel_venue::deserialize_in_own_frame!(MandateConfig {
+    target_delta,
+    delta_band,
+    ww_risk_aversion,
+    ww_cost,
+    max_abs_gamma,
+    max_abs_vega,
+    max_var_fraction,
+    min_health,
+    max_leverage,
+    min_idle_fraction,
+    weights,
+});
 
 impl MandateConfig {
     pub fn mandate(&self) -> Mandate {
@@ -65,7 +80,7 @@ pub struct BreakerConfig {
 }
 
 /// Deposit caps, withdrawal delay, fees, guardian pause limits, timelock.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub struct VaultConfig {
     pub mandate: MandateConfig,
     pub rebalance: RebalanceConfig,
@@ -85,6 +100,24 @@ pub struct VaultConfig {
     pub pause_cooldown_secs: u32,
     pub timelock_secs: u32,
 }
+
+// Its own frame: a Vault holds two of these, and both inlined pushed its deserialiser near SBF's 4 KiB.
+keel_venue::deserialize_in_own_frame!(VaultConfig {
+    mandate,
+    rebalance,
+    breaker,
+    allowed_markets,
+    max_total_assets,
+    max_user_assets,
+    min_deposit,
+    withdrawal_delay_secs,
+    management_fee_bps,
+    performance_fee_bps,
+    fee_recipient,
+    max_pause_secs,
+    pause_cooldown_secs,
+    timelock_secs,
+});
 
 impl VaultConfig {
     pub fn is_allowed(&self, market: &Pubkey) -> bool {

@@ -48,6 +48,10 @@ pub struct Vault {
     pub last_fee_ts: i64,
     /// High-water mark of NAV per share (I80F48 bits) for the performance fee.
     pub high_water_mark: i128,
+    /// Zeroed space for fields added by later upgrades without a migration. Its size also matters today: it keeps
+    /// the account above 2 KiB, because upstream LLVM's BPF backend (the offline SBF toolchain) crashes inlining
+    /// a 16-byte-aligned copy of 1-2 KiB, which is what moving an `Account<Vault>` into its Box would be.
+    pub reserved: [u8; 256],
 }
 
 impl Vault {

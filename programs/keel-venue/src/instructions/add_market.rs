@@ -10,11 +10,11 @@ pub struct AddMarket<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
     #[account(mut, has_one = admin @ VenueError::UnauthorizedAdmin)]
-    pub venue: Account<'info, Venue>,
+    pub venue: Box<Account<'info, Venue>>,
     #[account(has_one = venue)]
-    pub underlying: Account<'info, Underlying>,
+    pub underlying: Box<Account<'info, Underlying>>,
     /// The option's surface (same underlying and expiry); omitted for perps.
-    pub surface: Option<Account<'info, VolSurface>>,
+    pub surface: Option<Box<Account<'info, VolSurface>>>,
     #[account(
         init,
         payer = admin,
@@ -22,7 +22,7 @@ pub struct AddMarket<'info> {
         seeds = [Market::SEED, venue.key().as_ref(), &venue.num_markets.to_le_bytes()],
         bump,
     )]
-    pub market: Account<'info, Market>,
+    pub market: Box<Account<'info, Market>>,
     pub system_program: Program<'info, System>,
 }
 

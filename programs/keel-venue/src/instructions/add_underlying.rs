@@ -13,7 +13,7 @@ pub struct AddUnderlying<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
     #[account(mut, has_one = admin @ VenueError::UnauthorizedAdmin)]
-    pub venue: Account<'info, Venue>,
+    pub venue: Box<Account<'info, Venue>>,
     #[account(
         init,
         payer = admin,
@@ -21,9 +21,9 @@ pub struct AddUnderlying<'info> {
         seeds = [Underlying::SEED, venue.key().as_ref(), &venue.num_underlyings.to_le_bytes()],
         bump,
     )]
-    pub underlying: Account<'info, Underlying>,
+    pub underlying: Box<Account<'info, Underlying>>,
     /// Owner (the Pyth receiver program) and layout are checked by `Account`.
-    pub price_update: Account<'info, PriceUpdateV2>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
     pub system_program: Program<'info, System>,
 }
 

@@ -12,7 +12,7 @@ pub struct CreateVenue<'info> {
     pub admin: Signer<'info>,
     /// Collateral mint; its owner program is checked by `InterfaceAccount` (Token or Token-2022 only).
     #[account(mint::token_program = token_program)]
-    pub collateral_mint: InterfaceAccount<'info, Mint>,
+    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(
         init,
         payer = admin,
@@ -20,7 +20,7 @@ pub struct CreateVenue<'info> {
         seeds = [Venue::SEED, collateral_mint.key().as_ref(), &id.to_le_bytes()],
         bump,
     )]
-    pub venue: Account<'info, Venue>,
+    pub venue: Box<Account<'info, Venue>>,
     #[account(
         init,
         payer = admin,
@@ -30,7 +30,7 @@ pub struct CreateVenue<'info> {
         token::authority = venue,
         token::token_program = token_program,
     )]
-    pub collateral_vault: InterfaceAccount<'info, TokenAccount>,
+    pub collateral_vault: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(
         init,
         payer = admin,
@@ -40,7 +40,7 @@ pub struct CreateVenue<'info> {
         mint::authority = venue,
         mint::token_program = token_program,
     )]
-    pub lp_mint: InterfaceAccount<'info, Mint>,
+    pub lp_mint: Box<InterfaceAccount<'info, Mint>>,
     pub token_program: Interface<'info, TokenInterface>,
     pub system_program: Program<'info, System>,
 }

@@ -16,19 +16,19 @@ use keel_math::margin::Bound;
 pub struct LpFlowAccounts<'info> {
     pub owner: Signer<'info>,
     #[account(mut, has_one = collateral_mint, has_one = collateral_vault, has_one = lp_mint)]
-    pub venue: Account<'info, Venue>,
+    pub venue: Box<Account<'info, Venue>>,
     #[account(mint::token_program = token_program)]
-    pub collateral_mint: InterfaceAccount<'info, Mint>,
+    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(mut)]
-    pub collateral_vault: InterfaceAccount<'info, TokenAccount>,
+    pub collateral_vault: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(mut)]
-    pub lp_mint: InterfaceAccount<'info, Mint>,
+    pub lp_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The owner's collateral account (source on deposit, destination on withdrawal).
     #[account(mut, token::mint = collateral_mint, token::authority = owner, token::token_program = token_program)]
-    pub owner_collateral: InterfaceAccount<'info, TokenAccount>,
+    pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The owner's LP share account.
     #[account(mut, token::mint = lp_mint, token::authority = owner, token::token_program = token_program)]
-    pub owner_lp: InterfaceAccount<'info, TokenAccount>,
+    pub owner_lp: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(address = venue.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }

@@ -14,7 +14,7 @@ pub struct OpenMarginAccount<'info> {
     #[account(mut)]
     pub payer: Signer<'info>,
     pub owner: Signer<'info>,
-    pub venue: Account<'info, Venue>,
+    pub venue: Box<Account<'info, Venue>>,
     #[account(
         init,
         payer = payer,

@@ -16,9 +16,9 @@ pub struct PostSurface<'info> {
     #[account(mut)]
     pub vol_authority: Signer<'info>,
     #[account(has_one = vol_authority @ VenueError::UnauthorizedVolAuthority)]
-    pub venue: Account<'info, Venue>,
+    pub venue: Box<Account<'info, Venue>>,
     #[account(has_one = venue)]
-    pub underlying: Account<'info, Underlying>,
+    pub underlying: Box<Account<'info, Underlying>>,
     #[account(
         init_if_needed,
         payer = vol_authority,
@@ -26,7 +26,7 @@ pub struct PostSurface<'info> {
         seeds = [VolSurface::SEED, underlying.key().as_ref(), &expiry.to_le_bytes()],
         bump,
     )]
-    pub surface: Account<'info, VolSurface>,
+    pub surface: Box<Account<'info, VolSurface>>,
     pub system_program: Program<'info, System>,
 }
 

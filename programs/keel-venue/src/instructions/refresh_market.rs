@@ -14,14 +14,14 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 #[derive(Accounts)]
 pub struct RefreshMarket<'info> {
     pub refresher: Signer<'info>,
-    pub venue: Account<'info, Venue>,
+    pub venue: Box<Account<'info, Venue>>,
     #[account(has_one = venue)]
-    pub underlying: Account<'info, Underlying>,
+    pub underlying: Box<Account<'info, Underlying>>,
     #[account(mut, has_one = venue, has_one = underlying)]
-    pub market: Account<'info, Market>,
-    pub price_update: Account<'info, PriceUpdateV2>,
+    pub market: Box<Account<'info, Market>>,
+    pub price_update: Box<Account<'info, PriceUpdateV2>>,
     /// Required for options: must be the market's surface.
-    pub surface: Option<Account<'info, VolSurface>>,
+    pub surface: Option<Box<Account<'info, VolSurface>>>,
 }
 
 pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {

@@ -8,7 +8,7 @@ use anchor_lang::prelude::*;
 pub struct SetPaused<'info> {
     pub guardian: Signer<'info>,
     #[account(mut, has_one = guardian @ VenueError::UnauthorizedGuardian)]
-    pub venue: Account<'info, Venue>,
+    pub venue: Box<Account<'info, Venue>>,
 }
 
 pub fn set_paused(ctx: Context<SetPaused>, paused: u32) -> Result<()> {

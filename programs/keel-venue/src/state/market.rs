@@ -30,7 +30,7 @@ pub struct MarketConfig {
 pub const RISK_SCENARIOS: usize = 14;
 
 /// Greeks and scenario P&L of one unit, computed by `refresh_market` (all I80F48 bits).
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
+#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
 pub struct RiskCache {
     pub mark: i128,
     pub delta: i128,
@@ -52,6 +52,24 @@ pub struct RiskCache {
     /// Whether the oracle was `Valid` at refresh (consumers that increase risk require it).
     pub oracle_valid: bool,
 }
+
+// Its own frame: inlined into Market's deserialiser, the derive's temporaries exceeded SBF's 4 KiB.
+crate::deserialize_in_own_frame!(RiskCache {
+    mark,
+    delta,
+    gamma,
+    vega,
+    theta,
+    risk_array,
+    spot,
+    conf,
+    bias,
+    vol,
+    slot,
+    ts,
+    valid_until,
+    oracle_valid
+});
 
 /// A market. PDA: ["market", venue, index (u32 LE)].
 #[account]

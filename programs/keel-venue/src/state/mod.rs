@@ -1,5 +1,20 @@
 //! Venue accounts. Fixed-point values are stored as raw I80F48 bits (`i128`) so accounts stay borsh-plain;
 //! [`fx`] / [`raw`] convert at the edges.
+/// Implements `AnchorDeserialize` for a struct field by field (the derive's wire format: fields in declaration
+/// order) in a function that is never inlined, so its Borsh temporaries get their own stack frame. Used for the
+/// big nested structs whose derived deserialiser, inlined into their account's, pushed that past SBF's 4 KiB.
+#[macro_export]
+macro_rules! deserialize_in_own_frame {
+    ($ty:ident { $($field:ident),+ $(,)? }) => {
+        impl anchor_lang::AnchorDeserialize for $ty {
+            #[inline(never)]
+            fn deserialize_reader<R: std::io::Read>(r: &mut R) -> std::io::Result<Self> {
+                Ok(Self { $($field: anchor_lang::AnchorDeserialize::deserialize_reader(r)?),+ })
+            }
+        }
+    };
+}
+
 pub mod margin;
 pub mod market;
 pub mod surface;

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Compute units per Keel instruction from an SBF-tier test log (the runtime's program log at debug level, one test
+thread), as a Markdown table; with --budgets FILE, also checks each instruction's largest cost beyond its CPIs
+against its budget and exits 1 naming every instruction over budget (or missing from the run).
+
+Budget file lines: `<program> <Instruction> <max CU beyond CPIs>`; '#' starts a comment."""
+import argparse
+import re
+import statistics
+import sys
+
+PROGRAMS = {
+    "24Lsvc3Mc2zqMZgyNybMV2iWpTGGC3dadRzcqAZ8M5Uk": "venue",
+    "EmfsmMXgdFCT9jNgQJrhviJAnVv5n5DkXKGpa7Lnr845": "vault",
+}
+
+
+def measure(path):
+    """{(program, instruction): [(total, beyond_cpis)]} over successful top-level Keel instructions."""
+    rows = {}
+    stack = []  # frames: {"id", "name", "inner", "units"}
+    for line in open(path, errors="replace"):
+        m = re.search(r"stable_log\] (.*)$", line)
+        if not m:
+            continue
+        msg = m.group(1)
+        if inv := re.match(r"Program (\w+) invoke \[\d+\]", msg):
+            stack.append({"id": inv.group(1), "name": None, "inner": 0, "units": 0})
+        elif (ix := re.match(r"Program log: Instruction: (\w+)", msg)) and stack and stack[-1]["name"] is None:
+            stack[-1]["name"] = ix.group(1)
+        elif (c := re.match(r"Program (\w+) consumed (\d+) of", msg)) and stack:
+            stack[-1]["units"] = int(c.group(2))
+        elif (end := re.match(r"Program (\w+) (success|failed)", msg)) and stack:
+            frame = stack.pop()
+            if stack:
+                stack[-1]["inner"] += frame["units"]
+            elif end.group(2) == "success" and frame["id"] in PROGRAMS and frame["name"]:
+                key = (PROGRAMS[frame["id"]], frame["name"])
+                rows.setdefault(key, []).append((frame["units"], frame["units"] - frame["inner"]))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("log")
+    ap.add_argument("--budgets")
+    args = ap.parse_args()
+    rows = measure(args.log)
+    if not rows:
+        sys.exit("cu-table: no Keel instruction in the log (was RUST_LOG=...stable_log=debug set?)")
+    print("| program | instruction | runs | total CU (median / max) | beyond CPIs (median / max) |")
+    print("|---|---|---:|---:|---:|")
+    for (prog, name), v in sorted(rows.items()):
+        tot = [a for a, _ in v]
+        own = [b for _, b in v]
+        print(f"| {prog} | {name} | {len(v)} | {int(statistics.median(tot)):,} / {max(tot):,} | "
+              f"{int(statistics.median(own)):,} / {max(own):,} |")
+    if not args.budgets:
+        return
+    over = []
+    for line in open(args.budgets):
+        line = line.split("#", 1)[0].split()
+        if not line:
+            continue
+        prog, name, budget = line[0], line[1], int(line[2])
+        runs = rows.get((prog, name))
+        if not runs:
+            over.append(f"{prog} {name}: not executed by the suite (budget {budget:,})")
+        elif (worst := max(b for _, b in runs)) > budget:
+            over.append(f"{prog} {name}: {worst:,} CU beyond CPIs > budget {budget:,}")
+    for o in over:
+        print(f"cu-budget: OVER: {o}", file=sys.stderr)
+    if over:
+        sys.exit(1)
+    print("cu-budget: every instruction within its budget", file=sys.stderr)
+
+
+main()
