@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compute units per Keel instruction from an SBF-tier test log (the runtime's program log at debug level, one test
 thread), as a Markdown table; with --budgets FILE, also checks each instruction's largest cost beyond its CPIs
-against its budget and exits 1 naming every instruction over budget (or missing from the run).
+against its budget and exits 1 naming every instruction over budget, missing from the run, or run without a
+budget line.
 
 Budget file lines: `<program> <Instruction> <max CU beyond CPIs>`; '#' starts a comment."""
 import argparse
@@ -58,16 +59,20 @@ def main():
     if not args.budgets:
         return
     over = []
+    budgeted = set()
     for line in open(args.budgets):
         line = line.split("#", 1)[0].split()
         if not line:
             continue
         prog, name, budget = line[0], line[1], int(line[2])
+        budgeted.add((prog, name))
         runs = rows.get((prog, name))
         if not runs:
             over.append(f"{prog} {name}: not executed by the suite (budget {budget:,})")
         elif (worst := max(b for _, b in runs)) > budget:
             over.append(f"{prog} {name}: {worst:,} CU beyond CPIs > budget {budget:,}")
+    # A new instruction gets a budget the day it first runs, or it would never be guarded.
+    over += [f"{prog} {name}: executed but has no budget line" for prog, name in sorted(set(rows) - budgeted)]
     for o in over:
         print(f"cu-budget: OVER: {o}", file=sys.stderr)
     if over:

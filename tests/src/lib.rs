@@ -17,7 +17,8 @@ pub mod trading;
 pub mod vault;
 pub mod venue;
 
-/// The keeper's embedded bank (keel-venue and keel-vault registered natively) plus the test-only integrator.
+/// The keeper's embedded bank (keel-venue and keel-vault natively, or their SBF builds with `KEEL_SBF=1`) plus the
+/// test-only integrator.
 pub fn program_test() -> ProgramTest {
     let mut pt = keel_keeper::chain::embedded::program_test();
     // Always native, also in KEEL_SBF mode (prefer_bpf is read per add_program): a test-only CPI caller, not a
@@ -65,14 +66,15 @@ pub async fn send_batch(
     Ok(())
 }
 
-/// What a simulation of `ixs` (signed by the payer and `signers`) shows beyond success: the return data and the
+/// What a simulation of `ixs` (signed by the payer and `signers`) shows beyond success: the return data (with the
+/// program that set it) and the
 /// events (`emit!` payloads, discriminator first). Both exist only in the SBF tier: natively solana-cpi 3.x
 /// compiles `set_return_data` and `sol_log_data` to no-ops, so there both come back empty.
 pub async fn simulate_with(
     ctx: &mut ProgramTestContext,
     ixs: &[Instruction],
     signers: &[&Keypair],
-) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {
+) -> (Option<(Pubkey, Vec<u8>)>, Vec<Vec<u8>>) {
     use base64::Engine;
     let blockhash = ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
     let mut all: Vec<&Keypair> = vec![&ctx.payer];
@@ -87,7 +89,7 @@ pub async fn simulate_with(
         .filter_map(|l| l.strip_prefix("Program data: "))
         .map(|b| base64::engine::general_purpose::STANDARD.decode(b).expect("base64 event"))
         .collect();
-    (details.return_data.map(|r| r.data), events)
+    (details.return_data.map(|r| (r.program_id, r.data)), events)
 }
 
 /// The first event of type `E` among `events` (see [`simulate_with`]).

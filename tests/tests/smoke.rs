@@ -3,12 +3,11 @@
 //!
 //! `ping` also returns the interface version as return data. solana-cpi 3.x compiles `set_return_data` to a no-op
 //! off-target, so natively the test asserts there is none; in the SBF tier (scripts/sbf-test) it asserts the bytes.
-use keel_tests::{anchor_ix, program_test, send};
+use keel_tests::{anchor_ix, program_test, send, simulate_with};
 use solana_sdk::{
     instruction::{Instruction, InstructionError},
     pubkey::Pubkey,
-    signature::Signer,
-    transaction::{Transaction, TransactionError},
+    transaction::TransactionError,
 };
 
 /// Anchor's `InstructionFallbackNotFound` error code.
@@ -17,19 +16,10 @@ const FALLBACK_NOT_FOUND: u32 = 101;
 async fn ping_round_trip(program_id: Pubkey, ping: Instruction, version: [u8; 3]) {
     let mut ctx = program_test().start_with_context().await;
     // Simulation succeeds; its return data is the interface version on SBF, and absent natively (module docs).
-    let blockhash = ctx.banks_client.get_latest_blockhash().await.unwrap();
-    let tx = Transaction::new_signed_with_payer(
-        std::slice::from_ref(&ping),
-        Some(&ctx.payer.pubkey()),
-        &[&ctx.payer],
-        blockhash,
-    );
-    let sim = ctx.banks_client.simulate_transaction(tx).await.unwrap();
-    assert!(sim.result.as_ref().unwrap().is_ok(), "ping failed: {:?}", sim.result);
-    let returned = sim.simulation_details.unwrap().return_data;
+    let (returned, _) = simulate_with(&mut ctx, std::slice::from_ref(&ping), &[]).await;
     if keel_keeper::chain::embedded::sbf_mode() {
-        let data = returned.expect("ping returns its interface version on SBF");
-        assert_eq!((data.program_id, data.data), (program_id, version.to_vec()));
+        let returned = returned.expect("ping returns its interface version on SBF");
+        assert_eq!(returned, (program_id, version.to_vec()));
     } else {
         assert!(returned.is_none());
     }

@@ -110,7 +110,7 @@ async fn depositors_strategy_and_withdrawals_reconcile_to_the_token() {
     let (returned, _) = simulate_with(&mut ctx, std::slice::from_ref(&ix), &[]).await;
     if sbf_mode() {
         use anchor_lang::AnchorDeserialize;
-        let view = keel_vault::instructions::NavView::try_from_slice(&returned.expect("nav return data")).unwrap();
+        let view = keel_vault::instructions::NavView::try_from_slice(&returned.expect("nav return data").1).unwrap();
         let s = v.state(&mut ctx).await;
         assert_eq!(
             (view.nav_lower, view.nav_upper),

@@ -18,7 +18,12 @@ fn main() -> Result<()> {
     // Under a rustup proxy RUSTUP_TOOLCHAIN is set, and the builder would then pass cargo a literal "+{toolchain}".
     // Edition 2021: a safe call; nothing else runs yet.
     std::env::remove_var("RUSTUP_TOOLCHAIN");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
+    // `cargo run` sets CARGO_MANIFEST_DIR for the process too; prefer it over the compile-time path, which is stale
+    // when a shared target cache holds a binary built from another checkout.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    let root = Path::new(&manifest).join("../..").canonicalize().with_context(|| {
+        format!("finding the workspace root from {manifest}: run this with `cargo run -p keel-idl`")
+    })?;
     let mut drifted = Vec::new();
     for (program, file) in PROGRAMS {
         eprintln!("keel-idl: building the IDL of {program}");

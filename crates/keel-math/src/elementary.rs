@@ -91,7 +91,7 @@ pub fn exp(x: I80F48) -> MathResult<I80F48> {
     // 2. Range reduction x = k ln2 + r with |r| <~ ln2/2, computed in Q120 so r carries no rounding error of note.
     let k: i32 = x.safe_mul(INV_LN2)?.round().to_num::<i32>();
     let x_q120 = x.to_bits() << SHIFT; // |x| <= 55 < 2^6, so this stays below 2^127
-                                       // |k| <= 80: the product stays below 2^127. Multiplied unsigned so SBF needs no signed 128-bit overflow helper.
+                                       // |k| <= 80 keeps k ln2 below 2^127; multiplied unsigned because SBF has no signed 128-bit overflow helper.
     let k_ln2 = (k.unsigned_abs() as u128)
         .checked_mul(LN2_Q120 as u128)
         .and_then(|p| i128::try_from(p).ok())

@@ -44,8 +44,8 @@ pub fn program_test() -> ProgramTest {
         // with compute metering.
         pt.prefer_bpf(true);
         // A transaction may buy up to 1.4M compute units with a ComputeBudget instruction; the suite's
-        // transactions carry none, so the bank grants the maximum and the CU budgets are asserted per instruction
-        // by the budget tests instead.
+        // transactions carry none, so the bank grants the maximum, and scripts/sbf-test checks each instruction's
+        // units against tests/cu-budgets.txt instead.
         pt.set_compute_max_units(1_400_000);
         pt.add_program("keel_venue", keel_venue::ID, None);
         pt.add_program("keel_vault", keel_vault::ID, None);

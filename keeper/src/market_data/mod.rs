@@ -10,7 +10,10 @@ pub fn shared_data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("KEEL_DATA_DIR") {
         return PathBuf::from(dir);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+    // `cargo run`/`cargo test` set CARGO_MANIFEST_DIR at run time; it beats the compile-time path, which is stale
+    // when a shared target cache holds a binary built from another checkout.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    PathBuf::from(manifest).join("../../shared/data")
 }
 
 /// Errors from loading data files, with the file named.

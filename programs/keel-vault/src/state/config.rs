@@ -5,36 +5,24 @@ use keel_math::mandate::{Mandate, LIMITS};
 /// Markets a vault may trade (unused slots are `Pubkey::default()`).
 pub const MAX_ALLOWED_MARKETS: usize = 8;
 
-/// The risk mandate, as raw I80F48 bits (see keel_math::mandate::Mandate for meanings).
-#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
-pub struct MandateConfig {
-    pub target_delta: i128,
-    pub delta_band: i128,
-    pub ww_risk_aversion: i128,
-    pub ww_cost: i128,
-    pub max_abs_gamma: i128,
-    pub max_abs_vega: i128,
-    pub max_var_fraction: i128,
-    pub min_health: i128,
-    pub max_leverage: i128,
-    pub min_idle_fraction: i128,
-    pub weights: [i128; LIMITS],
+// Own deserialisation frame: inlined into VaultConfig's, the derive's temporaries reached SBF's 4 KiB.
+keel_venue::deserialize_in_own_frame! {
+    /// The risk mandate, as raw I80F48 bits (see keel_math::mandate::Mandate for meanings).
+    #[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+    pub struct MandateConfig {
+        pub target_delta: i128,
+        pub delta_band: i128,
+        pub ww_risk_aversion: i128,
+        pub ww_cost: i128,
+        pub max_abs_gamma: i128,
+        pub max_abs_vega: i128,
+        pub max_var_fraction: i128,
+        pub min_health: i128,
+        pub max_leverage: i128,
+        pub min_idle_fraction: i128,
+        pub weights: [i128; LIMITS],
+    }
 }
-
-// Its own frame: inlined into VaultConfig's deserialiser, the derive's temporaries reached SBF's 4 KiB.
-keel_venue::deserialize_in_own_frame!(MandateConfig {
-    target_delta,
-    delta_band,
-    ww_risk_aversion,
-    ww_cost,
-    max_abs_gamma,
-    max_abs_vega,
-    max_var_fraction,
-    min_health,
-    max_leverage,
-    min_idle_fraction,
-    weights,
-});
 
 impl MandateConfig {
     pub fn mandate(&self) -> Mandate {
@@ -79,45 +67,31 @@ pub struct BreakerConfig {
     pub max_conf_bps: u16,
 }
 
-/// Deposit caps, withdrawal delay, fees, guardian pause limits, timelock.
-#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
-pub struct VaultConfig {
-    pub mandate: MandateConfig,
-    pub rebalance: RebalanceConfig,
-    pub breaker: BreakerConfig,
-    pub allowed_markets: [Pubkey; MAX_ALLOWED_MARKETS],
-    /// Total assets cap, per-depositor cap (value of their shares after the deposit) and minimum deposit (tokens).
-    pub max_total_assets: u64,
-    pub max_user_assets: u64,
-    pub min_deposit: u64,
-    pub withdrawal_delay_secs: u32,
-    /// Management fee per year and performance fee over the high-water mark, bps.
-    pub management_fee_bps: u16,
-    pub performance_fee_bps: u16,
-    pub fee_recipient: Pubkey,
-    pub max_pause_secs: u32,
-    /// After a pause ends, the guardian must wait this long before pausing again.
-    pub pause_cooldown_secs: u32,
-    pub timelock_secs: u32,
+// Own deserialisation frame: a Vault holds two of these, and both inlined pushed its deserialiser near 4 KiB.
+keel_venue::deserialize_in_own_frame! {
+    /// Deposit caps, withdrawal delay, fees, guardian pause limits, timelock.
+    #[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+    pub struct VaultConfig {
+        pub mandate: MandateConfig,
+        pub rebalance: RebalanceConfig,
+        pub breaker: BreakerConfig,
+        pub allowed_markets: [Pubkey; MAX_ALLOWED_MARKETS],
+        /// Total assets cap, per-depositor cap (value of their shares after the deposit) and minimum deposit
+        /// (tokens).
+        pub max_total_assets: u64,
+        pub max_user_assets: u64,
+        pub min_deposit: u64,
+        pub withdrawal_delay_secs: u32,
+        /// Management fee per year and performance fee over the high-water mark, bps.
+        pub management_fee_bps: u16,
+        pub performance_fee_bps: u16,
+        pub fee_recipient: Pubkey,
+        pub max_pause_secs: u32,
+        /// After a pause ends, the guardian must wait this long before pausing again.
+        pub pause_cooldown_secs: u32,
+        pub timelock_secs: u32,
+    }
 }
-
-// Its own frame: a Vault holds two of these, and both inlined pushed its deserialiser near SBF's 4 KiB.
-keel_venue::deserialize_in_own_frame!(VaultConfig {
-    mandate,
-    rebalance,
-    breaker,
-    allowed_markets,
-    max_total_assets,
-    max_user_assets,
-    min_deposit,
-    withdrawal_delay_secs,
-    management_fee_bps,
-    performance_fee_bps,
-    fee_recipient,
-    max_pause_secs,
-    pause_cooldown_secs,
-    timelock_secs,
-});
 
 impl VaultConfig {
     pub fn is_allowed(&self, market: &Pubkey) -> bool {

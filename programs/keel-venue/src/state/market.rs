@@ -29,47 +29,32 @@ pub struct MarketConfig {
 /// Number of scenarios in the cached SPAN grid (7 spot points x 2 vol points).
 pub const RISK_SCENARIOS: usize = 14;
 
-/// Greeks and scenario P&L of one unit, computed by `refresh_market` (all I80F48 bits).
-#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
-pub struct RiskCache {
-    pub mark: i128,
-    pub delta: i128,
-    pub gamma: i128,
-    pub vega: i128,
-    pub theta: i128,
-    /// P&L of +1 unit per scenario, layout `spot_index * 2 + vol_index` (see keel_math::risk).
-    pub risk_array: [i128; RISK_SCENARIOS],
-    /// Inputs it was computed at: oracle spot, implied vol (0 for perps), slot and time.
-    pub spot: i128,
-    /// Oracle confidence at refresh and the per-unit mark bias used for margin, |delta| x k x conf (quote units).
-    pub conf: i128,
-    pub bias: i128,
-    pub vol: i128,
-    pub slot: u64,
-    pub ts: i64,
-    /// Last second the cache may be used without a refresh (ts + the underlying's cache max age).
-    pub valid_until: i64,
-    /// Whether the oracle was `Valid` at refresh (consumers that increase risk require it).
-    pub oracle_valid: bool,
+// Own deserialisation frame: inlined into Market's, the derive's temporaries exceeded SBF's 4 KiB.
+crate::deserialize_in_own_frame! {
+    /// Greeks and scenario P&L of one unit, computed by `refresh_market` (all I80F48 bits).
+    #[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Default)]
+    pub struct RiskCache {
+        pub mark: i128,
+        pub delta: i128,
+        pub gamma: i128,
+        pub vega: i128,
+        pub theta: i128,
+        /// P&L of +1 unit per scenario, layout `spot_index * 2 + vol_index` (see keel_math::risk).
+        pub risk_array: [i128; RISK_SCENARIOS],
+        /// Inputs it was computed at: oracle spot, implied vol (0 for perps), slot and time.
+        pub spot: i128,
+        /// Oracle confidence at refresh and the per-unit mark bias used for margin, |delta| x k x conf (quote units).
+        pub conf: i128,
+        pub bias: i128,
+        pub vol: i128,
+        pub slot: u64,
+        pub ts: i64,
+        /// Last second the cache may be used without a refresh (ts + the underlying's cache max age).
+        pub valid_until: i64,
+        /// Whether the oracle was `Valid` at refresh (consumers that increase risk require it).
+        pub oracle_valid: bool,
+    }
 }
-
-// Its own frame: inlined into Market's deserialiser, the derive's temporaries exceeded SBF's 4 KiB.
-crate::deserialize_in_own_frame!(RiskCache {
-    mark,
-    delta,
-    gamma,
-    vega,
-    theta,
-    risk_array,
-    spot,
-    conf,
-    bias,
-    vol,
-    slot,
-    ts,
-    valid_until,
-    oracle_valid
-});
 
 /// A market. PDA: ["market", venue, index (u32 LE)].
 #[account]
