@@ -45,10 +45,11 @@ async fn the_demo_spec_deploys_once_and_a_re_run_changes_nothing() {
             "market 1 (Call)",
             "market 2 (Put)",
             "LP liquidity 1000000",
-            "vault 0"
+            "vault 0",
+            "vault 0 accounts"
         ]
     );
-    assert_eq!(first.created(), 8);
+    assert_eq!(first.created(), 9);
     let venue: keel_venue::state::Venue = chain.read(&first.venue).await.unwrap();
     assert_eq!(venue.pool_assets, 1_000_000_000_000, "1,000,000 tokens of LP liquidity at 6 decimals");
     let call: keel_venue::state::Market = chain.read(&first.markets[&1]).await.unwrap();

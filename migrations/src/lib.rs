@@ -11,7 +11,7 @@ pub mod spec;
 
 use keel_client::chain::{Chain, ChainError};
 use keel_client::token::{create_mint_ixs, create_token_account_ixs, mint_to_ix, ACCOUNT_LEN, MINT_LEN, SPL_TOKEN_ID};
-use keel_client::vault::{create_vault_ix, vault_pda, VenueKeys};
+use keel_client::vault::{create_vault_ix, open_vault_accounts_ix, vault_pda, VenueKeys};
 use keel_client::venue::*;
 use keel_client::{bits, presets};
 use keel_venue::state::{MarketConfig, MarketKind};
@@ -224,19 +224,25 @@ pub async fn apply(chain: &mut impl Chain, spec: &Spec, ctx: &Context<'_>) -> Re
         }
         step(&mut out, format!("LP liquidity {}", lp.amount), venue, created);
     }
-    // 6. Vaults with the reference mandate over their allowed markets.
+    // 6. Vaults with the reference mandate over their allowed markets: the vault, then its accounts (two
+    //    transactions; each step is skipped when its accounts exist, so an interrupted run resumes).
     for v in &spec.vaults {
         let key = vault_pda(&venue, v.index);
+        let underlying = out.underlyings[&v.underlying];
+        let vk = VenueKeys { venue, underlying, mint, token_program };
         let created = !exists(chain, &key).await?;
         if created {
-            let underlying = out.underlyings[&v.underlying];
             let allowed: Vec<Pubkey> = v.markets.iter().map(|i| out.markets[i]).collect();
             let config = presets::vault_config(&allowed, admin);
-            let vk = VenueKeys { venue, underlying, mint, token_program };
             let ix = create_vault_ix(&admin, &vk, v.index, ctx.strategist, ctx.guardian, config);
             chain.send(&[ix], &[]).await?;
         }
         step(&mut out, format!("vault {}", v.index), key, created);
+        let opened = !exists(chain, &margin_pda(&venue, &key)).await?;
+        if opened {
+            chain.send(&[open_vault_accounts_ix(&admin, &vk, v.index)], &[]).await?;
+        }
+        step(&mut out, format!("vault {} accounts", v.index), margin_pda(&venue, &key), opened);
         out.vaults.insert(v.index, key);
     }
     Ok(out)

@@ -41,6 +41,8 @@ pub async fn send_with(
     let mut all: Vec<&Keypair> = vec![&ctx.payer];
     all.extend_from_slice(signers);
     let tx = Transaction::new_signed_with_payer(ixs, Some(&ctx.payer.pubkey()), &all, blockhash);
+    // The bank accepts any size; a cluster refuses a transaction over one packet, so the suite does too.
+    keel_client::chain::check_size(&tx).map_err(|e| TransportError::Custom(e.to_string()))?;
     ctx.banks_client.process_transaction(tx).await.map_err(Into::into)
 }
 

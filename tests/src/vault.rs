@@ -26,6 +26,13 @@ pub fn create_vault_ix(
     keel_client::vault::create_vault_ix(curator, &k, id, strategist, guardian, config)
 }
 
+/// open_vault_accounts (creation step 2) for vault `id` on a trading fixture's venue.
+pub fn open_vault_accounts_ix(curator: &Pubkey, t: &TradingFixture, id: u16) -> Instruction {
+    let k =
+        VenueKeys { venue: t.f.venue, underlying: t.f.underlying(), mint: t.f.mint, token_program: t.token_program };
+    keel_client::vault::open_vault_accounts_ix(curator, &k, id)
+}
+
 pub fn default_vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultConfig {
     keel_client::presets::vault_config(allowed, fee_recipient)
 }
@@ -102,6 +109,8 @@ impl VaultFixture {
         let vault = vault_pda(&t.f.venue, id);
         let ix = create_vault_ix(&ctx.payer.pubkey(), &t, id, strategist.pubkey(), guardian.pubkey(), config);
         send_with(ctx, &[ix], &[]).await.expect("create vault");
+        let ix = open_vault_accounts_ix(&ctx.payer.pubkey(), &t, id);
+        send_with(ctx, &[ix], &[]).await.expect("open the vault's accounts");
         Self { t, vault, strategist, guardian, fee_recipient }
     }
 

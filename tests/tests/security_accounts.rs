@@ -1,5 +1,6 @@
 //! Attacks on account lifecycles and token plumbing that must fail: depositing a token of another mint (with other
-//! decimals) into a vault, re-initialising an existing vault, and replaying a claim on a closed withdrawal request.
+//! decimals) into a vault, re-initialising an existing vault, using or re-opening a half-created vault, and
+//! replaying a claim on a closed withdrawal request.
 use keel_client::vault::withdrawal_pda;
 use keel_tests::vault::*;
 use keel_tests::*;
@@ -80,4 +81,46 @@ async fn a_claimed_withdrawal_request_is_closed_and_cannot_be_claimed_again() {
     send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();
     let req: keel_vault::state::WithdrawalRequest = account(&mut ctx, request).await;
     assert_eq!(req.shares, shares / 4);
+}
+
+#[tokio::test]
+async fn a_vault_is_unusable_until_its_curator_opens_its_accounts_and_opens_only_once() {
+    let mut ctx = program_test().start_with_context().await;
+    let (v, _) = VaultFixture::funded(&mut ctx).await;
+    let me = ctx.payer.pubkey();
+    // Step 1 only: vault 5 exists with its configuration but has no share mint, idle account or margin account.
+    let config = default_vault_config(&v.t.markets(), Keypair::new().pubkey());
+    send_with(&mut ctx, &[create_vault_ix(&me, &v.t, 5, me, me, config)], &[]).await.expect("create");
+    let half = keel_client::vault::VaultKeys { vault: vault_pda(&v.t.f.venue, 5), ..v.keys() };
+    let d = v.depositor(&mut ctx, 1_000 * USDC).await;
+    let ix = half.deposit_ix(&d.a.pubkey(), &d.a.collateral, &d.shares, 1_000 * USDC, &[]);
+    let code = custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await);
+    assert_eq!(code, u32::from(anchor_lang::error::ErrorCode::AccountNotInitialized), "code {code}");
+    // Only the curator may run step 2.
+    let stranger = Keypair::new();
+    fund(&mut ctx, stranger.pubkey(), 1_000_000_000).await;
+    let ix = open_vault_accounts_ix(&stranger.pubkey(), &v.t, 5);
+    let code = custom_error(send_with(&mut ctx, &[ix], &[&stranger]).await);
+    assert_eq!(code, u32::from(keel_vault::error::VaultError::UnauthorizedCurator));
+    // The curator's step 2 records every account at its PDA.
+    send_with(&mut ctx, &[open_vault_accounts_ix(&me, &v.t, 5)], &[]).await.expect("open");
+    let state: keel_vault::state::Vault = account(&mut ctx, half.vault).await;
+    assert_eq!(state.share_mint, shares_pda(&half.vault));
+    assert_eq!(state.idle, idle_pda(&half.vault));
+    assert_eq!(state.lp_account, lp_pda(&half.vault));
+    assert_eq!(state.margin_account, keel_client::venue::margin_pda(&v.t.f.venue, &half.vault));
+    // A second step 2 cannot replace them: as for a re-initialised vault, `init` finds the share mint funded and
+    // owned by the token program and the system program refuses to re-allocate it.
+    ctx.warp_to_slot(ctx.banks_client.get_root_slot().await.unwrap() + 2).unwrap();
+    let result = send_with(&mut ctx, &[open_vault_accounts_ix(&me, &v.t, 5)], &[]).await;
+    let expected = solana_sdk::transaction::TransactionError::InstructionError(
+        0,
+        solana_sdk::instruction::InstructionError::InvalidInstructionData,
+    );
+    assert!(
+        matches!(&result, Err(solana_sdk::transport::TransportError::TransactionError(e)) if *e == expected),
+        "{result:?}"
+    );
+    let after: keel_vault::state::Vault = account(&mut ctx, half.vault).await;
+    assert_eq!(after.share_mint, state.share_mint);
 }

@@ -5,7 +5,25 @@
 //! the program's custom error code, because "another keeper landed first" (a stale sequence) is a normal outcome
 //! the keeper must tell apart from a real failure.
 use anchor_lang::AccountDeserialize;
-use solana_sdk::{account::Account, clock::Clock, instruction::Instruction, pubkey::Pubkey, signature::Keypair};
+use solana_sdk::{
+    account::Account, clock::Clock, instruction::Instruction, pubkey::Pubkey, signature::Keypair,
+    transaction::Transaction,
+};
+
+/// The largest serialised transaction a cluster accepts: an IPv6 UDP packet's payload (1280 - 40 - 8 bytes).
+pub const MAX_TRANSACTION_BYTES: usize = 1232;
+
+/// Refuses, with both sizes, a transaction a cluster would refuse for its size. The embedded bank does not
+/// enforce the limit itself, so every chain checks here and a transaction that only works in tests cannot exist.
+pub fn check_size(tx: &Transaction) -> Result<(), ChainError> {
+    let size = bincode::serialized_size(tx).map_err(|e| ChainError::Transaction(e.to_string()))?;
+    if size > MAX_TRANSACTION_BYTES as u64 {
+        return Err(ChainError::Transaction(format!(
+            "transaction is {size} bytes; a cluster accepts at most {MAX_TRANSACTION_BYTES}: split it"
+        )));
+    }
+    Ok(())
+}
 
 /// Why a chain call failed.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
@@ -19,6 +37,9 @@ pub enum ChainError {
     /// The node could not be reached or answered with an error.
     #[error("chain unavailable: {0}")]
     Unavailable(String),
+    /// Every signed version expired unconfirmed (the count); none executed, so sending again is safe.
+    #[error("not confirmed: {0} signed version(s) expired before landing (none executed); retry later")]
+    Expired(u32),
     #[error("account {0} does not exist")]
     MissingAccount(Pubkey),
     #[error("account {0} could not be decoded: {1}")]

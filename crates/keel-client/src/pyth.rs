@@ -34,8 +34,13 @@ impl PythPrice {
 
 /// The account data of a PriceUpdateV2 holding `p`; the account must be owned by [`pyth_solana_receiver_sdk::ID`].
 pub fn price_update_data(p: &PythPrice) -> Vec<u8> {
+    price_update_data_by(p, Pubkey::default())
+}
+
+/// [`price_update_data`] naming `write_authority` (the key allowed to post the next update to this account).
+pub fn price_update_data_by(p: &PythPrice, write_authority: Pubkey) -> Vec<u8> {
     let update = PriceUpdateV2 {
-        write_authority: Pubkey::default(),
+        write_authority,
         verification_level: if p.fully_verified {
             VerificationLevel::Full
         } else {
@@ -56,4 +61,40 @@ pub fn price_update_data(p: &PythPrice) -> Vec<u8> {
     let mut data = Vec::with_capacity(PriceUpdateV2::LEN);
     update.try_serialize(&mut data).expect("a PriceUpdateV2 always serialises");
     data
+}
+
+/// A local validator's oracle (tests/localnet-oracle, loaded at the Pyth receiver's id by scripts/validator-test):
+/// the instructions that create a price account and post updates to it. Never for a real cluster.
+pub mod localnet {
+    use super::*;
+    use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+
+    /// A new price account of PriceUpdateV2's size owned by the receiver id (the `account` key signs), then its
+    /// first update written by `authority`.
+    pub fn create_price_account_ixs(
+        payer: &Pubkey,
+        account: &Pubkey,
+        authority: &Pubkey,
+        lamports: u64,
+        p: &PythPrice,
+    ) -> Vec<Instruction> {
+        let space = PriceUpdateV2::LEN as u64;
+        let create = solana_system_interface::instruction::create_account(
+            payer,
+            account,
+            lamports,
+            space,
+            &pyth_solana_receiver_sdk::ID,
+        );
+        vec![create, write_price_ix(account, authority, p)]
+    }
+
+    /// Posts `p` to `account`; `authority` must be the write authority of its current update and signs.
+    pub fn write_price_ix(account: &Pubkey, authority: &Pubkey, p: &PythPrice) -> Instruction {
+        Instruction {
+            program_id: pyth_solana_receiver_sdk::ID,
+            accounts: vec![AccountMeta::new(*account, false), AccountMeta::new_readonly(*authority, true)],
+            data: price_update_data_by(p, *authority),
+        }
+    }
 }

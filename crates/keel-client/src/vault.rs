@@ -44,7 +44,6 @@ pub fn create_vault_ix(
     guardian: Pubkey,
     config: VaultConfig,
 ) -> Instruction {
-    let vault = vault_pda(&k.venue, id);
     anchor_ix(
         keel_vault::ID,
         keel_vault::accounts::CreateVault {
@@ -52,7 +51,24 @@ pub fn create_vault_ix(
             venue: k.venue,
             underlying: k.underlying,
             collateral_mint: k.mint,
+            vault: vault_pda(&k.venue, id),
+            system_program: anchor_lang::system_program::ID,
+        },
+        keel_vault::instruction::CreateVault { id, strategist, guardian, config },
+    )
+}
+
+/// Step 2 of creating vault `id` (after [`create_vault_ix`], in its own transaction: together they exceed the
+/// 1,232-byte limit): the vault's token accounts and its venue margin account.
+pub fn open_vault_accounts_ix(curator: &Pubkey, k: &VenueKeys, id: u16) -> Instruction {
+    let vault = vault_pda(&k.venue, id);
+    anchor_ix(
+        keel_vault::ID,
+        keel_vault::accounts::OpenVaultAccounts {
+            curator: *curator,
             vault,
+            venue: k.venue,
+            collateral_mint: k.mint,
             share_mint: shares_pda(&vault),
             idle: idle_pda(&vault),
             escrow: escrow_pda(&vault),
@@ -63,7 +79,7 @@ pub fn create_vault_ix(
             token_program: k.token_program,
             system_program: anchor_lang::system_program::ID,
         },
-        keel_vault::instruction::CreateVault { id, strategist, guardian, config },
+        keel_vault::instruction::OpenVaultAccounts {},
     )
 }
 

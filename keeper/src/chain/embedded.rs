@@ -151,6 +151,7 @@ impl Embedded {
             tx.try_sign(&all, fresh).map_err(|e| ChainError::Transaction(e.to_string()))?;
             self.sent.insert(tx.signatures[0]);
         }
+        keel_client::chain::check_size(&tx)?;
         Ok(tx)
     }
 }

@@ -123,7 +123,8 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         None => crash_path(&cfg),
     };
     let start = path.first().copied().unwrap_or(cfg.spot);
-    let mut w = World::create(if cfg.replay.is_some() { start } else { cfg.spot }, cfg.vaults).await?;
+    let chain = crate::chain::Embedded::start().await;
+    let mut w = World::create(chain, if cfg.replay.is_some() { start } else { cfg.spot }, cfg.vaults).await?;
     let amounts = [60_000 * USDC, 30_000 * USDC, 10_000 * USDC];
     for v in 0..w.vaults.len() {
         w.select(v);

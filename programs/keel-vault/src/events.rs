@@ -26,6 +26,17 @@ pub struct VaultCreated {
     pub config: VaultConfig,
 }
 
+/// The vault's accounts exist (step 2 of creation): it can take deposits.
+#[event]
+pub struct VaultAccountsOpened {
+    pub vault: Pubkey,
+    pub share_mint: Pubkey,
+    pub idle: Pubkey,
+    pub escrow: Pubkey,
+    pub lp_account: Pubkey,
+    pub margin_account: Pubkey,
+}
+
 #[event]
 pub struct Deposited {
     pub vault: Pubkey,

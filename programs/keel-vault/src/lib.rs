@@ -32,6 +32,7 @@ pub mod keel_vault {
         Ok(INTERFACE_VERSION)
     }
 
+    /// Step 1 of creating a vault: the vault account with its roles and configuration.
     pub fn create_vault(
         ctx: Context<CreateVault>,
         id: u16,
@@ -40,6 +41,11 @@ pub mod keel_vault {
         config: state::VaultConfig,
     ) -> Result<()> {
         instructions::create_vault(ctx, id, strategist, guardian, config)
+    }
+
+    /// Step 2 of creating a vault: its token accounts and venue margin account (see `create_vault`).
+    pub fn open_vault_accounts(ctx: Context<OpenVaultAccounts>) -> Result<()> {
+        instructions::open_vault_accounts(ctx)
     }
 
     /// Remaining accounts (here and below unless stated): the markets of the vault's open venue positions.

@@ -4,6 +4,7 @@ pub mod create_vault;
 pub mod deposit;
 pub mod fees_nav;
 pub mod guardian;
+pub mod open_vault_accounts;
 pub mod rebalance;
 pub mod withdraw;
 
@@ -13,5 +14,6 @@ pub use create_vault::*;
 pub use deposit::*;
 pub use fees_nav::*;
 pub use guardian::*;
+pub use open_vault_accounts::*;
 pub use rebalance::*;
 pub use withdraw::*;

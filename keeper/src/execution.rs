@@ -1,0 +1,128 @@
+//! Execution policy: how much compute a transaction buys, what it bids for priority, and how long it may take to
+//! land. Pure functions of what the cluster reported, so they are tested here and used unchanged by the Rpc chain.
+use serde::Deserialize;
+
+/// The most compute units one transaction can request.
+pub const MAX_COMPUTE_UNITS: u32 = 1_400_000;
+
+/// Operator settings for submission (the `[execution]` table of the keeper config).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecutionConfig {
+    /// Extra compute units over the simulated consumption, as a fraction (0.2 = +20%): state can change between
+    /// simulation and execution (another keeper's trade, a new oracle price) and a transaction that runs out of
+    /// units fails after paying its fee.
+    pub cu_margin: f64,
+    /// A fixed addition on top of the margin, for PDA bump searches and similar small variations.
+    pub cu_headroom: u32,
+    /// Which percentile of the recent prioritisation fees paid on our writable accounts to bid (0-100).
+    pub priority_percentile: f64,
+    /// Floor and cap of the bid, micro-lamports per compute unit: the cap bounds what a fee spike can cost.
+    pub min_priority_micro_lamports: u64,
+    pub max_priority_micro_lamports: u64,
+    /// Signed versions (fresh blockhash each) before giving up on a transaction.
+    pub max_attempts: u32,
+    /// How often an unconfirmed transaction is re-broadcast and its status polled, in milliseconds.
+    pub poll_ms: u64,
+    /// Optional endpoint that receives sendTransaction only (a private relay or bundle endpoint); reads and
+    /// simulations stay on the main RPC.
+    pub private_submit_url: Option<String>,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        Self {
+            cu_margin: 0.2,
+            cu_headroom: 10_000,
+            priority_percentile: 75.0,
+            min_priority_micro_lamports: 0,
+            max_priority_micro_lamports: 2_000_000,
+            max_attempts: 3,
+            poll_ms: 400,
+            private_submit_url: None,
+        }
+    }
+}
+
+impl ExecutionConfig {
+    /// Checks ranges once at start-up, naming the setting to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=5.0).contains(&self.cu_margin) {
+            return Err(format!("execution.cu_margin = {} must be within 0..=5 (a fraction)", self.cu_margin));
+        }
+        if !(0.0..=100.0).contains(&self.priority_percentile) {
+            return Err(format!("execution.priority_percentile = {} must be within 0..=100", self.priority_percentile));
+        }
+        if self.min_priority_micro_lamports > self.max_priority_micro_lamports {
+            return Err("execution.min_priority_micro_lamports exceeds max_priority_micro_lamports".into());
+        }
+        if self.max_attempts == 0 || self.poll_ms == 0 {
+            return Err("execution.max_attempts and execution.poll_ms must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The compute-unit limit to request for a transaction that simulated at `consumed` units: margin and headroom
+    /// rounded up, never above the per-transaction maximum.
+    pub fn cu_limit_ceil(&self, consumed: u64) -> u32 {
+        let with_margin = (consumed as f64 * (1.0 + self.cu_margin)).ceil();
+        let total = with_margin + f64::from(self.cu_headroom);
+        if total.is_finite() && total < f64::from(MAX_COMPUTE_UNITS) {
+            total as u32 // finite, non-negative and below the cap: the cast is exact for an integer-valued float
+        } else {
+            MAX_COMPUTE_UNITS
+        }
+    }
+
+    /// The priority bid (micro-lamports per unit) from recent fees paid on the accounts we write: the configured
+    /// percentile (nearest rank), clamped to [min, max]. No history bids the floor.
+    pub fn priority_fee(&self, recent: &[u64]) -> u64 {
+        let mut fees = recent.to_vec();
+        fees.sort_unstable();
+        let pick = match fees.len() {
+            0 => 0,
+            n => {
+                let rank = (self.priority_percentile / 100.0 * n as f64).ceil().clamp(1.0, n as f64);
+                fees[rank as usize - 1] // 1 <= rank <= n after the clamp
+            }
+        };
+        pick.clamp(self.min_priority_micro_lamports, self.max_priority_micro_lamports)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cu_limit_adds_margin_and_headroom_and_caps() {
+        let c = ExecutionConfig::default();
+        assert_eq!(c.cu_limit_ceil(100_000), 130_000);
+        assert_eq!(c.cu_limit_ceil(1), 10_002, "rounded up, not down");
+        assert_eq!(c.cu_limit_ceil(1_300_000), MAX_COMPUTE_UNITS);
+        assert_eq!(c.cu_limit_ceil(u64::MAX), MAX_COMPUTE_UNITS);
+    }
+
+    #[test]
+    fn priority_fee_is_the_percentile_clamped() {
+        let c = ExecutionConfig { priority_percentile: 75.0, max_priority_micro_lamports: 500, ..Default::default() };
+        assert_eq!(c.priority_fee(&[]), 0);
+        assert_eq!(c.priority_fee(&[40, 10, 30, 20]), 30, "the 3rd of 4 sorted fees");
+        assert_eq!(c.priority_fee(&[10_000, 1, 1, 1]), 1, "one spike above the percentile is ignored");
+        assert_eq!(c.priority_fee(&[900, 900, 900]), 500, "capped");
+        let floor = ExecutionConfig { min_priority_micro_lamports: 50, ..c.clone() };
+        assert_eq!(floor.priority_fee(&[0, 0]), 50);
+        let max = ExecutionConfig { priority_percentile: 100.0, ..c };
+        assert_eq!(max.priority_fee(&[1, 2, 3]), 3);
+    }
+
+    #[test]
+    fn validate_names_the_setting() {
+        let bad = ExecutionConfig { priority_percentile: 120.0, ..Default::default() };
+        assert!(bad.validate().unwrap_err().contains("priority_percentile"));
+        let bad =
+            ExecutionConfig { min_priority_micro_lamports: 9, max_priority_micro_lamports: 1, ..Default::default() };
+        assert!(bad.validate().unwrap_err().contains("min_priority"));
+        assert!(ExecutionConfig::default().validate().is_ok());
+    }
+}

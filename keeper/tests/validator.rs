@@ -1,0 +1,152 @@
+//! The validator tier: the SBF programs on a real solana-test-validator, driven by the keeper's Rpc chain over
+//! JSON-RPC and WebSocket, then the same scenario on the embedded bank; the outcomes must agree.
+//!
+//! `./scripts/validator-test` builds the programs, starts the validator with explicit loopback ports and runs this
+//! with `--ignored` and KEEL_VALIDATOR_URL set (the ordinary `cargo test` has no validator to talk to).
+use keel_client::presets::USDC;
+use keel_keeper::chain::{Chain, Embedded, OracleControl, Rpc};
+use keel_keeper::demo::world::World;
+use keel_keeper::execution::ExecutionConfig;
+use keel_keeper::rebalancer::{Outcome, Rebalancer};
+use keel_keeper::strategy::{Costs, StaticBand};
+use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
+use std::time::Duration;
+
+/// Prices of the scenario: calm, a fall in 3.5% steps (each held so the oracle's EMA catches up and the venue's
+/// 5% EMA-deviation guard stays satisfied), then a partial recovery.
+const PATH: [f64; 10] = [100.0, 100.0, 96.5, 96.5, 93.0, 93.0, 89.5, 89.5, 93.0, 96.5];
+
+/// What one step did, comparable across chains.
+#[derive(Clone, Debug)]
+struct Record {
+    time: i64,
+    rebalanced: Option<i64>,
+    idle: Option<String>,
+    delta: f64,
+    reward: u64,
+}
+
+/// The clock the scenario runs on: the validator's own (real time), or the embedded bank set to the times the
+/// validator recorded, so both price the same option at the same time to expiry.
+#[allow(async_fn_in_trait)]
+trait StepClock: OracleControl {
+    async fn at(&mut self, recorded: Option<i64>) -> i64;
+}
+
+impl StepClock for Rpc {
+    async fn at(&mut self, _: Option<i64>) -> i64 {
+        self.clock().await.expect("validator clock").unix_timestamp
+    }
+}
+
+impl StepClock for Embedded {
+    async fn at(&mut self, recorded: Option<i64>) -> i64 {
+        let t = recorded.expect("the embedded replay follows the validator's times");
+        self.set_time(t).await.expect("set time");
+        self.warp_slots(1).await.expect("warp");
+        t
+    }
+}
+
+fn keeper<C: OracleControl>(w: &World<C>, key: &Keypair, collateral: Pubkey) -> Rebalancer<StaticBand> {
+    Rebalancer {
+        keys: w.keys,
+        perp: w.markets[0],
+        keeper: key.insecure_clone(),
+        keeper_collateral: collateral,
+        policy: StaticBand { half_width: 5.0 },
+        costs: Costs { fee_bps: 5.0, half_spread_bps: 10.0, tx_fee: 0.000_01, oracle_latency_secs: 0.4 },
+        slippage_bps: 100.0,
+    }
+}
+
+/// Deposits, the strategist's hedged short-call book, then the path with one keeper cycle per step.
+async fn scenario<C: StepClock>(w: &mut World<C>, times: Option<&[i64]>) -> Vec<Record> {
+    w.open_book(&[60_000 * USDC, 30_000 * USDC, 10_000 * USDC], 100).await.expect("deposits and the book");
+    let party = w.party(0).await.expect("keeper party");
+    let mut k = keeper(w, &party.key, party.collateral);
+    let mut records = Vec::new();
+    for (i, spot) in PATH.iter().enumerate() {
+        let time = w.chain.at(times.map(|t| t[i])).await;
+        w.set_spot(*spot).await.expect("oracle update");
+        let outcome = k.cycle(&mut w.chain).await.expect("keeper cycle");
+        let (rebalanced, idle, reward) = match outcome {
+            Outcome::Rebalanced { lots, reward, .. } => (Some(lots), None, reward),
+            Outcome::Idle(why) => (None, Some(why), 0),
+            other => panic!("step {i} at {spot}: the keeper's transaction was refused: {other:?}"),
+        };
+        let view = keel_keeper::vault_view::VaultView::load(&mut w.chain, w.keys).await.expect("view");
+        let delta = view.portfolio().expect("portfolio").delta.to_num();
+        println!("step {i}: spot {spot}, rebalanced {rebalanced:?}, idle {idle:?}, delta after {delta:.3}");
+        records.push(Record { time, rebalanced, idle, delta, reward });
+    }
+    records
+}
+
+async fn airdrop(rpc: &Rpc, to: &Pubkey, sol: u64) {
+    let client = rpc.client();
+    let sig = client.request_airdrop(to, sol * 1_000_000_000).await.expect("faucet (is --faucet-port served?)");
+    for _ in 0..60 {
+        if client.confirm_transaction(&sig).await.unwrap_or(false) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("airdrop {sig} not confirmed in 30 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running solana-test-validator: ./scripts/validator-test starts one and runs this"]
+async fn keeper_on_a_real_validator_matches_the_embedded_bank() {
+    let url = std::env::var("KEEL_VALIDATOR_URL").expect("KEEL_VALIDATOR_URL unset: run ./scripts/validator-test");
+    // Bid at least 1,000 micro-lamports/CU so the priority-fee path is exercised on an otherwise idle localnet.
+    let exec = ExecutionConfig { min_priority_micro_lamports: 1_000, ..ExecutionConfig::default() };
+    let payer = Keypair::new();
+    let rpc = Rpc::new(&url, None, payer.insecure_clone(), exec).expect("rpc chain");
+    airdrop(&rpc, &payer.pubkey(), 1_000).await;
+
+    // 1. Migrations over JSON-RPC: mint, venue, underlying, surface, three markets, LP liquidity, the vault.
+    let mut live = World::create(rpc, PATH[0], 1).await.expect("migrations on the validator");
+    let venue: keel_venue::state::Venue = live.chain.read(&live.venue).await.expect("venue exists");
+    assert!(venue.pool_assets > 0, "LP liquidity landed");
+
+    // 2. Subscriptions: an oracle update arrives over WebSocket (the polling fallback is an hour away here).
+    let mut changes = live.chain.watch(vec![live.oracle], Duration::from_secs(3_600));
+    tokio::time::sleep(Duration::from_secs(1)).await; // let the subscription register before the update
+    live.set_spot(PATH[0]).await.expect("oracle update");
+    let changed = tokio::time::timeout(Duration::from_secs(20), changes.recv()).await;
+    assert_eq!(changed.ok().flatten(), Some(live.oracle), "no account notification for the oracle within 20 s");
+
+    // 3. The scenario with the live keeper; every transaction simulated, budgeted, bid and confirmed.
+    let records = scenario(&mut live, None).await;
+    let stats = live.chain.stats.clone();
+    assert!(stats.confirmed > 20, "transactions confirmed through the pipeline: {stats:?}");
+    assert_eq!(stats.last_priority_fee, 1_000, "the floor bid on an idle localnet");
+    assert!(stats.last_cu_limit > 0 && stats.last_cu_limit <= 1_400_000);
+    let fees = live.chain.client().get_recent_prioritization_fees(&[live.keys.vault]).await.expect("fee history");
+    assert!(fees.iter().any(|f| f.prioritization_fee >= 1_000), "the vault's transactions paid the bid: {fees:?}");
+
+    // 4. The same scenario on the embedded bank at the validator's times.
+    let mut bank = Embedded::start().await;
+    bank.set_time(records[0].time - 60).await.expect("time");
+    let mut replay = World::create(bank, PATH[0], 1).await.expect("embedded world");
+    let times: Vec<i64> = records.iter().map(|r| r.time).collect();
+    let again = scenario(&mut replay, Some(&times)).await;
+
+    // 5. Same decisions; hedge sizes and deltas equal up to the seconds of time-to-expiry between the runs.
+    let hedges = records.iter().filter(|r| r.rebalanced.is_some()).count();
+    assert!(hedges >= 2, "the fall must breach the delta band and be hedged at least twice: {records:?}");
+    assert!(records.iter().map(|r| r.reward).sum::<u64>() > 0, "the keeper earned rewards on the validator");
+    for (i, (a, b)) in records.iter().zip(&again).enumerate() {
+        assert_eq!(a.rebalanced.is_some(), b.rebalanced.is_some(), "step {i}: {a:?} vs {b:?}");
+        assert_eq!(a.idle, b.idle, "step {i}");
+        if let (Some(x), Some(y)) = (a.rebalanced, b.rebalanced) {
+            let tol = (x.abs() / 100).max(1_000); // 1% or a thousandth of a unit
+            assert!((x - y).abs() <= tol, "step {i}: hedge {x} lots on the validator vs {y} embedded");
+        }
+        assert!((a.delta - b.delta).abs() < 0.05, "step {i}: delta {} vs {}", a.delta, b.delta);
+        if a.rebalanced.is_some() {
+            assert!(a.delta.abs() <= 5.0, "step {i}: a hedge leaves delta inside the band: {}", a.delta);
+        }
+    }
+}
