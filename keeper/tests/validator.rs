@@ -7,8 +7,7 @@ use keel_client::presets::USDC;
 use keel_keeper::chain::{Chain, Embedded, OracleControl, Rpc};
 use keel_keeper::demo::world::World;
 use keel_keeper::execution::ExecutionConfig;
-use keel_keeper::rebalancer::{Outcome, Rebalancer};
-use keel_keeper::strategy::{Costs, StaticBand};
+use keel_keeper::rebalancer::Outcome;
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
 use std::time::Duration;
 
@@ -48,23 +47,11 @@ impl StepClock for Embedded {
     }
 }
 
-fn keeper<C: OracleControl>(w: &World<C>, key: &Keypair, collateral: Pubkey) -> Rebalancer<StaticBand> {
-    Rebalancer {
-        keys: w.keys,
-        perp: w.markets[0],
-        keeper: key.insecure_clone(),
-        keeper_collateral: collateral,
-        policy: StaticBand { half_width: 5.0 },
-        costs: Costs { fee_bps: 5.0, half_spread_bps: 10.0, tx_fee: 0.000_01, oracle_latency_secs: 0.4 },
-        slippage_bps: 100.0,
-    }
-}
-
 /// Deposits, the strategist's hedged short-call book, then the path with one keeper cycle per step.
 async fn scenario<C: StepClock>(w: &mut World<C>, times: Option<&[i64]>) -> Vec<Record> {
     w.open_book(&[60_000 * USDC, 30_000 * USDC, 10_000 * USDC], 100).await.expect("deposits and the book");
     let party = w.party(0).await.expect("keeper party");
-    let mut k = keeper(w, &party.key, party.collateral);
+    let mut k = w.rebalancer(w.keys, &party.key, party.collateral);
     let mut records = Vec::new();
     for (i, spot) in PATH.iter().enumerate() {
         let time = w.chain.at(times.map(|t| t[i])).await;
@@ -125,6 +112,12 @@ async fn keeper_on_a_real_validator_matches_the_embedded_bank() {
     assert!(stats.last_cu_limit > 0 && stats.last_cu_limit <= 1_400_000);
     let fees = live.chain.client().get_recent_prioritization_fees(&[live.keys.vault]).await.expect("fee history");
     assert!(fees.iter().any(|f| f.prioritization_fee >= 1_000), "the vault's transactions paid the bid: {fees:?}");
+    // A caller's own compute budget is kept (a second limit instruction would fail the whole transaction).
+    let own = solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(50_000);
+    let to = Keypair::new().pubkey();
+    let transfer = solana_system_interface::instruction::transfer(&live.chain.payer(), &to, 1_000_000_000);
+    live.chain.send(&[own, transfer], &[]).await.expect("a transaction carrying its own budget lands");
+    assert_eq!(live.chain.account(&to).await.expect("rpc").map(|a| a.lamports), Some(1_000_000_000));
 
     // 4. The same scenario on the embedded bank at the validator's times.
     let mut bank = Embedded::start().await;

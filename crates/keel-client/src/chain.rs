@@ -6,8 +6,12 @@
 //! the keeper must tell apart from a real failure.
 use anchor_lang::AccountDeserialize;
 use solana_sdk::{
-    account::Account, clock::Clock, instruction::Instruction, pubkey::Pubkey, signature::Keypair,
-    transaction::Transaction,
+    account::Account,
+    clock::Clock,
+    instruction::{Instruction, InstructionError},
+    pubkey::Pubkey,
+    signature::Keypair,
+    transaction::{Transaction, TransactionError},
 };
 
 /// The largest serialised transaction a cluster accepts: an IPv6 UDP packet's payload (1280 - 40 - 8 bytes).
@@ -46,6 +50,20 @@ pub enum ChainError {
     Decode(Pubkey, String),
 }
 
+impl ChainError {
+    /// A failed transaction's error: a program's custom code keeps its code and instruction index (minus
+    /// `prepended` instructions the chain put before the caller's, e.g. compute-budget ones), anything else is
+    /// [`ChainError::Transaction`].
+    pub fn from_transaction(e: TransactionError, prepended: u8) -> Self {
+        match e {
+            TransactionError::InstructionError(index, InstructionError::Custom(code)) => {
+                ChainError::Program { index: index.saturating_sub(prepended), code }
+            }
+            other => ChainError::Transaction(other.to_string()),
+        }
+    }
+}
+
 /// Outcome of a simulation: success with compute units consumed, or the error the send would get.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Simulation {
@@ -68,5 +86,19 @@ pub trait Chain {
     async fn read<T: AccountDeserialize>(&mut self, key: &Pubkey) -> Result<T, ChainError> {
         let acc = self.account(key).await?.ok_or(ChainError::MissingAccount(*key))?;
         T::try_deserialize(&mut acc.data.as_slice()).map_err(|e| ChainError::Decode(*key, e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_errors_keep_code_and_the_callers_instruction_index() {
+        let e = TransactionError::InstructionError(3, InstructionError::Custom(6001));
+        assert_eq!(ChainError::from_transaction(e.clone(), 0), ChainError::Program { index: 3, code: 6001 });
+        assert_eq!(ChainError::from_transaction(e, 2), ChainError::Program { index: 1, code: 6001 });
+        let other = ChainError::from_transaction(TransactionError::AccountNotFound, 1);
+        assert!(matches!(other, ChainError::Transaction(_)), "{other:?}");
     }
 }

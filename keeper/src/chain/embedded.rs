@@ -7,7 +7,7 @@ use solana_program_test::{processor, ProgramTest, ProgramTestBanksClientExt, Pro
 use solana_sdk::{
     account::Account,
     clock::Clock,
-    instruction::{Instruction, InstructionError},
+    instruction::Instruction,
     pubkey::Pubkey,
     signature::{Keypair, Signer},
     transaction::{Transaction, TransactionError},
@@ -46,7 +46,7 @@ pub fn program_test() -> ProgramTest {
         // A transaction may buy up to 1.4M compute units with a ComputeBudget instruction; the suite's
         // transactions carry none, so the bank grants the maximum, and scripts/sbf-test checks each instruction's
         // units against tests/cu-budgets.txt instead.
-        pt.set_compute_max_units(1_400_000);
+        pt.set_compute_max_units(u64::from(crate::execution::MAX_COMPUTE_UNITS));
         pt.add_program("keel_venue", keel_venue::ID, None);
         pt.add_program("keel_vault", keel_vault::ID, None);
     } else {
@@ -58,12 +58,7 @@ pub fn program_test() -> ProgramTest {
 }
 
 fn classify(e: TransactionError) -> ChainError {
-    match e {
-        TransactionError::InstructionError(index, InstructionError::Custom(code)) => {
-            ChainError::Program { index, code }
-        }
-        other => ChainError::Transaction(other.to_string()),
-    }
+    ChainError::from_transaction(e, 0)
 }
 
 impl Embedded {

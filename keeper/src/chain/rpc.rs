@@ -19,7 +19,7 @@ use solana_sdk::{
     account::Account,
     clock::Clock,
     hash::Hash,
-    instruction::{Instruction, InstructionError},
+    instruction::Instruction,
     pubkey::Pubkey,
     signature::{Keypair, Signature, Signer},
     transaction::{Transaction, TransactionError},
@@ -73,18 +73,12 @@ pub fn derive_ws_url(http: &str) -> Result<String, String> {
 }
 
 fn classify(e: TransactionError) -> ChainError {
-    classify_after(e, 0)
+    ChainError::from_transaction(e, 0)
 }
 
-/// As [`classify`] for a transaction that carries `prepended` compute-budget instructions before the caller's:
-/// the instruction index reported is the caller's.
-fn classify_after(e: TransactionError, prepended: u8) -> ChainError {
-    match e {
-        TransactionError::InstructionError(index, InstructionError::Custom(code)) => {
-            ChainError::Program { index: index.saturating_sub(prepended), code }
-        }
-        other => ChainError::Transaction(other.to_string()),
-    }
+/// True when the caller set its own compute budget: the chain then adds none.
+fn has_budget(ixs: &[Instruction]) -> bool {
+    ixs.iter().any(|ix| ix.program_id == solana_sdk_ids::compute_budget::ID)
 }
 
 /// A client error is a transaction's failure when the node says so (e.g. a preflight), else the node's.
@@ -129,10 +123,6 @@ impl Rpc {
 
     pub fn client(&self) -> &RpcClient {
         &self.client
-    }
-
-    pub fn payer_keypair(&self) -> &Keypair {
-        &self.payer
     }
 
     fn sign(&self, ixs: &[Instruction], signers: &[&Keypair], blockhash: Hash) -> Result<Transaction, ChainError> {
@@ -184,7 +174,7 @@ impl Rpc {
         last_valid: u64,
         prepended: u8,
     ) -> Result<Option<Result<(), ChainError>>, ChainError> {
-        let classify = |e| classify_after(e, prepended);
+        let classify = |e| ChainError::from_transaction(e, prepended);
         let cfg = RpcSendTransactionConfig { skip_preflight: true, max_retries: Some(0), ..Default::default() };
         let sig = tx.signatures[0];
         let poll = Duration::from_millis(self.exec.poll_ms);
@@ -297,7 +287,7 @@ impl Chain for Rpc {
         let (blockhash, _) = self.latest_blockhash().await?;
         // Simulate under the most a transaction can buy (the default is 200k per instruction), unless the caller
         // set its own budget: the consumption measured here sizes the real limit.
-        let budgeted = ixs.iter().any(|ix| ix.program_id == solana_sdk_ids::compute_budget::ID);
+        let budgeted = has_budget(ixs);
         let mut all = Vec::with_capacity(ixs.len() + 1);
         if !budgeted {
             all.push(ComputeBudgetInstruction::set_compute_unit_limit(crate::execution::MAX_COMPUTE_UNITS));
@@ -313,7 +303,7 @@ impl Chain for Rpc {
         let sim = self.client.simulate_transaction_with_config(&tx, cfg).await.map_err(client_error)?.value;
         let result = match sim.err {
             None => Ok(()),
-            Some(e) => Err(match classify_after(e.into(), u8::from(!budgeted)) {
+            Some(e) => Err(match ChainError::from_transaction(e.into(), u8::from(!budgeted)) {
                 // Not a program's own error: the log's last lines are what an operator needs to see why.
                 ChainError::Transaction(what) => {
                     let logs = sim.logs.unwrap_or_default();
@@ -330,18 +320,22 @@ impl Chain for Rpc {
         // 1. Simulate: a predictable rejection costs nothing, and the consumption sizes the compute budget.
         let sim = self.simulate(ixs, signers).await?;
         sim.result?;
-        // 2. Compute-unit limit with margin, priority bid from the fees recently paid on our writable accounts.
-        let limit = self.exec.cu_limit_ceil(sim.units_consumed);
-        let writable: Vec<Pubkey> =
-            ixs.iter().flat_map(|ix| ix.accounts.iter().filter(|a| a.is_writable).map(|a| a.pubkey)).collect();
-        let fee = self.priority_fee(&writable).await;
-        self.stats.last_cu_limit = limit;
-        self.stats.last_priority_fee = fee;
-        let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(limit)];
-        if fee > 0 {
-            all.push(ComputeBudgetInstruction::set_compute_unit_price(fee));
+        // 2. Compute-unit limit with margin, priority bid from the fees recently paid on our writable accounts
+        //    (unless the caller set its own budget: a second limit instruction would fail the transaction).
+        let mut all = Vec::with_capacity(ixs.len() + 2);
+        if !has_budget(ixs) {
+            let limit = self.exec.cu_limit_ceil(sim.units_consumed);
+            let writable: Vec<Pubkey> =
+                ixs.iter().flat_map(|ix| ix.accounts.iter().filter(|a| a.is_writable).map(|a| a.pubkey)).collect();
+            let fee = self.priority_fee(&writable).await;
+            self.stats.last_cu_limit = limit;
+            self.stats.last_priority_fee = fee;
+            all.push(ComputeBudgetInstruction::set_compute_unit_limit(limit));
+            if fee > 0 {
+                all.push(ComputeBudgetInstruction::set_compute_unit_price(fee));
+            }
         }
-        let prepended = u8::try_from(all.len()).unwrap_or(u8::MAX); // one or two budget instructions
+        let prepended = u8::try_from(all.len()).unwrap_or(u8::MAX); // none, one or two budget instructions
         all.extend_from_slice(ixs);
         // 3. Sign, land or expire; a new version only once the previous one can no longer execute.
         for attempt in 1..=self.exec.max_attempts {

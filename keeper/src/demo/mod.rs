@@ -9,7 +9,7 @@ pub mod world;
 
 use crate::chain::Chain;
 use crate::rebalancer::{Outcome, Rebalancer};
-use crate::strategy::{Costs, StaticBand};
+use crate::strategy::StaticBand;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -133,19 +133,8 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
     w.select(0);
     // One keeper operator serves every vault (one rebalancer each, same key).
     let keeper_party = w.party(0).await?;
-    let mut keepers: Vec<Rebalancer<StaticBand>> = w
-        .vaults
-        .iter()
-        .map(|keys| Rebalancer {
-            keys: *keys,
-            perp: w.markets[0],
-            keeper: keeper_party.key.insecure_clone(),
-            keeper_collateral: keeper_party.collateral,
-            policy: StaticBand { half_width: 5.0 },
-            costs: Costs { fee_bps: 5.0, half_spread_bps: 10.0, tx_fee: 0.000_01, oracle_latency_secs: 0.4 },
-            slippage_bps: 100.0,
-        })
-        .collect();
+    let mut keepers: Vec<Rebalancer<StaticBand>> =
+        w.vaults.iter().map(|keys| w.rebalancer(*keys, &keeper_party.key, keeper_party.collateral)).collect();
     // The smallest depositor asks to leave with all its shares on day one.
     let leaver = 2;
     let (mut requested, mut paid) = (false, 0u64);

@@ -3,6 +3,8 @@
 //! strategist sells delta-hedged calls. Generic over the chain: the embedded bank for the demo, a local validator
 //! for the validator tier (keeper/tests/validator.rs).
 use crate::chain::{ChainError, Embedded, OracleControl};
+use crate::rebalancer::Rebalancer;
+use crate::strategy::{Costs, StaticBand};
 use keel_client::pyth::PythPrice;
 use keel_client::token::{create_token_account_ixs, mint_to_ix, ACCOUNT_LEN};
 use keel_client::vault::{shares_pda, VaultKeys};
@@ -116,6 +118,20 @@ impl<C: OracleControl> World<C> {
             self.chain.send(&[refresh(*i)], &[]).await?;
         }
         Ok(())
+    }
+
+    /// The demo's keeper for vault `keys`: hedges delta breaches with the perp to a static 5-unit band, costs as
+    /// the demo venue charges them, limit prices 1% around the oracle.
+    pub fn rebalancer(&self, keys: VaultKeys, key: &Keypair, collateral: Pubkey) -> Rebalancer<StaticBand> {
+        Rebalancer {
+            keys,
+            perp: self.markets[0],
+            keeper: key.insecure_clone(),
+            keeper_collateral: collateral,
+            policy: StaticBand { half_width: 5.0 },
+            costs: Costs { fee_bps: 5.0, half_spread_bps: 10.0, tx_fee: 0.000_01, oracle_latency_secs: 0.4 },
+            slippage_bps: 100.0,
+        }
     }
 
     /// Makes vault `index` the one the helpers act on.
