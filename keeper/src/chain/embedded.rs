@@ -57,6 +57,9 @@ pub fn program_test() -> ProgramTest {
     pt
 }
 
+/// Attempts of a transaction whose accounts another transaction holds locked (see `send`).
+const ACCOUNT_IN_USE_RETRIES: u32 = 20;
+
 fn classify(e: TransactionError) -> ChainError {
     ChainError::from_transaction(e, 0)
 }
@@ -182,12 +185,22 @@ impl Chain for Embedded {
         // Executed synchronously on the working bank: `process_transaction` would hand it to the bank's thread and
         // poll for its status with a timer that cannot sleep under a millisecond, the largest cost of a simulated
         // year of hourly steps.
-        let done = self
-            .ctx
-            .banks_client
-            .process_transaction_with_metadata(tx)
-            .await
-            .map_err(|e| ChainError::Unavailable(e.to_string()))?;
-        done.result.map_err(classify)
+        //
+        // AccountInUse means the bank could not lock an account another transaction held at that moment (seen
+        // once in the SBF tier, right after a fixture's `process_transaction`, which runs on the bank's own
+        // thread). Nothing executed, so the same transaction is retried a few times.
+        for _ in 0..ACCOUNT_IN_USE_RETRIES {
+            let done = self
+                .ctx
+                .banks_client
+                .process_transaction_with_metadata(tx.clone())
+                .await
+                .map_err(|e| ChainError::Unavailable(e.to_string()))?;
+            match done.result {
+                Err(TransactionError::AccountInUse) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+                other => return other.map_err(classify),
+            }
+        }
+        Err(ChainError::Transaction(format!("accounts stayed in use over {ACCOUNT_IN_USE_RETRIES} attempts")))
     }
 }
