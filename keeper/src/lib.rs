@@ -10,6 +10,7 @@
 pub mod backtest;
 pub mod chain;
 pub mod demo;
+pub mod deploy;
 pub mod execution;
 pub mod market_data;
 pub mod plot;

@@ -42,9 +42,20 @@ enum Command {
     /// Backtests the rebalance policies (the keeper's own code) on a price CSV or a seeded synthetic path, and
     /// writes JSON, CSV and an HTML report with plots.
     Backtest(backtest_cmd::Args),
+    /// Deploys a migrations spec to a cluster over JSON-RPC (venue, underlyings, surfaces, markets, LP liquidity,
+    /// vaults); idempotent, so a re-run changes nothing and an interrupted run resumes. See docs/deploy.md.
+    Deploy(keel_keeper::deploy::DeployArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() {
+    // A CLI error is a message that says what to do, not a backtrace.
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     // The demo's own table is the output, not the bank's instruction log.
     keel_keeper::chain::embedded::quiet_logs();
     let cli = Cli::parse();
@@ -53,6 +64,10 @@ fn main() -> anyhow::Result<()> {
             (hours, seed, out, data, from, speed, vaults)
         }
         Some(Command::Backtest(args)) => return backtest_cmd::run(args),
+        Some(Command::Deploy(args)) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            return rt.block_on(keel_keeper::deploy::run(args));
+        }
         None => {
             println!("keel-keeper {}: try `keel-keeper demo` (see --help)", env!("CARGO_PKG_VERSION"));
             return Ok(());

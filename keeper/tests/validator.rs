@@ -143,3 +143,73 @@ async fn keeper_on_a_real_validator_matches_the_embedded_bank() {
         }
     }
 }
+
+/// Runs `keel-keeper deploy` as an operator would; returns (succeeded, stdout + stderr).
+fn deploy_cli(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel-keeper"))
+        .arg("deploy")
+        .args(args)
+        .output()
+        .expect("run keel-keeper deploy");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("$ keel-keeper deploy {}\n{text}", args.join(" "));
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running solana-test-validator: ./scripts/validator-test starts one and runs this"]
+async fn deploy_cli_applies_the_spec_over_rpc_and_a_rerun_changes_nothing() {
+    let url = std::env::var("KEEL_VALIDATOR_URL").expect("KEEL_VALIDATOR_URL unset: run ./scripts/validator-test");
+    let dir = std::env::temp_dir().join(format!("keel-deploy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let payer = Keypair::new();
+    let keypair = dir.join("payer.json");
+    solana_sdk::signer::keypair::write_keypair_file(&payer, &keypair).expect("keypair file");
+    let rpc = Rpc::new(&url, None, payer.insecure_clone(), ExecutionConfig::default()).expect("rpc chain");
+    airdrop(&rpc, &payer.pubkey(), 100).await;
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/specs/demo.toml");
+    let (mint, out) = (dir.join("mint.json"), dir.join("deployment.json"));
+    let base = ["--spec", spec, "--rpc-url", &url, "--keypair", keypair.to_str().unwrap()];
+    let with = |extra: &[&str]| -> Vec<String> { base.iter().chain(extra).map(|s| s.to_string()).collect() };
+    let run = |args: Vec<String>| deploy_cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // 1. Without an oracle the spec cannot complete: refused before the first transaction, nothing written.
+    let mint_arg = ["--mint-keypair", mint.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let (ok, text) = run(with(&mint_arg));
+    assert!(!ok && text.contains("no oracle account at") && text.contains("--localnet-oracles"), "{text}");
+    let mint_key = solana_sdk::signer::keypair::read_keypair_file(&mint).expect("mint keypair saved").pubkey();
+    assert!(rpc.client().get_account(&mint_key).await.is_err(), "a refused deployment created the mint");
+    // An account that is not a Pyth price update is refused as an oracle, naming its owner.
+    let wrong = format!("0={}", payer.pubkey());
+    let (ok, text) = run(with(&[&mint_arg[..], &["--oracle", &wrong]].concat()));
+    assert!(!ok && text.contains("not the Pyth receiver"), "{text}");
+
+    // 2. The deployment: mint, venue, underlying, three markets, LP liquidity, the vault and its accounts.
+    let local = [&mint_arg[..], &["--localnet-oracles", "--priority-floor", "1000"]].concat();
+    let (ok, text) = run(with(&local));
+    assert!(ok && text.contains("deploy: 9 created, 0 already present"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).expect("deployment");
+    let key = |v: &serde_json::Value| v.as_str().expect("address").parse::<Pubkey>().expect("base58");
+    assert_eq!(key(&json["mint"]), mint_key);
+    let vault = key(&json["vaults"]["0"]);
+    let state: keel_vault::state::Vault = {
+        let data = rpc.client().get_account_data(&vault).await.expect("vault on the validator");
+        anchor_lang::AccountDeserialize::try_deserialize(&mut &data[..]).expect("a vault account")
+    };
+    assert_eq!(state.curator, payer.pubkey(), "the payer curates the vault it deployed");
+
+    // 3. A re-run finds everything and changes nothing in Keel's accounts.
+    let mut addresses = vec![key(&json["mint"]), key(&json["venue"]), vault];
+    for group in ["underlyings", "markets"] {
+        addresses.extend(json[group].as_object().expect(group).values().map(key));
+    }
+    let snapshot = || async {
+        let accounts = rpc.client().get_multiple_accounts(&addresses).await.expect("accounts");
+        accounts.into_iter().map(|a| a.expect("deployed account").data).collect::<Vec<_>>()
+    };
+    let before = snapshot().await;
+    let (ok, text) = run(with(&local));
+    assert!(ok && text.contains("deploy: 0 created, 9 already present"), "{text}");
+    assert!(before == snapshot().await, "a re-run changed a deployed account");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -4,7 +4,7 @@
 //! Idempotent: every object is a PDA derived from the spec (venue index, underlying index, market index, vault
 //! index), so each step first reads its account and creates it only if it is missing. Re-running a spec changes
 //! nothing and reports every step as already present. The collateral mint is created only when the caller passes
-//! a mint keypair (the embedded bank); on a cluster the spec names an existing mint.
+//! a mint keypair (the embedded bank); on a real cluster the spec names an existing mint.
 //!
 //! Steps, in order: 1 mint (optional), 2 venue, 3 underlyings, 4 surfaces + markets, 5 LP liquidity, 6 vaults.
 pub mod spec;
@@ -40,7 +40,7 @@ pub struct Context<'a> {
     pub strategist: Pubkey,
     /// The Pyth price account of each underlying index.
     pub oracles: BTreeMap<u16, Pubkey>,
-    /// A fresh mint keypair when the spec asks for the mint to be created (embedded bank only).
+    /// A fresh mint keypair when the spec asks for the mint to be created (embedded bank or a local validator).
     pub new_mint: Option<&'a Keypair>,
     /// The payer's collateral token account funding LP liquidity, and its LP share account (created if absent).
     pub lp_source: Option<Pubkey>,

@@ -19,7 +19,7 @@ pub struct Spec {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Collateral {
-    /// An existing SPL mint (base58). Absent: the caller creates one (embedded bank only).
+    /// An existing SPL mint (base58). Absent: the caller creates one (embedded bank or a local validator).
     pub mint: Option<String>,
     pub decimals: u8,
 }

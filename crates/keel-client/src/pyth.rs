@@ -89,6 +89,37 @@ pub mod localnet {
         vec![create, write_price_ix(account, authority, p)]
     }
 
+    /// The deterministic price account of underlying `index` for `base` (`keel-oracle-<index>`, owned by the
+    /// receiver id): a re-run of a deployment finds the account it created before instead of making another.
+    pub fn seeded_price_account(base: &Pubkey, index: u16) -> (Pubkey, String) {
+        let seed = format!("keel-oracle-{index}");
+        // A seed of at most 17 ASCII bytes never exceeds the 32-byte limit, and the receiver id is not a PDA marker.
+        let key = Pubkey::create_with_seed(base, &seed, &pyth_solana_receiver_sdk::ID)
+            .expect("a short seed under a program owner is always valid");
+        (key, seed)
+    }
+
+    /// Creates [`seeded_price_account`] of `base` (who pays, signs and becomes its write authority) and posts
+    /// its first update.
+    pub fn create_seeded_price_account_ixs(
+        base: &Pubkey,
+        index: u16,
+        lamports: u64,
+        p: &PythPrice,
+    ) -> Vec<Instruction> {
+        let (account, seed) = seeded_price_account(base, index);
+        let create = solana_system_interface::instruction::create_account_with_seed(
+            base,
+            &account,
+            base,
+            &seed,
+            lamports,
+            PriceUpdateV2::LEN as u64,
+            &pyth_solana_receiver_sdk::ID,
+        );
+        vec![create, write_price_ix(&account, base, p)]
+    }
+
     /// Posts `p` to `account`; `authority` must be the write authority of its current update and signs.
     pub fn write_price_ix(account: &Pubkey, authority: &Pubkey, p: &PythPrice) -> Instruction {
         Instruction {
