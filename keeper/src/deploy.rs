@@ -11,6 +11,7 @@ use crate::execution::ExecutionConfig;
 use anchor_lang::AccountDeserialize;
 use keel_client::pyth::{localnet, PythPrice};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+use serde::{Deserialize, Serialize};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -232,32 +233,98 @@ pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
         "deploy: {created} created, {} already present ({sent} transaction{plural} confirmed)",
         deployed.steps.len() - created
     );
-    let json = deployment_json(&deployed, &oracles, &args.rpc_url);
-    std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)
+    let file = Deployment::new(&deployed, &oracles, &args.rpc_url);
+    std::fs::write(&args.out, serde_json::to_string_pretty(&file)?)
         .map_err(|e| anyhow::anyhow!("--out {}: {e}", args.out.display()))?;
     println!("deployment: {}", args.out.display());
     Ok(())
 }
 
-/// The deployment file: every address a keeper or integrator needs, keyed by the spec's indices.
-pub fn deployment_json(
-    d: &keel_migrations::Deployed,
-    oracles: &BTreeMap<u16, Pubkey>,
-    cluster: &str,
-) -> serde_json::Value {
-    let map = |m: BTreeMap<String, String>| serde_json::to_value(m).expect("a string map is JSON");
-    serde_json::json!({
-        "cluster": cluster,
-        "venue_program": keel_migrations::VENUE_PROGRAM_ID.to_string(),
-        "vault_program": keel_migrations::VAULT_PROGRAM_ID.to_string(),
-        "mint": d.mint.to_string(),
-        "venue": d.venue.to_string(),
-        "underlyings": map(d.underlyings.iter().map(|(i, k)| (i.to_string(), k.to_string())).collect()),
-        "oracles": map(oracles.iter().map(|(i, k)| (i.to_string(), k.to_string())).collect()),
-        "markets": map(d.markets.iter().map(|(i, k)| (i.to_string(), k.to_string())).collect()),
-        "vaults": map(d.vaults.iter().map(|(i, k)| (i.to_string(), k.to_string())).collect()),
-        "steps": d.steps.iter().map(|s| serde_json::json!({"what": s.what, "address": s.address.to_string(), "created": s.created})).collect::<Vec<_>>(),
-    })
+/// The deployment file: every address a keeper or integrator needs, keyed by the spec's indices (base58 strings
+/// in JSON). `keel-keeper deploy` writes it; `keel-keeper run` reads it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub cluster: String,
+    #[serde(with = "b58")]
+    pub venue_program: Pubkey,
+    #[serde(with = "b58")]
+    pub vault_program: Pubkey,
+    #[serde(with = "b58")]
+    pub mint: Pubkey,
+    #[serde(with = "b58")]
+    pub venue: Pubkey,
+    #[serde(with = "b58_map")]
+    pub underlyings: BTreeMap<u16, Pubkey>,
+    #[serde(with = "b58_map")]
+    pub oracles: BTreeMap<u16, Pubkey>,
+    #[serde(with = "b58_map")]
+    pub markets: BTreeMap<u32, Pubkey>,
+    #[serde(with = "b58_map")]
+    pub vaults: BTreeMap<u16, Pubkey>,
+}
+
+impl Deployment {
+    pub fn new(d: &keel_migrations::Deployed, oracles: &BTreeMap<u16, Pubkey>, cluster: &str) -> Self {
+        Self {
+            cluster: cluster.into(),
+            venue_program: keel_migrations::VENUE_PROGRAM_ID,
+            vault_program: keel_migrations::VAULT_PROGRAM_ID,
+            mint: d.mint,
+            venue: d.venue,
+            underlyings: d.underlyings.clone(),
+            oracles: oracles.clone(),
+            markets: d.markets.clone(),
+            vaults: d.vaults.clone(),
+        }
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("deployment {}: {e} (write one with `keel-keeper deploy ... --out <file>`)", path.display())
+        })?;
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("deployment {}: {e}", path.display()))
+    }
+}
+
+mod b58 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use solana_sdk::pubkey::Pubkey;
+
+    pub fn serialize<S: Serializer>(k: &Pubkey, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&k.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Pubkey, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(|e| serde::de::Error::custom(format!("{text:?} is not a base58 address: {e}")))
+    }
+}
+
+mod b58_map {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use solana_sdk::pubkey::Pubkey;
+    use std::collections::BTreeMap;
+
+    pub fn serialize<K: Serialize + Ord, S: Serializer>(m: &BTreeMap<K, Pubkey>, s: S) -> Result<S::Ok, S::Error> {
+        let strings: BTreeMap<&K, String> = m.iter().map(|(k, v)| (k, v.to_string())).collect();
+        strings.serialize(s)
+    }
+
+    pub fn deserialize<'de, K, D>(d: D) -> Result<BTreeMap<K, Pubkey>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        D: Deserializer<'de>,
+    {
+        let strings = BTreeMap::<K, String>::deserialize(d)?;
+        strings
+            .into_iter()
+            .map(|(k, v)| {
+                let key =
+                    v.parse().map_err(|e| serde::de::Error::custom(format!("{v:?} is not a base58 address: {e}")))?;
+                Ok((k, key))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +340,27 @@ mod tests {
         let expected: Pubkey = "7UVimffxr9ow1uXYxsr4LHAcV58mLzhmwaeKvJ1pjLiE".parse().unwrap();
         assert_eq!(pyth_feed_account(0, &feed), expected);
         assert_ne!(pyth_feed_account(1, &feed), expected, "another shard is another account");
+    }
+
+    #[test]
+    fn the_deployment_file_round_trips_with_base58_addresses() {
+        let key = Pubkey::new_unique();
+        let d = Deployment {
+            cluster: "http://127.0.0.1:8899".into(),
+            venue_program: keel_migrations::VENUE_PROGRAM_ID,
+            vault_program: keel_migrations::VAULT_PROGRAM_ID,
+            mint: key,
+            venue: key,
+            underlyings: [(0, key)].into(),
+            oracles: [(0, key)].into(),
+            markets: [(0, key), (1, key)].into(),
+            vaults: [(3, key)].into(),
+        };
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(json.contains(&format!("\"vaults\":{{\"3\":\"{key}\"}}")), "{json}");
+        assert_eq!(serde_json::from_str::<Deployment>(&json).unwrap(), d);
+        let bad = json.replace(&format!("\"3\":\"{key}\""), "\"3\":\"nope\"");
+        assert!(serde_json::from_str::<Deployment>(&bad).unwrap_err().to_string().contains("base58"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod deploy;
 pub mod execution;
 pub mod market_data;
+pub mod ops;
 pub mod plot;
 pub mod quant;
 pub mod rebalancer;

@@ -45,6 +45,9 @@ enum Command {
     /// Deploys a migrations spec to a cluster over JSON-RPC (venue, underlyings, surfaces, markets, LP liquidity,
     /// vaults); idempotent, so a re-run changes nothing and an interrupted run resumes. See docs/deploy.md.
     Deploy(keel_keeper::deploy::DeployArgs),
+    /// Runs the keeper against a cluster: every configured vault, woken by oracle updates; /metrics, /health,
+    /// /ready; kill switch, dry run, alerts. See docs/keeper.md.
+    Run(keel_keeper::ops::run::RunArgs),
 }
 
 fn main() {
@@ -64,6 +67,10 @@ fn run() -> anyhow::Result<()> {
             (hours, seed, out, data, from, speed, vaults)
         }
         Some(Command::Backtest(args)) => return backtest_cmd::run(args),
+        Some(Command::Run(args)) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            return rt.block_on(keel_keeper::ops::run::run(args));
+        }
         Some(Command::Deploy(args)) => {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             return rt.block_on(keel_keeper::deploy::run(args));

@@ -65,14 +65,30 @@ impl<P: Policy> Rebalancer<P> {
             .collect()
     }
 
-    /// Refreshes the caches, then decides. `None` with a reason when there is nothing to do.
+    /// Refreshes the caches, then decides. `Err` with a reason when there is nothing to do.
     pub async fn plan<C: Chain>(&mut self, chain: &mut C) -> Result<Result<Plan, String>, KeeperError> {
+        self.plan_with(chain, true).await
+    }
+
+    /// [`Self::plan`]; with `send_refresh` false nothing is sent (a dry run): the decision uses the caches as they
+    /// are, and the planned transaction still carries its refreshes, so simulating it is still exact.
+    pub async fn plan_with<C: Chain>(
+        &mut self,
+        chain: &mut C,
+        send_refresh: bool,
+    ) -> Result<Result<Plan, String>, KeeperError> {
         // 1. Fresh caches at the current oracle price, so the measurement equals what the program will see.
-        let view = VaultView::load(chain, self.keys).await?;
-        let refresh = self.refresh_ixs(&view);
-        chain.send(&refresh, &[&self.keeper]).await?;
-        let view = VaultView::load(chain, self.keys).await?;
-        // 2. Only a breached mandate can be rebalanced; this keeper cures delta breaches with the perp.
+        let mut view = VaultView::load(chain, self.keys).await?;
+        if send_refresh {
+            let refresh = self.refresh_ixs(&view);
+            chain.send(&refresh, &[&self.keeper]).await?;
+            view = VaultView::load(chain, self.keys).await?;
+        }
+        // 2. Only a breached mandate can be rebalanced; this keeper cures delta breaches with the perp. A vault
+        //    nobody has deposited into has no NAV to measure risk against, and nothing to hedge.
+        if view.vault.total_shares == 0 {
+            return Ok(Err("the vault holds no deposits".into()));
+        }
         let mandate = view.vault.config.mandate.mandate();
         let before = view.portfolio()?;
         let excess = mandate.excesses(&before).map_err(|e| KeeperError::Rule(e.to_string()))?;
@@ -134,12 +150,15 @@ impl<P: Policy> Rebalancer<P> {
         Ok(Ok(Plan { instructions, lots, sequence: view.vault.sequence }))
     }
 
-    /// Simulates, then sends a plan; a stale sequence is [`Outcome::LostRace`].
+    /// Simulates, then sends a plan; a stale sequence is [`Outcome::LostRace`], any other refusal by the chain is
+    /// [`Outcome::Rejected`]; a transport failure (unreachable node, expired or unconfirmed transaction) is an
+    /// error, because nothing says the program refused.
     pub async fn submit<C: Chain>(&mut self, chain: &mut C, plan: Plan) -> Result<Outcome, KeeperError> {
         let stale = u32::from(VaultError::StaleSequence);
         let classify = |e: ChainError| match e {
-            ChainError::Program { code, .. } if code == stale => Outcome::LostRace,
-            other => Outcome::Rejected(other),
+            ChainError::Program { code, .. } if code == stale => Ok(Outcome::LostRace),
+            e @ (ChainError::Program { .. } | ChainError::Transaction(_)) => Ok(Outcome::Rejected(e)),
+            transport => Err(KeeperError::Chain(transport)),
         };
         let before = chain
             .account(&self.keeper_collateral)
@@ -148,10 +167,10 @@ impl<P: Policy> Rebalancer<P> {
             .unwrap_or(0);
         let sim = chain.simulate(&plan.instructions, &[&self.keeper]).await?;
         if let Err(e) = sim.result {
-            return Ok(classify(e));
+            return classify(e);
         }
         if let Err(e) = chain.send(&plan.instructions, &[&self.keeper]).await {
-            return Ok(classify(e));
+            return classify(e);
         }
         let after = chain
             .account(&self.keeper_collateral)

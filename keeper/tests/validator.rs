@@ -211,5 +211,39 @@ async fn deploy_cli_applies_the_spec_over_rpc_and_a_rerun_changes_nothing() {
     let (ok, text) = run(with(&local));
     assert!(ok && text.contains("deploy: 0 created, 9 already present"), "{text}");
     assert!(before == snapshot().await, "a re-run changed a deployed account");
+
+    // 4. `keel-keeper run` on that deployment, as an operator starts it: a dry run first (creates nothing), then
+    //    two live ticks (the reward account is created; nobody has deposited, so there is nothing to hedge).
+    let config = dir.join("keeper.toml");
+    let toml = format!(
+        "rpc_url = \"{url}\"\nkeypair = \"{}\"\ndeployment = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_secs = 1\nkill_switch_file = \"{}\"\n[[vaults]]\nindex = 0\n",
+        keypair.display(),
+        out.display(),
+        dir.join("stop").display()
+    );
+    std::fs::write(&config, toml).expect("config");
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel-keeper"))
+            .args(["run", "--config", config.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .expect("run keel-keeper run");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        println!("$ keel-keeper run {}\n{text}", extra.join(" "));
+        (out.status.success(), text)
+    };
+    let reward =
+        keel_client::token::associated_token_address(&payer.pubkey(), &mint_key, &keel_client::token::SPL_TOKEN_ID);
+    let (ok, text) = run(&["--dry-run", "--cycles", "1"]);
+    assert!(ok && text.contains("vault 0: idle (the vault holds no deposits)"), "{text}");
+    assert!(rpc.client().get_account(&reward).await.is_err(), "a dry run created the reward account");
+    let (ok, text) = run(&["--cycles", "2"]);
+    assert!(ok && text.matches("vault 0: idle (the vault holds no deposits)").count() == 2, "{text}");
+    assert!(text.contains("stopped after 2 tick(s)"), "{text}");
+    assert!(rpc.client().get_account(&reward).await.is_ok(), "the keeper's reward account exists");
+    // A config naming a vault the deployment lacks is refused before anything is sent.
+    std::fs::write(&config, std::fs::read_to_string(&config).unwrap().replace("index = 0", "index = 7")).unwrap();
+    let (ok, text) = run(&["--cycles", "1"]);
+    assert!(!ok && text.contains("the deployment has no vault 7"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }

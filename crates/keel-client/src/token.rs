@@ -91,3 +91,23 @@ pub fn mint_authority(data: &[u8]) -> Option<Pubkey> {
     }
     Pubkey::try_from(&data[4..36]).ok()
 }
+
+/// The associated token account of `owner` for `mint` under `token_program` (where wallets look for a balance).
+pub fn associated_token_address(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+    anchor_spl::associated_token::get_associated_token_address_with_program_id(owner, mint, token_program)
+}
+
+/// Creates [`associated_token_address`] if it does not exist (a no-op otherwise), paid by `payer`.
+pub fn create_associated_token_account_idempotent_ix(
+    payer: &Pubkey,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    token_program: &Pubkey,
+) -> Instruction {
+    anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        payer,
+        owner,
+        mint,
+        token_program,
+    )
+}

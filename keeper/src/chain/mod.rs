@@ -1,6 +1,7 @@
 //! Chain implementations for the keeper. The [`Chain`] trait lives in keel-client (so migrations and integrators
 //! share it); this module adds the embedded bank running the real programs and the Rpc chain for clusters.
 pub mod embedded;
+pub mod faulty;
 pub mod rpc;
 
 pub use embedded::Embedded;

@@ -82,6 +82,21 @@ pub trait Policy {
     fn decide(&mut self, obs: &Observation, costs: &Costs) -> Decision;
 }
 
+/// A policy chosen at run time (the keeper's config) behaves as the policy it boxes.
+impl<P: Policy + ?Sized> Policy for Box<P> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn observe(&mut self, t: i64, spot: f64) {
+        (**self).observe(t, spot)
+    }
+
+    fn decide(&mut self, obs: &Observation, costs: &Costs) -> Decision {
+        (**self).decide(obs, costs)
+    }
+}
+
 /// Decision for a band: hold inside, otherwise trade to `to_edge` ? the nearest edge : the target.
 #[inline]
 fn decide_band(obs: &Observation, band: f64, to_edge: bool) -> Decision {
