@@ -32,6 +32,11 @@ async fn short_demo_runs_end_to_end_and_reconciles() {
     let text = std::fs::read_to_string(&html).unwrap();
     assert_eq!(text.matches("<svg").count(), 4);
     assert!(text.contains("withdrawal claimed") && text.contains("reconciled: <b>true</b>"));
+    // Each chart also stands alone (the README's pictures are regenerated from these files).
+    for name in keel_keeper::demo::report::CHART_FILES {
+        let chart = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(chart.starts_with("<svg") && text.contains(&chart), "{name} is the report's own chart");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -274,3 +274,23 @@ async fn a_jittered_rebalance_is_re_planned_and_lands_once() {
     let o = only(k.tick(&mut s.world.chain).await);
     assert!(matches!(o, CycleOutcome::Acted(Outcome::Rebalanced { sequence, .. }) if sequence == start + 1), "{o:?}");
 }
+
+#[tokio::test]
+async fn clock_skew_between_host_and_cluster_changes_nothing() {
+    // The cluster's clock runs six hours ahead of this host's (a host clock gone wrong, or the reverse seen from
+    // the cluster). Every decision reads the Clock sysvar, never the host's time, so the keeper prices, predicts
+    // and hedges on the cluster's time and the program agrees; only /health uses the host's clock (it watches
+    // this process, not the chain).
+    let mut s = setup("skew").await;
+    let mut k = keeper(&mut s, CONFIG).await;
+    let ahead = keel_now() + 6 * 3_600;
+    s.world.chain.set_time(ahead).await.unwrap();
+    s.world.chain.warp_slots(1).await.unwrap();
+    move_to(&mut s.world, 96.5).await;
+    let start = sequence(&mut s.world).await;
+    let o = only(k.tick(&mut s.world.chain).await);
+    assert!(matches!(o, CycleOutcome::Acted(Outcome::Rebalanced { sequence, .. }) if sequence == start + 1), "{o:?}");
+    let o = only(k.tick(&mut s.world.chain).await);
+    assert!(matches!(o, CycleOutcome::Acted(Outcome::Idle(_))), "{o:?}");
+    assert_eq!(k.status.respond("GET", "/health", keel_now()).0, 200, "the process itself is healthy");
+}

@@ -144,15 +144,11 @@ async fn keeper_on_a_real_validator_matches_the_embedded_bank() {
     }
 }
 
-/// Runs `keel-keeper deploy` as an operator would; returns (succeeded, stdout + stderr).
-fn deploy_cli(args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel-keeper"))
-        .arg("deploy")
-        .args(args)
-        .output()
-        .expect("run keel-keeper deploy");
+/// Runs `keel-keeper <args>` as an operator would; returns (succeeded, stdout + stderr).
+fn keeper_cli(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel-keeper")).args(args).output().expect("keel-keeper");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    println!("$ keel-keeper deploy {}\n{text}", args.join(" "));
+    println!("$ keel-keeper {}\n{text}", args.join(" "));
     (out.status.success(), text)
 }
 
@@ -171,7 +167,9 @@ async fn deploy_cli_applies_the_spec_over_rpc_and_a_rerun_changes_nothing() {
     let (mint, out) = (dir.join("mint.json"), dir.join("deployment.json"));
     let base = ["--spec", spec, "--rpc-url", &url, "--keypair", keypair.to_str().unwrap()];
     let with = |extra: &[&str]| -> Vec<String> { base.iter().chain(extra).map(|s| s.to_string()).collect() };
-    let run = |args: Vec<String>| deploy_cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let run = |args: Vec<String>| {
+        keeper_cli(&[&["deploy"][..], &args.iter().map(String::as_str).collect::<Vec<_>>()].concat())
+    };
 
     // 1. Without an oracle the spec cannot complete: refused before the first transaction, nothing written.
     let mint_arg = ["--mint-keypair", mint.to_str().unwrap(), "--out", out.to_str().unwrap()];
@@ -222,16 +220,7 @@ async fn deploy_cli_applies_the_spec_over_rpc_and_a_rerun_changes_nothing() {
         dir.join("stop").display()
     );
     std::fs::write(&config, toml).expect("config");
-    let run = |extra: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel-keeper"))
-            .args(["run", "--config", config.to_str().unwrap()])
-            .args(extra)
-            .output()
-            .expect("run keel-keeper run");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        println!("$ keel-keeper run {}\n{text}", extra.join(" "));
-        (out.status.success(), text)
-    };
+    let run = |extra: &[&str]| keeper_cli(&[&["run", "--config", config.to_str().unwrap()][..], extra].concat());
     let reward =
         keel_client::token::associated_token_address(&payer.pubkey(), &mint_key, &keel_client::token::SPL_TOKEN_ID);
     let (ok, text) = run(&["--dry-run", "--cycles", "1"]);

@@ -22,7 +22,7 @@ pub fn charts(r: &Report) -> std::io::Result<Vec<String>> {
             markers: vec![],
         })?,
         svg(&Chart {
-            title: "Vault NAV",
+            title: "Vault NAV (steps down when a withdrawal is paid out)",
             x_desc: "hour",
             y_desc: "USDC",
             height: 260,
@@ -69,7 +69,10 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// Writes `report.html` into `dir` and returns its path.
+/// File names of [`charts`] when written on their own (the README's pictures are two of them).
+pub const CHART_FILES: [&str; 4] = ["spot.svg", "nav.svg", "delta.svg", "health.svg"];
+
+/// Writes `report.html` into `dir`, and each chart as its own SVG file beside it; returns the report's path.
 pub fn write_html(r: &Report, dir: &Path) -> std::io::Result<PathBuf> {
     let mut h = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Keel demo</title><style>\
@@ -93,8 +96,10 @@ balances reconciled: <b>{}</b>.</p>",
         r.withdrawal_paid_usdc,
         r.reconciled
     );
-    for c in charts(r)? {
-        h.push_str(&c);
+    std::fs::create_dir_all(dir)?;
+    for (c, name) in charts(r)?.iter().zip(CHART_FILES) {
+        h.push_str(c);
+        std::fs::write(dir.join(name), c)?;
     }
     h.push_str("<h2>Events</h2><table><tr><th>hour</th><th>spot</th><th>keeper</th><th>other</th></tr>");
     for s in &r.steps {
@@ -110,7 +115,6 @@ balances reconciled: <b>{}</b>.</p>",
         }
     }
     h.push_str("</table></body></html>\n");
-    std::fs::create_dir_all(dir)?;
     let path = dir.join("report.html");
     std::fs::write(&path, h)?;
     Ok(path)
