@@ -118,20 +118,72 @@ fn validate(i: &BsmInputs) -> MathResult<()> {
     Ok(())
 }
 
+/// What every revaluation of one option shares when only spot and volatility move (a scenario grid): the
+/// discount factors, √T, ln K and bT. Computing them once per grid instead of once per scenario is most of what
+/// a risk-array refresh costs on-chain; the results are bit-identical to pricing each scenario from scratch.
+#[derive(Clone, Copy, Debug)]
+pub struct Invariants {
+    carry_df: I80F48,
+    df: I80F48,
+    sqrt_t: I80F48,
+    ln_strike: I80F48,
+    carry_t: I80F48,
+}
+
+impl Invariants {
+    #[track_caller]
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn new(i: &BsmInputs) -> MathResult<Self> {
+        validate(i)?;
+        Ok(Self {
+            carry_df: exp(i.carry.safe_sub(i.rate)?.safe_mul(i.t)?)?,
+            df: exp(-(i.rate.safe_mul(i.t)?))?,
+            sqrt_t: sqrt(i.t)?,
+            ln_strike: ln(i.strike)?,
+            carry_t: i.carry.safe_mul(i.t)?,
+        })
+    }
+
+    /// Log-moneyness of the forward at `spot`: m = ln(S/K) + bT = ln(F/K). Subtracting logs keeps full precision
+    /// for any S/K ratio (S/K itself could round to a few significant bits when K >> S).
+    #[track_caller]
+    pub fn moneyness(&self, spot: I80F48) -> MathResult<I80F48> {
+        ln(spot)?.safe_sub(self.ln_strike)?.safe_add(self.carry_t)
+    }
+}
+
+/// σ√T and its reciprocal at one volatility: what every scenario at that volatility shares. d1 = m/v + v/2 is
+/// evaluated as m x (1/v) + v/2, one division per volatility instead of one per scenario (a 128-bit division is
+/// the costliest step left on SBF).
+#[derive(Clone, Copy, Debug)]
+pub struct VolTerms {
+    v: I80F48,
+    inv_v: I80F48,
+}
+
+impl VolTerms {
+    #[track_caller]
+    pub fn new(vol: I80F48, inv: &Invariants) -> MathResult<Self> {
+        if vol < I80F48::ZERO {
+            return Err(MathError::new(MathErrorKind::InvalidParameter));
+        }
+        let v = vol.safe_mul(inv.sqrt_t)?;
+        let inv_v = if v < MIN_TOTAL_VOL { I80F48::ZERO } else { I80F48::ONE.safe_div(v)? };
+        Ok(Self { v, inv_v })
+    }
+}
+
+/// The core at moneyness `m` (from [`Invariants::moneyness`] of `i.spot`) and `vt` (of `i.vol`); φ(d1) only
+/// when `with_pdf` (greeks).
 #[track_caller]
 #[cfg_attr(target_os = "solana", inline(never))]
-fn core(i: &BsmInputs) -> MathResult<Core> {
-    // 1. Validate and discount.
-    validate(i)?;
-    let carry_df = exp(i.carry.safe_sub(i.rate)?.safe_mul(i.t)?)?;
-    let df = exp(-(i.rate.safe_mul(i.t)?))?;
-    let sqrt_t = sqrt(i.t)?;
-    let v = i.vol.safe_mul(sqrt_t)?;
-    // 2. Log-moneyness of the forward: m = ln(S/K) + bT = ln(F/K). Subtracting logs keeps full precision for any
-    //    S/K ratio (S/K itself could round to a few significant bits when K >> S).
-    let m = ln(i.spot)?.safe_sub(ln(i.strike)?)?.safe_add(i.carry.safe_mul(i.t)?)?;
+fn core_at(i: &BsmInputs, inv: &Invariants, m: I80F48, vt: &VolTerms, with_pdf: bool) -> MathResult<Core> {
+    if i.spot <= I80F48::ZERO {
+        return Err(MathError::new(MathErrorKind::InvalidParameter));
+    }
+    let (carry_df, df, sqrt_t, v) = (inv.carry_df, inv.df, inv.sqrt_t, vt.v);
     if v < MIN_TOTAL_VOL {
-        // 3a. Expiry / zero-vol limit: N(d) is a step in the forward moneyness.
+        // Expiry / zero-vol limit: N(d) is a step in the forward moneyness.
         let step = if m > I80F48::ZERO {
             I80F48::ONE
         } else if m < I80F48::ZERO {
@@ -141,19 +193,27 @@ fn core(i: &BsmInputs) -> MathResult<Core> {
         };
         return Ok(Core { carry_df, df, nd1: step, nd2: step, pdf_d1: I80F48::ZERO, sqrt_t, v, degenerate: true });
     }
-    // 3b. d1 = m/v + v/2, d2 = d1 - v.
-    let d1 = m.safe_div(v)?.safe_add(v / 2)?;
+    // d1 = m/v + v/2, d2 = d1 - v.
+    let d1 = m.safe_mul(vt.inv_v)?.safe_add(v / 2)?;
     let d2 = d1.safe_sub(v)?;
-    Ok(Core {
-        carry_df,
-        df,
-        nd1: norm_cdf(d1)?,
-        nd2: norm_cdf(d2)?,
-        pdf_d1: norm_pdf(d1)?,
-        sqrt_t,
-        v,
-        degenerate: false,
-    })
+    let pdf_d1 = if with_pdf { norm_pdf(d1)? } else { I80F48::ZERO };
+    Ok(Core { carry_df, df, nd1: norm_cdf(d1)?, nd2: norm_cdf(d2)?, pdf_d1, sqrt_t, v, degenerate: false })
+}
+
+#[track_caller]
+fn core(i: &BsmInputs, with_pdf: bool) -> MathResult<Core> {
+    let inv = Invariants::new(i)?;
+    let m = inv.moneyness(i.spot)?;
+    core_at(i, &inv, m, &VolTerms::new(i.vol, &inv)?, with_pdf)
+}
+
+/// The price of `i` (same strike, expiry, rate and carry as the inputs `inv` was built from) at moneyness `m`
+/// and the vol terms of `i.vol`: scenario revaluation without recomputing what the scenarios share.
+#[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
+pub fn price_at(i: &BsmInputs, inv: &Invariants, m: I80F48, vt: &VolTerms) -> MathResult<I80F48> {
+    let c = core_at(i, inv, m, vt, false)?;
+    value(i, &c)
 }
 
 /// Option value from the shared core; clamped at 0 because rounding must never produce a negative premium.
@@ -175,7 +235,7 @@ fn value(i: &BsmInputs, c: &Core) -> MathResult<I80F48> {
 #[track_caller]
 #[cfg_attr(target_os = "solana", inline(never))]
 pub fn price(i: &BsmInputs) -> MathResult<I80F48> {
-    let c = core(i)?;
+    let c = core(i, false)?;
     value(i, &c)
 }
 
@@ -183,7 +243,14 @@ pub fn price(i: &BsmInputs) -> MathResult<I80F48> {
 #[track_caller]
 #[cfg_attr(target_os = "solana", inline(never))]
 pub fn greeks(i: &BsmInputs) -> MathResult<Greeks> {
-    let c = core(i)?;
+    greeks_with(i, &Invariants::new(i)?)
+}
+
+/// [`greeks`] from invariants the caller already built for `i` (a refresh shares them with the risk array).
+#[track_caller]
+#[cfg_attr(target_os = "solana", inline(never))]
+pub fn greeks_with(i: &BsmInputs, inv: &Invariants) -> MathResult<Greeks> {
+    let c = core_at(i, inv, inv.moneyness(i.spot)?, &VolTerms::new(i.vol, inv)?, true)?;
     let price = value(i, &c)?;
     let spot_leg = i.spot.safe_mul(c.carry_df)?;
     let strike_leg = i.strike.safe_mul(c.df)?;

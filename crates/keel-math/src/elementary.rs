@@ -2,19 +2,18 @@
 //!
 //! | function | domain | outside the domain | accuracy vs exact (measured by the property tests) |
 //! |---|---|---|---|
-//! | `exp(x)` | x <= 54.75 (e^x < 2^79) | `Overflow`; x < -40 returns exactly 0 | <= 1 ulp + 1e-24 relative |
+//! | `exp(x)` | x <= 54.75 (e^x < 2^79) | `Overflow`; x < -40 returns exactly 0 | <= 1 ulp + 1e-17 relative |
 //! | `ln(x)` | x > 0 | `OutOfDomain` | <= 1 ulp (2^-48 ≈ 3.6e-15 absolute) |
 //! | `sqrt(x)` | x >= 0 | `OutOfDomain` | rounded down, < 1 ulp |
 //! | `cbrt(x)` | all x (odd function) | — | <= 4e-15 relative + 1 ulp |
 //!
-//! The cores of `exp` and `ln` run in a 120-fractional-bit fixed-point type and round once into I80F48, so their
-//! error is dominated by the final rounding. This is what lets Black-Scholes meet its 1e-9 x spot bound with room.
+//! The cores of `exp` and `ln` run in 62-fractional-bit fixed point (an i64, products in i128) and round once into
+//! I80F48, so their error is dominated by the final rounding; this is what lets Black-Scholes meet its 1e-9 x
+//! spot bound with room. 62 bits rather than 120: on SBF a 64 x 64-bit product is one software multiply where a
+//! 120-bit core needs a 256-bit one, and these two functions are most of an on-chain market refresh.
 use crate::error::{MathError, MathErrorKind, MathResult};
 use crate::safe::SafeMath;
-use fixed::types::{I80F48, I8F120};
-
-/// Internal wide type: range ±128, resolution 2^-120.
-type W = I8F120;
+use fixed::types::I80F48;
 
 const FRAC_BITS: u32 = 48;
 const WIDE_FRAC_BITS: u32 = 120;
@@ -30,51 +29,88 @@ pub const EXP_MAX_ARG: I80F48 = I80F48::lit("54.7586");
 /// Below this, e^x < 2^-57, which rounds to 0 in I80F48.
 pub const EXP_UNDERFLOW_ARG: I80F48 = I80F48::lit("-40");
 
-/// Rounded-to-nearest 2^120 / d, evaluated at compile time.
-const fn q120_ratio(d: i128) -> i128 {
-    ((1i128 << 120) + d / 2) / d
+/// Fractional bits of the cores (Q62 in an i64: range ±2).
+const CORE_BITS: u32 = 62;
+/// From the cores to I80F48.
+const CORE_SHIFT: u32 = CORE_BITS - FRAC_BITS; // 14
+/// 1.0 in Q62.
+const ONE_Q62: i64 = 1 << CORE_BITS;
+/// ln 2 in Q62, rounded to nearest from the crate's 128-bit constant.
+const LN2_Q62: i64 = (((fixed::consts::LN_2.to_bits() >> 65) + 1) >> 1) as i64;
+
+/// Rounded-to-nearest 2^62 / d, evaluated at compile time (d >= 1, so the value fits an i64).
+const fn q62_ratio(d: i128) -> i64 {
+    (((1i128 << CORE_BITS) + d / 2) / d) as i64
 }
 
-const fn inv_factorials() -> [i128; 21] {
-    let mut out = [0i128; 21];
+/// 1/n! for n = 0..=14 in Q62 (the table below uses all of them once, at compile time).
+const INV_FACT: [i64; 15] = {
+    let mut out = [0i64; 15];
     let mut fact: i128 = 1;
     let mut n = 0;
-    while n < 21 {
+    while n < 15 {
         if n > 0 {
             fact *= n as i128;
         }
-        out[n] = q120_ratio(fact);
+        out[n] = q62_ratio(fact);
         n += 1;
     }
     out
-}
+};
 
-const fn inv_odd() -> [i128; 17] {
-    let mut out = [0i128; 17];
+/// Terms of e^r2 for |r2| <= 1/64 after the table step: the first omitted, r2^9/9!, is below 2^-65.
+const EXP_TERMS: usize = 9;
+
+/// e^(j/32) for j = -12..=12 in Q62, by the 15-term series at compile time (|j/32| <= 0.375: error < 2^-59).
+const EXP_TABLE: [i64; 25] = {
+    let mut out = [0i64; 25];
+    let mut j = 0;
+    while j < 25 {
+        let x = ((j as i128) - 12) << (CORE_BITS - 5); // j/32 in Q62
+        let mut acc = INV_FACT[14] as i128;
+        let mut n = 14;
+        while n > 0 {
+            n -= 1;
+            acc = ((acc * x) >> CORE_BITS) + INV_FACT[n] as i128;
+        }
+        out[j] = acc as i64;
+        j += 1;
+    }
+    out
+};
+
+/// 1/(2n+1) for n = 0..=11 in Q62: with |s| <= 0.1716 the first omitted term of 2 atanh(s) is below 2^-62.
+const INV_ODD: [i64; 12] = {
+    let mut out = [0i64; 12];
     let mut n = 0;
-    while n < 17 {
-        out[n] = q120_ratio(2 * n as i128 + 1);
+    while n < 12 {
+        out[n] = q62_ratio(2 * n as i128 + 1);
         n += 1;
     }
     out
+};
+
+/// a x b in Q62, floored. Both cores keep |a|, |b| and the product below 2, so the i64 conversion cannot fail;
+/// it is still checked, because an error is better than a wrong price.
+#[inline(always)]
+fn mul_q62(a: i64, b: i64) -> MathResult<i64> {
+    i64::try_from((i128::from(a) * i128::from(b)) >> CORE_BITS).map_err(|_| err(MathErrorKind::Overflow))
 }
 
-/// 1/n! for n = 0..=20 in Q120.
-const INV_FACT: [i128; 21] = inv_factorials();
-/// 1/(2n+1) for n = 0..=16 in Q120.
-const INV_ODD: [i128; 17] = inv_odd();
+/// Horner evaluation of sum c[n] x^n in Q62.
+#[inline(always)]
+fn horner_q62(coeffs: &[i64], x: i64) -> MathResult<i64> {
+    let (last, rest) = coeffs.split_last().ok_or_else(|| err(MathErrorKind::InvalidParameter))?;
+    let mut acc = *last;
+    for c in rest.iter().rev() {
+        acc = mul_q62(acc, x)?.checked_add(*c).ok_or_else(|| err(MathErrorKind::Overflow))?;
+    }
+    Ok(acc)
+}
 
 #[track_caller]
 fn err(kind: MathErrorKind) -> MathError {
     MathError::new(kind)
-}
-
-/// Rounds a Q120 raw value to the nearest Q48 raw value (ties away from zero is irrelevant at this scale).
-#[inline]
-fn round_q120_to_q48(raw: i128) -> i128 {
-    let half = 1i128 << (SHIFT - 1);
-    // Arithmetic shift floors; adding half first gives round-half-up. No overflow: |raw| < 2^127 - 2^71 here.
-    (raw + half) >> SHIFT
 }
 
 /// e^x.
@@ -88,6 +124,10 @@ pub fn exp(x: I80F48) -> MathResult<I80F48> {
     if x < EXP_UNDERFLOW_ARG {
         return Ok(I80F48::ZERO);
     }
+    // e^0 = 1 exactly (the series below gives the same bits): discount factors at a zero rate are this case.
+    if x == I80F48::ZERO {
+        return Ok(I80F48::ONE);
+    }
     // 2. Range reduction x = k ln2 + r with |r| <~ ln2/2, computed in Q120 so r carries no rounding error of note.
     let k: i32 = x.safe_mul(INV_LN2)?.round().to_num::<i32>();
     let x_q120 = x.to_bits() << SHIFT; // |x| <= 55 < 2^6, so this stays below 2^127
@@ -97,18 +137,16 @@ pub fn exp(x: I80F48) -> MathResult<I80F48> {
         .and_then(|p| i128::try_from(p).ok())
         .ok_or_else(|| err(MathErrorKind::Overflow))?;
     let r_raw = if k < 0 { x_q120 + k_ln2 } else { x_q120 - k_ln2 };
-    let r = W::from_bits(r_raw);
-    // 3. e^r by Horner on the Taylor series to 1/20!: truncation < 0.36^21/21! < 1e-28.
-    let mut acc = W::from_bits(INV_FACT[20]);
-    for c in INV_FACT[..20].iter().rev() {
-        acc = acc
-            .checked_mul(r)
-            .and_then(|p| p.checked_add(W::from_bits(*c)))
-            .ok_or_else(|| err(MathErrorKind::Overflow))?;
-    }
-    // 4. Scale by 2^k and round once into Q48.
-    let e_r = acc.to_bits(); // in (0.70, 1.42) * 2^120
-    let shift = SHIFT as i32 - k;
+    // 3. e^r in Q62 (r rounded from Q120: |r| < 0.35, so it fits).
+    let r = i64::try_from((r_raw + (1i128 << 57)) >> 58).map_err(|_| err(MathErrorKind::Overflow))?;
+    // e^r = e^(j/32) e^(r - j/32): a table step leaves |r2| <= 1/64, so nine series terms do what fifteen did.
+    let j = (r + (1i64 << 56)) >> 57; // round(32 r), in -12..=12 since |r| < 0.35
+    let r2 = r - (j << 57);
+    let entry =
+        usize::try_from(j + 12).ok().and_then(|i| EXP_TABLE.get(i)).ok_or_else(|| err(MathErrorKind::Overflow))?;
+    let e_r = i128::from(mul_q62(*entry, horner_q62(&INV_FACT[..EXP_TERMS], r2)?)?); // in (0.70, 1.42) * 2^62
+                                                                                     // 4. Scale by 2^k and round once into Q48.
+    let shift = CORE_SHIFT as i32 - k;
     let raw = if shift > 0 {
         let s = shift as u32;
         if s >= 127 {
@@ -118,7 +156,7 @@ pub fn exp(x: I80F48) -> MathResult<I80F48> {
         }
     } else {
         let s = (-shift) as u32;
-        // k <= 80 keeps s <= 8; the bound check is what catches a result at or above 2^79.
+        // k <= 80 keeps s <= 66; the bound check is what catches a result at or above 2^79.
         if s >= 127 || e_r > (i128::MAX >> s) {
             return Err(err(MathErrorKind::Overflow));
         }
@@ -135,36 +173,31 @@ pub fn ln(x: I80F48) -> MathResult<I80F48> {
     if x <= I80F48::ZERO {
         return Err(err(MathErrorKind::OutOfDomain));
     }
-    // 2. Write x = 2^e * m with m in [1/sqrt2, sqrt2): e from the bit length, m normalised into Q120.
+    // 2. Write x = 2^e * m with m in [1/sqrt2, sqrt2): e from the bit length, m normalised into Q62.
     let raw = x.to_bits();
     let msb = 127 - raw.leading_zeros() as i32; // position of the top set bit
     let mut e = msb - FRAC_BITS as i32;
-    let mut m_raw = if msb <= WIDE_FRAC_BITS as i32 {
-        raw << (WIDE_FRAC_BITS as i32 - msb)
+    let mut m_raw = if msb <= CORE_BITS as i32 {
+        raw << (CORE_BITS as i32 - msb)
     } else {
-        raw >> (msb - WIDE_FRAC_BITS as i32)
+        // Rounded to nearest: the bits below Q62 would otherwise bias ln down by up to 2^-62.
+        let s = (msb - CORE_BITS as i32) as u32;
+        (raw >> s) + ((raw >> (s - 1)) & 1)
     };
-    // sqrt(2) in Q120; halve m above it so the series argument stays small.
-    const SQRT2_Q120: i128 = (fixed::consts::SQRT_2.to_bits() >> 7) as i128;
-    if m_raw >= SQRT2_Q120 {
+    // sqrt(2) in Q62; halve m at or above it so the series argument stays small.
+    const SQRT2_Q62: i128 = (fixed::consts::SQRT_2.to_bits() >> 65) as i128;
+    if m_raw >= SQRT2_Q62 {
         m_raw >>= 1;
         e += 1;
     }
-    let m = W::from_bits(m_raw);
-    // 3. ln m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.1716: odd series to s^33 (truncation < 2^-86).
-    let s = (m - W::ONE).checked_div(m + W::ONE).ok_or_else(|| err(MathErrorKind::Overflow))?;
-    let s2 = s.checked_mul(s).ok_or_else(|| err(MathErrorKind::Overflow))?;
-    let mut acc = W::from_bits(INV_ODD[16]);
-    for c in INV_ODD[..16].iter().rev() {
-        acc = acc
-            .checked_mul(s2)
-            .and_then(|p| p.checked_add(W::from_bits(*c)))
-            .ok_or_else(|| err(MathErrorKind::Overflow))?;
-    }
-    let ln_m = acc.checked_mul(s).and_then(|p| p.checked_mul_int(2)).ok_or_else(|| err(MathErrorKind::Overflow))?;
-    // 4. ln x = e ln2 + ln m, summed in Q120 (|e| <= 80) and rounded once.
-    let total = (e as i128) * LN2_Q120 + ln_m.to_bits();
-    Ok(I80F48::from_bits(round_q120_to_q48(total)))
+    // 3. ln m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.1716: odd series to s^23, in Q62.
+    let one = i128::from(ONE_Q62);
+    let s = i64::try_from(((m_raw - one) << CORE_BITS) / (m_raw + one)).map_err(|_| err(MathErrorKind::Overflow))?;
+    let s2 = mul_q62(s, s)?;
+    let ln_m = i128::from(mul_q62(horner_q62(&INV_ODD, s2)?, s)?) * 2;
+    // 4. ln x = e ln2 + ln m, summed in Q62 (|e| <= 80) and rounded once into Q48.
+    let total = i128::from(e) * i128::from(LN2_Q62) + ln_m;
+    Ok(I80F48::from_bits((total + (1i128 << (CORE_SHIFT - 1))) >> CORE_SHIFT))
 }
 
 /// sqrt(x² + y²) without squaring small numbers: p·sqrt(1 + (q/p)²) with p = max(|x|, |y|), q = min. Squaring a
@@ -187,6 +220,13 @@ pub fn hypot(x: I80F48, y: I80F48) -> MathResult<I80F48> {
 pub fn sqrt(x: I80F48) -> MathResult<I80F48> {
     if x < I80F48::ZERO {
         return Err(err(MathErrorKind::OutOfDomain));
+    }
+    // Fast path for x < 2^32: raw x 2^48 fits in a u128, and its integer square root (floored) is the I80F48
+    // root bit for bit what `fixed` returns; its general path is a 256-bit loop, costly on SBF.
+    let raw = x.to_bits().unsigned_abs();
+    if raw < 1u128 << 80 {
+        let root = (raw << FRAC_BITS).isqrt(); // < 2^64
+        return i128::try_from(root).map(I80F48::from_bits).map_err(|_| err(MathErrorKind::Overflow));
     }
     x.checked_sqrt().ok_or_else(|| err(MathErrorKind::Overflow))
 }
@@ -244,6 +284,19 @@ mod tests {
         assert!((tiny - I80F48::lit("-33.27106466687737")).abs() <= I80F48::DELTA * 2);
         let huge = ln(I80F48::MAX).unwrap();
         assert!((huge - I80F48::lit("54.75862726")).abs() < f(1e-8));
+    }
+
+    #[test]
+    fn sqrt_fast_path_gives_the_fixed_crates_bits() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for i in 0..100_000u32 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let raw = (i128::from(state) << 63 | i128::from(state >> 1)).unsigned_abs() >> (1 + i % 127);
+            let x = I80F48::from_bits(i128::try_from(raw).unwrap());
+            assert_eq!(sqrt(x).ok(), x.checked_sqrt(), "sqrt({x:?})");
+        }
     }
 
     #[test]

@@ -2,10 +2,9 @@
 //! and what the keeper recomputes to predict it. Options are priced with Black-76 (r = 0: USDC-margined, the
 //! oracle price is the forward) at the SVI implied vol of their log-moneyness; scenario revaluation keeps the
 //! strike's vol (sticky strike) and shocks it relatively.
-use crate::bs::{greeks, BsmInputs, Greeks, OptionKind};
-use crate::elementary::ln;
+use crate::bs::{greeks_with, BsmInputs, Greeks, Invariants, OptionKind};
 use crate::error::MathResult;
-use crate::risk::{linear_risk_array, option_risk_array, span_grid};
+use crate::risk::{linear_risk_array, option_risk_array_from, span_grid};
 use crate::safe::SafeMath;
 use crate::svi::SviRaw;
 use fixed::types::I80F48;
@@ -47,11 +46,14 @@ pub fn instrument_risk(
             Ok(InstrumentRisk { greeks, vol: I80F48::ZERO, risk_array })
         }
         Instrument::Option { kind, strike, t, svi } => {
-            let k = ln(strike)?.safe_sub(ln(spot)?)?;
+            // What the greeks and all 14 scenarios share (√T, ln K, discounting) does not depend on vol: computed
+            // once, and its moneyness gives the smile's k = ln(K/F) with the same bits as ln K - ln F.
+            let inv = Invariants::new(&BsmInputs::black76(kind, spot, strike, t, I80F48::ZERO, I80F48::ZERO))?;
+            let k = I80F48::ZERO.safe_sub(inv.moneyness(spot)?)?;
             let vol = svi.implied_vol(k, t)?;
             let inputs = BsmInputs::black76(kind, spot, strike, t, vol, I80F48::ZERO);
-            let greeks = greeks(&inputs)?;
-            option_risk_array(&inputs, &spots, &vols, &mut risk_array)?;
+            let greeks = greeks_with(&inputs, &inv)?;
+            option_risk_array_from(&inputs, &inv, greeks.price, &spots, &vols, &mut risk_array)?;
             Ok(InstrumentRisk { greeks, vol, risk_array })
         }
     }

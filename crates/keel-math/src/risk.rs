@@ -4,7 +4,7 @@
 //! -0.1 = -10%) and volatility by `vol_shocks[j]` (relative: 0.25 = vol x 1.25). A book's array is the
 //! size-weighted sum of its positions' arrays ([`accumulate`]); its scenario loss is [`worst_loss`]. The venue
 //! computes arrays once per market (refresh) so margin and mandate checks are cheap sums per account.
-use crate::bs::{price, BsmInputs};
+use crate::bs::{price, price_at, BsmInputs, Invariants, VolTerms};
 use crate::error::{MathError, MathErrorKind, MathResult};
 use crate::safe::SafeMath;
 use fixed::types::I80F48;
@@ -39,14 +39,36 @@ pub fn option_risk_array(
     vol_shocks: &[I80F48],
     out: &mut [I80F48],
 ) -> MathResult<()> {
+    option_risk_array_from(inputs, &Invariants::new(inputs)?, price(inputs)?, spot_shocks, vol_shocks, out)
+}
+
+/// [`option_risk_array`] from the invariants of `inputs` and a base price the caller already has (e.g. from
+/// `greeks_with`). Every scenario is a
+/// full Black-Scholes revaluation; what the scenarios share (discounting, √T, ln K) is computed once and ln S once
+/// per spot shock, so the result is bit-identical to repricing each scenario from scratch at a fraction of the
+/// cost (this is the bulk of an on-chain market refresh).
+#[track_caller]
+pub fn option_risk_array_from(
+    inputs: &BsmInputs,
+    inv: &Invariants,
+    base: I80F48,
+    spot_shocks: &[I80F48],
+    vol_shocks: &[I80F48],
+    out: &mut [I80F48],
+) -> MathResult<()> {
     check_shape(spot_shocks, vol_shocks, out)?;
-    let base = price(inputs)?;
-    let nv = vol_shocks.len();
-    for (i, ds) in spot_shocks.iter().enumerate() {
+    // ln S once per spot shock, 1/(σ√T) once per vol shock; then every scenario is two N(d) and a value.
+    let mut spots = [(I80F48::ZERO, I80F48::ZERO); MAX_SCENARIOS];
+    for (slot, ds) in spots.iter_mut().zip(spot_shocks) {
         let spot = inputs.spot.safe_mul(I80F48::ONE.safe_add(*ds)?)?;
-        for (j, dv) in vol_shocks.iter().enumerate() {
-            let vol = inputs.vol.safe_mul(I80F48::ONE.safe_add(*dv)?)?;
-            let shocked = price(&inputs.with_spot_vol(spot, vol))?;
+        *slot = (spot, inv.moneyness(spot)?);
+    }
+    let nv = vol_shocks.len();
+    for (j, dv) in vol_shocks.iter().enumerate() {
+        let vol = inputs.vol.safe_mul(I80F48::ONE.safe_add(*dv)?)?;
+        let vt = VolTerms::new(vol, inv)?;
+        for (i, (spot, m)) in spots[..spot_shocks.len()].iter().enumerate() {
+            let shocked = price_at(&inputs.with_spot_vol(*spot, vol), inv, *m, &vt)?;
             out[i * nv + j] = shocked.safe_sub(base)?;
         }
     }
@@ -99,6 +121,33 @@ mod tests {
 
     fn lit(s: &str) -> I80F48 {
         I80F48::lit(s)
+    }
+
+    #[test]
+    fn shared_invariants_give_the_same_bits_as_repricing_every_scenario() {
+        let (spots, vols) = span_grid(lit("0.2"), lit("0.3"));
+        let cases = [
+            BsmInputs::black76(OptionKind::Call, lit("100"), lit("110"), lit("0.08"), lit("0.7"), I80F48::ZERO),
+            BsmInputs::black76(OptionKind::Put, lit("23.4"), lit("19"), lit("0.5"), lit("1.2"), I80F48::ZERO),
+            BsmInputs::black_scholes(OptionKind::Call, lit("150"), lit("140"), lit("1.5"), lit("0.4"), lit("0.05")),
+            BsmInputs {
+                carry: lit("0.02"),
+                ..BsmInputs::black_scholes(OptionKind::Put, lit("80"), lit("95"), lit("0.3"), lit("0.9"), lit("0.04"))
+            },
+            BsmInputs::black76(OptionKind::Call, lit("100"), lit("100"), I80F48::ZERO, lit("0.7"), I80F48::ZERO),
+        ];
+        for inputs in cases {
+            let mut fast = [I80F48::ZERO; 14];
+            option_risk_array(&inputs, &spots, &vols, &mut fast).unwrap();
+            let base = price(&inputs).unwrap();
+            for (i, ds) in spots.iter().enumerate() {
+                for (j, dv) in vols.iter().enumerate() {
+                    let shocked =
+                        inputs.with_spot_vol(inputs.spot * (I80F48::ONE + ds), inputs.vol * (I80F48::ONE + dv));
+                    assert_eq!(fast[i * 2 + j], price(&shocked).unwrap() - base, "{inputs:?} scenario ({i}, {j})");
+                }
+            }
+        }
     }
 
     #[test]
