@@ -8,6 +8,7 @@
 //! Every oracle is checked (owner, layout, feed id) before the first transaction, as migrations check the spec.
 use crate::chain::{Chain, Rpc};
 use crate::execution::ExecutionConfig;
+use crate::ops::config::read_keypair;
 use anchor_lang::AccountDeserialize;
 use keel_client::pyth::{localnet, PythPrice};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
@@ -78,15 +79,6 @@ fn parse_oracle(s: &str) -> Result<(u16, Pubkey), String> {
 pub fn pyth_feed_account(shard: u16, feed_id: &[u8; 32]) -> Pubkey {
     let seeds: [&[u8]; 2] = [&shard.to_le_bytes(), feed_id];
     Pubkey::find_program_address(&seeds, &pyth_solana_receiver_sdk::PYTH_PUSH_ORACLE_ID).0
-}
-
-fn read_keypair(path: &Path, what: &str) -> anyhow::Result<Keypair> {
-    solana_sdk::signer::keypair::read_keypair_file(path).map_err(|e| {
-        anyhow::anyhow!(
-            "{what} {}: {e} (a Solana CLI keypair file: a JSON array of 64 bytes; create one with solana-keygen new -o <file>)",
-            path.display()
-        )
-    })
 }
 
 /// The mint keypair at `path`, generated and saved there (owner-only permissions) if the file is absent.

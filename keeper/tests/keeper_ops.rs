@@ -12,7 +12,7 @@ use keel_keeper::ops::config::KeeperConfig;
 use keel_keeper::ops::metrics::labels;
 use keel_keeper::ops::run::{reward_accounts, workers};
 use keel_keeper::ops::runner::{CycleOutcome, Keeper};
-use keel_keeper::ops::serve::Status;
+use keel_keeper::ops::serve::{unix_now, Status};
 use keel_keeper::rebalancer::Outcome;
 use solana_sdk::signature::Keypair;
 use std::path::PathBuf;
@@ -113,11 +113,7 @@ async fn the_keeper_hedges_a_breach_once_and_reports_it() {
     assert!(m.get("keel_keeper_vault_delta", &labels(&[("vault", "0")])).abs() <= 5.0);
     let text = m.render();
     assert!(text.contains("keel_keeper_rebalanced_lots_total{vault=\"0\"}"), "{text}");
-    assert_eq!(k.status.respond("GET", "/health", keel_now()).0, 200);
-}
-
-fn keel_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    assert_eq!(k.status.respond("GET", "/health", unix_now()).0, 200);
 }
 
 #[tokio::test]
@@ -154,11 +150,18 @@ async fn the_kill_switch_stops_everything_until_it_is_removed() {
     let (code, _, body) = k.status.respond("GET", "/ready", 0);
     assert_eq!((code, body.as_str()), (503, "not ready: kill switch engaged: maintenance window\n"));
     assert_eq!(k.status.metrics.get("keel_keeper_kill_switch", ""), 1.0);
+    assert_eq!(k.status.metrics.get("keel_keeper_alerts_total", &labels(&[("kind", "kill_switch")])), 1.0);
     // Removing the file is the acknowledgement: work resumes.
     std::fs::remove_file(&s.kill_file).unwrap();
     let o = only(k.tick(&mut s.world.chain).await);
     assert!(matches!(o, CycleOutcome::Acted(Outcome::Rebalanced { .. })), "{o:?}");
     assert_eq!(k.status.respond("GET", "/ready", 0).0, 200);
+    // Engaged by the operator's signal (what SIGUSR1 calls): the file appears, the next tick stops, and the alert
+    // is counted once more.
+    k.engage("SIGUSR1 from the operator");
+    assert!(matches!(only(k.tick(&mut s.world.chain).await), CycleOutcome::Killed(r) if r.contains("SIGUSR1")));
+    assert_eq!(k.status.metrics.get("keel_keeper_alerts_total", &labels(&[("kind", "kill_switch")])), 2.0);
+    std::fs::remove_file(&s.kill_file).unwrap();
 }
 
 #[tokio::test]
@@ -283,7 +286,7 @@ async fn clock_skew_between_host_and_cluster_changes_nothing() {
     // this process, not the chain).
     let mut s = setup("skew").await;
     let mut k = keeper(&mut s, CONFIG).await;
-    let ahead = keel_now() + 6 * 3_600;
+    let ahead = unix_now() + 6 * 3_600;
     s.world.chain.set_time(ahead).await.unwrap();
     s.world.chain.warp_slots(1).await.unwrap();
     move_to(&mut s.world, 96.5).await;
@@ -292,5 +295,5 @@ async fn clock_skew_between_host_and_cluster_changes_nothing() {
     assert!(matches!(o, CycleOutcome::Acted(Outcome::Rebalanced { sequence, .. }) if sequence == start + 1), "{o:?}");
     let o = only(k.tick(&mut s.world.chain).await);
     assert!(matches!(o, CycleOutcome::Acted(Outcome::Idle(_))), "{o:?}");
-    assert_eq!(k.status.respond("GET", "/health", keel_now()).0, 200, "the process itself is healthy");
+    assert_eq!(k.status.respond("GET", "/health", unix_now()).0, 200, "the process itself is healthy");
 }

@@ -30,6 +30,9 @@ macro_rules! impl_safe_math {
             #[track_caller]
             #[inline(always)]
             fn safe_mul(self, rhs: Self) -> MathResult<Self> {
+                if let Some(p) = self.fast_mul(rhs) {
+                    return Ok(p);
+                }
                 self.checked_mul(rhs).ok_or_else(|| MathError::new(MathErrorKind::Overflow))
             }
             #[track_caller]
@@ -37,6 +40,9 @@ macro_rules! impl_safe_math {
             fn safe_div(self, rhs: Self) -> MathResult<Self> {
                 if rhs == <$t>::ZERO {
                     return Err(MathError::new(MathErrorKind::DivisionByZero));
+                }
+                if let Some(q) = self.fast_div(rhs) {
+                    return Ok(q);
                 }
                 self.checked_div(rhs).ok_or_else(|| MathError::new(MathErrorKind::Overflow))
             }
@@ -53,46 +59,42 @@ macro_rules! impl_zero {
 }
 impl_zero!(u64, u128, i64, i128);
 
-impl_safe_math!(u64, u128, i64, i128);
-
-impl SafeMath for I80F48 {
-    #[track_caller]
+/// Exact shortcuts tried before the checked operations; `None` falls through to them. Only I80F48 has any.
+trait FastPath: Sized {
     #[inline(always)]
-    fn safe_add(self, rhs: Self) -> MathResult<Self> {
-        self.checked_add(rhs).ok_or_else(|| MathError::new(MathErrorKind::Overflow))
+    fn fast_mul(self, _rhs: Self) -> Option<Self> {
+        None
     }
-    #[track_caller]
     #[inline(always)]
-    fn safe_sub(self, rhs: Self) -> MathResult<Self> {
-        self.checked_sub(rhs).ok_or_else(|| MathError::new(MathErrorKind::Overflow))
-    }
-    /// Fast path when both raw values fit in 64 bits (|x| < 2^15, which covers pricing's coefficients,
-    /// probabilities and d-values): the exact product then fits in i128 and one arithmetic shift gives the
-    /// `fixed` crate's floor-rounded result bit for bit, without its 256-bit multiply (software on SBF, and the
-    /// bulk of a market refresh's compute units).
-    #[track_caller]
-    #[inline(always)]
-    fn safe_mul(self, rhs: Self) -> MathResult<Self> {
-        if let (Ok(a), Ok(b)) = (i64::try_from(self.to_bits()), i64::try_from(rhs.to_bits())) {
-            return Ok(I80F48::from_bits((i128::from(a) * i128::from(b)) >> 48));
-        }
-        self.checked_mul(rhs).ok_or_else(|| MathError::new(MathErrorKind::Overflow))
-    }
-    /// Fast path when |self| < 2^31: the dividend shifted into place fits in i128, and i128 division truncates
-    /// toward zero exactly as `fixed` does (the quotient of such a dividend always fits).
-    #[track_caller]
-    #[inline(always)]
-    fn safe_div(self, rhs: Self) -> MathResult<Self> {
-        if rhs == I80F48::ZERO {
-            return Err(MathError::new(MathErrorKind::DivisionByZero));
-        }
-        let a = self.to_bits();
-        if a.unsigned_abs() < (1u128 << 79) {
-            return Ok(I80F48::from_bits((a << 48) / rhs.to_bits()));
-        }
-        self.checked_div(rhs).ok_or_else(|| MathError::new(MathErrorKind::Overflow))
+    fn fast_div(self, _rhs: Self) -> Option<Self> {
+        None
     }
 }
+impl FastPath for u64 {}
+impl FastPath for u128 {}
+impl FastPath for i64 {}
+impl FastPath for i128 {}
+
+impl FastPath for I80F48 {
+    /// When both raw values fit in 64 bits (|x| < 2^15, which covers pricing's coefficients, probabilities and
+    /// d-values) the exact product fits in i128, and one arithmetic shift gives the `fixed` crate's floor-rounded
+    /// result bit for bit, without its 256-bit multiply (software on SBF, and the bulk of a market refresh's
+    /// compute units).
+    #[inline(always)]
+    fn fast_mul(self, rhs: Self) -> Option<Self> {
+        let (a, b) = (i64::try_from(self.to_bits()).ok()?, i64::try_from(rhs.to_bits()).ok()?);
+        Some(I80F48::from_bits((i128::from(a) * i128::from(b)) >> 48))
+    }
+    /// When |self| < 2^31 the dividend shifted into place fits in i128, and i128 division truncates toward zero
+    /// exactly as `fixed` does (the quotient of such a dividend always fits; the caller has excluded a zero rhs).
+    #[inline(always)]
+    fn fast_div(self, rhs: Self) -> Option<Self> {
+        let a = self.to_bits();
+        (a.unsigned_abs() < (1u128 << 79)).then(|| I80F48::from_bits((a << 48) / rhs.to_bits()))
+    }
+}
+
+impl_safe_math!(I80F48, u64, u128, i64, i128);
 
 /// Converts between integer widths without silent truncation.
 pub trait SafeCast<T> {

@@ -46,6 +46,8 @@ pub struct Alerts {
     active: BTreeSet<(AlertKind, Option<u16>)>,
     /// Every alert raised in this process, oldest first (bounded to the last 1,000).
     pub raised: Vec<Alert>,
+    /// Alerts raised per kind since start (unbounded; exported as keel_keeper_alerts_total).
+    pub counts: std::collections::BTreeMap<AlertKind, u64>,
 }
 
 impl Alerts {
@@ -70,6 +72,7 @@ impl Alerts {
             return false;
         }
         tracing::warn!(alert = kind.as_str(), vault = ?vault, "{message}");
+        *self.counts.entry(kind).or_insert(0) += 1;
         let alert = Alert { kind, vault, message, at };
         if let Some((url, client)) = &self.webhook {
             let (url, client, body) = (url.clone(), client.clone(), alert.clone());
@@ -121,6 +124,7 @@ mod tests {
         a.clear(AlertKind::HealthLow, Some(0));
         assert!(a.raise(AlertKind::HealthLow, Some(0), "again".into(), 3));
         assert_eq!(a.raised.len(), 3);
+        assert_eq!(a.counts[&AlertKind::HealthLow], 3);
         let json = serde_json::to_string(&a.raised[0]).unwrap();
         assert_eq!(json, r#"{"kind":"health_low","vault":0,"message":"health 1.2","at":1}"#);
     }

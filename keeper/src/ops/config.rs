@@ -146,6 +146,17 @@ pub fn expand_home(path: &Path) -> PathBuf {
     }
 }
 
+/// A Solana CLI keypair file (`~` expanded); the error names the flag or key and how to make one.
+pub fn read_keypair(path: &Path, what: &str) -> anyhow::Result<solana_sdk::signature::Keypair> {
+    let path = expand_home(path);
+    solana_sdk::signer::keypair::read_keypair_file(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "{what} {}: {e} (a Solana CLI keypair file: a JSON array of 64 bytes; create one with solana-keygen new -o <file>)",
+            path.display()
+        )
+    })
+}
+
 impl KeeperConfig {
     pub fn parse(text: &str) -> Result<Self, String> {
         let cfg: KeeperConfig = toml::from_str(text).map_err(|e| e.to_string())?;

@@ -4,7 +4,7 @@
 //! through tracing (text or JSON); SIGINT/SIGTERM finish the current cycle and exit; SIGUSR1 engages the kill
 //! switch.
 use super::alerts::Alerts;
-use super::config::{expand_home, KeeperConfig};
+use super::config::{expand_home, read_keypair, KeeperConfig};
 use super::runner::{CycleOutcome, Keeper, Worker};
 use super::serve::{serve, Status};
 use crate::chain::{Chain, Rpc};
@@ -179,13 +179,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logs(&args.log_format);
     // 1. Configuration, keys and the deployment; the vaults read and checked before anything is sent.
     let cfg = resolve(&args)?;
-    let keypair_path = expand_home(&cfg.keypair);
-    let keeper = solana_sdk::signer::keypair::read_keypair_file(&keypair_path).map_err(|e| {
-        anyhow::anyhow!(
-            "keypair {}: {e} (a Solana CLI keypair file; solana-keygen new -o <file>)",
-            keypair_path.display()
-        )
-    })?;
+    let keeper = read_keypair(&cfg.keypair, "keypair")?;
     let deployment = Deployment::load(&expand_home(&cfg.deployment))?;
     let mut chain = Rpc::new(&cfg.rpc_url, cfg.ws_url.clone(), keeper.insecure_clone(), cfg.execution.clone())
         .map_err(|e| anyhow::anyhow!("rpc_url/ws_url/execution: {e}"))?;

@@ -5,9 +5,9 @@
 //! and `keel-keeper run` drives it over RPC.
 use super::alerts::{AlertKind, Alerts};
 use super::metrics::labels;
-use super::serve::Status;
+use super::serve::{unix_now, Status};
 use crate::chain::{Chain, ChainError};
-use crate::rebalancer::{Outcome, Rebalancer};
+use crate::rebalancer::{Outcome, Plan, Rebalancer};
 use crate::strategy::Policy;
 use crate::vault_view::VaultView;
 use fixed::types::I80F48;
@@ -72,12 +72,6 @@ pub struct Keeper {
     rng: rand_chacha::ChaCha8Rng,
 }
 
-fn wall_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 impl Keeper {
     pub fn new(workers: Vec<Worker>, status: Arc<Status>, alerts: Alerts, kill_switch_file: PathBuf) -> Self {
         Self {
@@ -107,7 +101,7 @@ impl Keeper {
             // Cannot persist it: stop anyway for this process by keeping the alert active and the loop killed.
             tracing::error!("cannot write the kill switch file {}: {e}", self.kill_switch_file.display());
         }
-        self.alerts.raise(AlertKind::KillSwitch, None, format!("kill switch engaged: {reason}"), wall_now());
+        self.alerts.raise(AlertKind::KillSwitch, None, format!("kill switch engaged: {reason}"), unix_now());
     }
 
     /// Consecutive failed cycles of vault `index`.
@@ -117,68 +111,73 @@ impl Keeper {
 
     /// One tick: every vault's cycle, then metrics, alerts and status.
     pub async fn tick<C: Chain>(&mut self, chain: &mut C) -> Vec<(u16, CycleOutcome)> {
-        let m = &self.status.metrics;
         // 1. The kill switch stops everything before any read or send.
-        if let Some(reason) = self.kill_switch() {
-            m.set("keel_keeper_kill_switch", String::new(), 1.0);
-            if self.alerts.raise(AlertKind::KillSwitch, None, format!("kill switch engaged: {reason}"), wall_now()) {
-                m.add("keel_keeper_alerts_total", labels(&[("kind", "kill_switch")]), 1.0);
-            }
-            self.status.set_ready(Some(format!("kill switch engaged: {reason}")));
-            self.status.beat(wall_now());
+        let out = if let Some(reason) = self.kill_switch() {
+            self.alerts.raise(AlertKind::KillSwitch, None, format!("kill switch engaged: {reason}"), unix_now());
             let out: Vec<_> = self.workers.iter().map(|w| (w.index, CycleOutcome::Killed(reason.clone()))).collect();
             for (index, o) in &out {
                 let l = labels(&[("vault", &index.to_string()), ("outcome", o.label())]);
                 self.status.metrics.add("keel_keeper_cycles_total", l, 1.0);
             }
-            return out;
-        }
-        m.set("keel_keeper_kill_switch", String::new(), 0.0);
-        self.alerts.clear(AlertKind::KillSwitch, None);
-        // 2. Each vault's cycle.
-        let mut out = Vec::with_capacity(self.workers.len());
-        for i in 0..self.workers.len() {
-            let outcome = self.cycle(chain, i).await;
-            let index = self.workers[i].index;
-            self.record(index, &outcome);
-            self.observe(chain, i).await;
-            out.push((index, outcome));
-        }
-        // 3. Repeated failures engage the kill switch by themselves.
-        let worst = self.failures.iter().max_by_key(|(_, n)| **n).map(|(i, n)| (*i, *n));
-        if let Some((index, n)) = worst.filter(|(_, n)| *n >= self.max_failures) {
-            let last = out.iter().find(|(i, _)| *i == index).map(|(_, o)| format!("{o:?}")).unwrap_or_default();
-            self.engage(&format!("vault {index}: {n} consecutive failed cycles; last: {last}"));
-            self.status.metrics.add("keel_keeper_alerts_total", labels(&[("kind", "kill_switch")]), 1.0);
-        }
+            out
+        } else {
+            self.alerts.clear(AlertKind::KillSwitch, None);
+            // 2. Each vault's cycle.
+            let mut out = Vec::with_capacity(self.workers.len());
+            for i in 0..self.workers.len() {
+                let outcome = self.cycle(chain, i).await;
+                let index = self.workers[i].index;
+                self.record(index, &outcome);
+                self.observe(chain, i).await;
+                out.push((index, outcome));
+            }
+            // 3. Repeated failures engage the kill switch by themselves.
+            let worst = self.failures.iter().max_by_key(|(_, n)| **n).map(|(i, n)| (*i, *n));
+            if let Some((index, n)) = worst.filter(|(_, n)| *n >= self.max_failures) {
+                let last = out.iter().find(|(i, _)| *i == index).map(|(_, o)| format!("{o:?}")).unwrap_or_default();
+                self.engage(&format!("vault {index}: {n} consecutive failed cycles; last: {last}"));
+            }
+            out
+        };
+        // 4. Status and the process-wide series.
+        let m = &self.status.metrics;
         let killed = self.kill_switch();
-        self.status.metrics.set("keel_keeper_kill_switch", String::new(), if killed.is_some() { 1.0 } else { 0.0 });
+        m.set("keel_keeper_kill_switch", String::new(), if killed.is_some() { 1.0 } else { 0.0 });
+        for (kind, n) in &self.alerts.counts {
+            m.set("keel_keeper_alerts_total", labels(&[("kind", kind.as_str())]), *n as f64);
+        }
+        m.set("keel_keeper_last_cycle_timestamp_seconds", String::new(), unix_now() as f64);
         self.status.set_ready(killed.map(|r| format!("kill switch engaged: {r}")));
-        self.status.metrics.set("keel_keeper_last_cycle_timestamp_seconds", String::new(), wall_now() as f64);
-        self.status.beat(wall_now());
+        self.status.beat(unix_now());
         out
+    }
+
+    /// Vault `i`'s plan, or the outcome that ends its cycle (idle with a reason, or a failure).
+    async fn plan<C: Chain>(&mut self, chain: &mut C, i: usize) -> Result<Plan, CycleOutcome> {
+        match self.workers[i].rebalancer.plan_with(chain, !self.dry_run).await {
+            Err(e) => Err(CycleOutcome::Failed(e.to_string())),
+            Ok(Err(reason)) => Err(CycleOutcome::Acted(Outcome::Idle(reason))),
+            Ok(Ok(plan)) => Ok(plan),
+        }
     }
 
     /// Vault `i`'s cycle: plan; after the jitter re-plan on fresh state; then send (or only simulate).
     async fn cycle<C: Chain>(&mut self, chain: &mut C, i: usize) -> CycleOutcome {
-        let send = !self.dry_run;
-        let w = &mut self.workers[i].rebalancer;
-        let mut plan = match w.plan_with(chain, send).await {
-            Err(e) => return CycleOutcome::Failed(e.to_string()),
-            Ok(Err(reason)) => return CycleOutcome::Acted(Outcome::Idle(reason)),
-            Ok(Ok(plan)) => plan,
+        let mut plan = match self.plan(chain, i).await {
+            Ok(plan) => plan,
+            Err(done) => return done,
         };
         if self.jitter_secs > 0.0 {
             // Not predictable to the slot: wait a random part of the tolerance, then decide again on what is
             // there now (the move may have reversed, or another keeper may have hedged).
             let wait = self.rng.random_range(0.0..self.jitter_secs);
             tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;
-            plan = match w.plan_with(chain, send).await {
-                Err(e) => return CycleOutcome::Failed(e.to_string()),
-                Ok(Err(reason)) => return CycleOutcome::Acted(Outcome::Idle(reason)),
-                Ok(Ok(plan)) => plan,
+            plan = match self.plan(chain, i).await {
+                Ok(plan) => plan,
+                Err(done) => return done,
             };
         }
+        let w = &mut self.workers[i].rebalancer;
         if self.dry_run {
             let keeper = w.keeper.insecure_clone();
             // A dry run creates nothing, so a missing reward account is created inside the simulated transaction
@@ -227,11 +226,7 @@ impl Keeper {
         let n = *n;
         m.set("keel_keeper_consecutive_failures", labels(&[("vault", &vault)]), f64::from(n));
         let message = || format!("vault {index}: {n} cycles in a row failed; last: {o:?}");
-        let before = self.alerts.raised.len();
-        self.alerts.set(AlertKind::TransactionsFailing, Some(index), n >= 2, message, wall_now());
-        if self.alerts.raised.len() > before {
-            m.add("keel_keeper_alerts_total", labels(&[("kind", "transactions_failing")]), 1.0);
-        }
+        self.alerts.set(AlertKind::TransactionsFailing, Some(index), n >= 2, message, unix_now());
     }
 
     /// Gauges and alerts from the vault's state after its cycle (a failed read only skips them).
@@ -242,7 +237,6 @@ impl Keeper {
         let m = &self.status.metrics;
         m.set("keel_keeper_vault_sequence", labels(&[("vault", &vault)]), view.vault.sequence as f64);
         let now = view.clock.unix_timestamp;
-        let mut raised = Vec::new();
         if let Ok(p) = view.portfolio() {
             let f = |x: I80F48| x.to_num::<f64>();
             let health = if p.maintenance > 0 { f(p.equity) / f(p.maintenance) } else { f64::INFINITY };
@@ -253,17 +247,13 @@ impl Keeper {
             let low = health < self.health_warning;
             let warn = self.health_warning;
             let msg = || format!("vault {index}: venue health {health:.2} is below {warn:.2}");
-            raised.push((AlertKind::HealthLow, self.alerts.is_active(AlertKind::HealthLow, Some(index)), low));
             self.alerts.set(AlertKind::HealthLow, Some(index), low, msg, now);
         }
         if let Ok(tripped) = keel_vault::venue_link::tripped(&view.price, &view.vault.config.breaker) {
-            let was = self.alerts.is_active(AlertKind::CircuitBreaker, Some(index));
-            raised.push((AlertKind::CircuitBreaker, was, tripped));
             let msg = || format!("vault {index}: circuit breaker tripped (oracle price left its EMA band)");
             self.alerts.set(AlertKind::CircuitBreaker, Some(index), tripped, msg, now);
         }
         let paused = view.vault.is_paused(now);
-        raised.push((AlertKind::Paused, self.alerts.is_active(AlertKind::Paused, Some(index)), paused));
         let until = view.vault.paused_until;
         self.alerts.set(
             AlertKind::Paused,
@@ -272,10 +262,5 @@ impl Keeper {
             || format!("vault {index}: paused by its guardian until {until}"),
             now,
         );
-        for (kind, was, on) in raised {
-            if on && !was {
-                m.add("keel_keeper_alerts_total", labels(&[("kind", kind.as_str())]), 1.0);
-            }
-        }
     }
 }

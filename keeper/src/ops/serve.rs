@@ -63,7 +63,8 @@ impl Status {
     }
 }
 
-fn unix_now() -> i64 {
+/// The host's unix time (what /health and alert timestamps use; decisions use the cluster's clock).
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
