@@ -135,7 +135,19 @@ fn run() -> anyhow::Result<()> {
         report.breaker_hours,
         report.reconciled
     );
+    let fair = report.share_ops.iter().all(|o| o.within_bound);
+    println!(
+        "rounding: {} share operations, at most {:.4} units below the pool price and {:.4} below exact pro rata, within bound: {fair}",
+        report.share_ops.len(),
+        report.max_rounding_units,
+        report.max_shortfall_units
+    );
     println!("report: {}\njson: {}", html.display(), path.display());
     anyhow::ensure!(report.reconciled, "token balances did not reconcile");
+    anyhow::ensure!(
+        fair,
+        "a depositor lost more to rounding than docs/math.md allows; see share_ops in {}",
+        path.display()
+    );
     Ok(())
 }

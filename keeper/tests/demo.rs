@@ -17,6 +17,25 @@ async fn short_demo_runs_end_to_end_and_reconciles() {
     assert!(report.withdrawal_paid_usdc > 9_900.0 && report.withdrawal_paid_usdc <= 10_000.0);
     // Every keeper outcome is an expected one: no transaction the program rejected.
     assert!(report.steps.iter().all(|s| !s.outcome.starts_with("rejected")), "{:#?}", report.steps);
+    // No depositor loses tokens to rounding beyond the documented bound (docs/math.md): the three deposits, the
+    // request and the claim, each against exact pro rata at the NAV it was priced at.
+    let ops: Vec<&str> = report.share_ops.iter().map(|o| o.operation.as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "deposit by depositor 1",
+            "deposit by depositor 2",
+            "deposit by depositor 3",
+            "withdrawal request",
+            "withdrawal claim (value now)"
+        ]
+    );
+    assert!(report.share_ops.iter().all(|o| o.within_bound && o.bound_units <= 2), "{:#?}", report.share_ops);
+    assert!(report.max_rounding_units < 1.0 && report.max_shortfall_units < 2.0, "{:#?}", report.share_ops);
+    // The request's value is what the shares were worth then; the claim, after the crash, pays the smaller value now.
+    let (request, claim) = (&report.share_ops[3], &report.share_ops[4]);
+    assert_eq!(request.shares, claim.shares);
+    assert_eq!(report.withdrawal_paid_usdc, claim.amount.min(request.amount) as f64 / 1e6);
     let json = serde_json::to_string(&report).unwrap();
     assert!(json.contains("\"rebalances\""));
     // The live view's columns are real: the band is the mandate's, health and VaR are finite and positive, and the
@@ -32,6 +51,7 @@ async fn short_demo_runs_end_to_end_and_reconciles() {
     let text = std::fs::read_to_string(&html).unwrap();
     assert_eq!(text.matches("<svg").count(), 4);
     assert!(text.contains("withdrawal claimed") && text.contains("reconciled: <b>true</b>"));
+    assert_eq!(text.matches("<td>withdrawal request</td>").count(), 1, "the rounding audit table");
     // Each chart also stands alone (the README's pictures are regenerated from these files).
     for name in keel_keeper::demo::report::CHART_FILES {
         let chart = std::fs::read_to_string(dir.join(name)).unwrap();
@@ -67,5 +87,11 @@ async fn several_vaults_share_the_venue_one_keeper_serves_them_all_and_every_tok
     // The keeper cycled each vault each hour: one outcome per vault in every step.
     assert!(report.steps.iter().all(|s| s.outcome.matches("vault ").count() == 3), "{:?}", report.steps[0].outcome);
     assert!(report.reconciled, "venue tokens = pool + every vault's margin; each vault's idle matches");
+    assert_eq!(
+        report.share_ops.len(),
+        3 * 3 + 1,
+        "every vault's deposits, then vault 0's request (30 hours end before its claim)"
+    );
+    assert!(report.share_ops.iter().all(|o| o.within_bound), "{:#?}", report.share_ops);
     assert!(report.steps.iter().all(|s| !s.outcome.contains("rejected")));
 }

@@ -64,6 +64,46 @@ impl ShareMath {
         let (a, s) = self.totals(total_assets, total_shares)?;
         mul_div_ceil(u128::from(shares), a, s)
     }
+
+    /// The most (token units, rounded up) that redeeming `shares` of `total_shares` against `total_assets` pays
+    /// below exact pro rata, shares x assets / total. Two parts: the floor (under one unit) and the virtual
+    /// offset's cut, shares x (VS x assets - VA x total) / (total x (total + VS)) when positive, which is under one
+    /// unit while a share is worth less than 2 VA / VS. Errors on an empty pool or a u128 overflow.
+    /// Property-tested in tests/shares.rs; the demo audits every redemption it makes against it.
+    pub fn redeem_shortfall_bound_ceil(&self, shares: u64, total_assets: u64, total_shares: u64) -> MathResult<u64> {
+        let offset = self.offset_cut_ceil(shares, total_assets, total_shares)?;
+        offset.safe_add(1)
+    }
+
+    /// The most (token units, rounded up) that depositing `amount` into a pool of `total_assets` and
+    /// `total_shares` gives up against exact pro rata (amount x total / assets shares): the floor, under one
+    /// share's worth (assets / total), plus the virtual offset's cut, amount x (VA x total - VS x assets) /
+    /// ((assets + VA) x total) when positive (it is negative, a gain, once a share is worth more than VA / VS).
+    pub fn deposit_shortfall_bound_ceil(&self, amount: u64, total_assets: u64, total_shares: u64) -> MathResult<u64> {
+        let (n, t) = (u128::from(total_assets), u128::from(total_shares));
+        if n == 0 || t == 0 {
+            return Err(MathError::new(MathErrorKind::DivisionByZero));
+        }
+        let (va, vs) = (u128::from(self.virtual_assets), u128::from(self.virtual_shares));
+        let floor_cut = mul_div_ceil(n, 1, t)?;
+        let (gain, loss) = (vs.safe_mul(n)?, va.safe_mul(t)?);
+        let offset =
+            if loss > gain { mul_div_ceil(u128::from(amount), loss - gain, n.safe_add(va)?.safe_mul(t)?)? } else { 0 };
+        floor_cut.safe_add(offset)
+    }
+
+    fn offset_cut_ceil(&self, shares: u64, total_assets: u64, total_shares: u64) -> MathResult<u64> {
+        let (n, t) = (u128::from(total_assets), u128::from(total_shares));
+        if t == 0 {
+            return Err(MathError::new(MathErrorKind::DivisionByZero));
+        }
+        let (va, vs) = (u128::from(self.virtual_assets), u128::from(self.virtual_shares));
+        let (over, under) = (vs.safe_mul(n)?, va.safe_mul(t)?);
+        if over <= under {
+            return Ok(0);
+        }
+        mul_div_ceil(u128::from(shares), over - under, t.safe_mul(t.safe_add(vs)?)?)
+    }
 }
 
 /// floor(x * y / d) with a u128 intermediate; errors if the product or the result overflows.

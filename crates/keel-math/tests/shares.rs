@@ -165,4 +165,36 @@ proptest! {
             prop_assert!(M.amount_to_shares_floor(cost, assets, shares).unwrap() >= amount);
         }
     }
+
+    /// The documented shortfall bounds (docs/math.md) hold for any pool: what a redemption pays and what a deposit's
+    /// shares are worth fall short of exact pro rata by at most the bound. Exact integer comparisons.
+    #[test]
+    fn shortfall_against_exact_pro_rata_is_within_the_documented_bound(
+        assets in 1u64..10_000_000_000_000, total in 1u64..10_000_000_000_000_000, permille in 1u64..=1000,
+        amount in 1u64..10_000_000_000_000,
+    ) {
+        let shares = (u128::from(total) * u128::from(permille) / 1000).max(1) as u64;
+        let (n, t) = (u128::from(assets), u128::from(total));
+        // Redeem: shares x N / T - paid <= bound, i.e. shares x N <= (paid + bound) x T.
+        let paid = M.shares_to_amount_floor(shares, assets, total).unwrap();
+        let bound = M.redeem_shortfall_bound_ceil(shares, assets, total).unwrap();
+        prop_assert!(u128::from(shares) * n <= (u128::from(paid) + u128::from(bound)) * t, "redeem {shares} {paid} {bound}");
+        // Deposit: amount - minted x N / T <= bound, i.e. amount x T <= minted x N + bound x T.
+        if let Ok(minted) = M.amount_to_shares_floor(amount, assets, total) {
+            let bound = M.deposit_shortfall_bound_ceil(amount, assets, total).unwrap();
+            prop_assert!(u128::from(amount) * t <= u128::from(minted) * n + u128::from(bound) * t, "deposit {minted} {bound}");
+        }
+    }
+}
+
+/// At the launch price (a share worth VA / VS) the virtual offset takes nothing: each bound is the floor alone,
+/// one unit. Once a share is worth three times that, a holder of the whole supply loses under two units to it.
+#[test]
+fn shortfall_bounds_at_and_above_the_launch_price() {
+    let t = 50_000_000_000_000u64;
+    let n = t / 1000;
+    assert_eq!(M.redeem_shortfall_bound_ceil(t / 3, n, t).unwrap(), 1);
+    assert_eq!(M.deposit_shortfall_bound_ceil(1_000_000, n, t).unwrap(), 1);
+    assert_eq!(M.redeem_shortfall_bound_ceil(t, 3 * n, t).unwrap(), 3);
+    assert!(M.redeem_shortfall_bound_ceil(1, 0, 0).is_err(), "an empty pool has no pro rata");
 }

@@ -5,11 +5,14 @@
 //! oracle's EMA lags the price, so the crash trips the vault's circuit breaker (deposits stop; exits and
 //! risk-reducing rebalances continue). A depositor asks to withdraw on the first day and is paid after the delay.
 pub mod report;
+pub mod rounding;
 pub mod world;
 
 use crate::chain::Chain;
 use crate::rebalancer::{Outcome, Rebalancer};
 use crate::strategy::StaticBand;
+use keel_math::margin::Bound;
+use keel_vault::state::{Vault, WithdrawalRequest};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -87,6 +90,11 @@ pub struct Report {
     pub breaker_hours: usize,
     /// Venue vault tokens = pool cash + margin collateral, and vault idle tokens = idle accounting, at the end.
     pub reconciled: bool,
+    /// Every deposit, the withdrawal request and its claim, against exact pro rata (see [`rounding`]).
+    pub share_ops: Vec<rounding::ShareOp>,
+    /// The largest rounding (under one unit) and shortfall against exact pro rata among `share_ops`, token units.
+    pub max_rounding_units: f64,
+    pub max_shortfall_units: f64,
 }
 
 /// The seeded path: `hours` hourly prices shaped like a crash.
@@ -126,9 +134,10 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
     let chain = crate::chain::Embedded::start().await;
     let mut w = World::create(chain, if cfg.replay.is_some() { start } else { cfg.spot }, cfg.vaults).await?;
     let amounts = [60_000 * USDC, 30_000 * USDC, 10_000 * USDC];
+    let mut share_ops = Vec::new();
     for v in 0..w.vaults.len() {
         w.select(v);
-        w.open_book(&amounts, 100).await?;
+        share_ops.extend(w.open_book(&amounts, 100).await?);
     }
     w.select(0);
     // One keeper operator serves every vault (one rebalancer each, same key).
@@ -137,7 +146,7 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         w.vaults.iter().map(|keys| w.rebalancer(*keys, &keeper_party.key, keeper_party.collateral)).collect();
     // The smallest depositor asks to leave with all its shares on day one.
     let leaver = 2;
-    let (mut requested, mut paid) = (false, 0u64);
+    let (mut requested, mut paid, mut request) = (false, 0u64, None::<WithdrawalRequest>);
     let mut steps = Vec::new();
     let mut rewards = 0u64;
     for (hour, spot) in path.into_iter().enumerate() {
@@ -161,31 +170,36 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         let outcome = outcomes.join("; ");
         let markets = w.vault_markets().await?;
         let mut events = Vec::new();
-        let d = &w.depositors[leaver];
         if !requested && hour == 6 {
-            let shares =
-                w.chain.account(&d.shares).await?.and_then(|a| keel_client::token::token_amount(&a.data)).unwrap_or(0);
-            let ix = w.keys.request_ix(&d.key.pubkey(), &d.shares, shares, &markets);
-            w.chain.send(&[ix], &[&d.key]).await?;
+            let (key, shares_account) = (w.depositors[leaver].key.insecure_clone(), w.depositors[leaver].shares);
+            let shares = rounding::balance(&mut w.chain, &shares_account).await?;
+            let ix = w.keys.request_ix(&key.pubkey(), &shares_account, shares, &markets);
+            w.chain.send(&[ix], &[&key]).await?;
             requested = true;
             events.push(format!("depositor 3 asks to withdraw all its shares ({shares} base units)"));
-        } else if requested && paid == 0 && hour >= 6 + 25 {
-            let before = w
-                .chain
-                .account(&d.collateral)
-                .await?
-                .and_then(|a| keel_client::token::token_amount(&a.data))
-                .unwrap_or(0);
-            let ix = w.keys.claim_ix(&d.key.pubkey(), &d.collateral, &markets);
-            w.chain.send(&[ix], &[&d.key]).await?;
-            let after = w
-                .chain
-                .account(&d.collateral)
-                .await?
-                .and_then(|a| keel_client::token::token_amount(&a.data))
-                .unwrap_or(0);
-            paid = after - before;
-            events.push(format!("withdrawal claimed: {:.2} USDC paid", paid as f64 / USDC as f64));
+            // Priced at the lower NAV; a request moves no tokens and keeps the supply (the shares sit in escrow).
+            let r: WithdrawalRequest =
+                w.chain.read(&keel_client::vault::withdrawal_pda(&w.keys.vault, &key.pubkey())).await?;
+            let (nav, total) = rounding::priced(&mut w.chain, w.keys, Bound::Lower).await?;
+            share_ops.push(rounding::redeemed("withdrawal request".into(), r.shares, r.value_at_request, nav, total)?);
+            request = Some(r);
+        } else if let (Some(r), 0) = (&request, paid) {
+            if hour >= 6 + 25 {
+                let d = &w.depositors[leaver];
+                let (key, collateral) = (d.key.insecure_clone(), d.collateral);
+                let before = rounding::balance(&mut w.chain, &collateral).await?;
+                let ix = w.keys.claim_ix(&key.pubkey(), &collateral, &markets);
+                w.chain.send(&[ix], &[&key]).await?;
+                paid = rounding::balance(&mut w.chain, &collateral).await? - before;
+                events.push(format!("withdrawal claimed: {:.2} USDC paid", paid as f64 / USDC as f64));
+                // Priced before the payment and the burn: add both back. The claim pays min(value at request, value
+                // now); the value now is the redemption audited.
+                let (nav, total) = rounding::priced(&mut w.chain, w.keys, Bound::Lower).await?;
+                let (nav, total) = (nav + paid, total + r.shares);
+                let now = Vault::SHARE_MATH.shares_to_amount_floor(r.shares, nav, total)?;
+                anyhow::ensure!(paid == now.min(r.value_at_request), "claim paid {paid}, not min({now}, request)");
+                share_ops.push(rounding::redeemed("withdrawal claim (value now)".into(), r.shares, now, nav, total)?);
+            }
         }
         let view = crate::vault_view::VaultView::load(&mut w.chain, w.keys).await?;
         let p = view.portfolio()?;
@@ -247,5 +261,8 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         vaults: w.vaults.len(),
         withdrawal_paid_usdc: paid as f64 / USDC as f64,
         reconciled,
+        max_rounding_units: share_ops.iter().map(|o| o.rounding_units).fold(0.0, f64::max),
+        max_shortfall_units: share_ops.iter().map(|o| o.shortfall_units).fold(0.0, f64::max),
+        share_ops,
     })
 }

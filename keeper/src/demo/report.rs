@@ -114,6 +114,27 @@ balances reconciled: <b>{}</b>.</p>",
             );
         }
     }
+    h.push_str(
+        "</table><h2>Rounding audit</h2><p>Each share operation against exact pro rata at the NAV and supply it was \
+priced at (token units; docs/math.md, \"Share maths\"): rounding is below the pool's own price and is always under one \
+unit; the shortfall adds the virtual offset's cut and must stay within the bound.</p><table><tr><th>operation</th>\
+<th>tokens</th><th>shares</th><th>NAV</th><th>supply</th><th>rounding</th><th>shortfall</th><th>bound</th><th>ok</th></tr>",
+    );
+    for o in &r.share_ops {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td><td>{}</td></tr>",
+            escape(&o.operation),
+            o.amount,
+            o.shares,
+            o.nav,
+            o.total_shares,
+            o.rounding_units,
+            o.shortfall_units,
+            o.bound_units,
+            o.within_bound
+        );
+    }
     h.push_str("</table></body></html>\n");
     let path = dir.join("report.html");
     std::fs::write(&path, h)?;

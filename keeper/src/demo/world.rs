@@ -2,14 +2,17 @@
 //! underlying (a perp, a call and a put on a 30-day SVI slice), LP liquidity, and a vault with a risk mandate whose
 //! strategist sells delta-hedged calls. Generic over the chain: the embedded bank for the demo, a local validator
 //! for the validator tier (keeper/tests/validator.rs).
+use super::rounding::{self, ShareOp};
 use crate::chain::{ChainError, Embedded, OracleControl};
 use crate::rebalancer::Rebalancer;
 use crate::strategy::{Costs, StaticBand};
+use crate::vault_view::KeeperError;
 use keel_client::pyth::PythPrice;
 use keel_client::token::{create_token_account_ixs, mint_to_ix, ACCOUNT_LEN};
 use keel_client::vault::{shares_pda, VaultKeys};
 use keel_client::venue::*;
 use keel_client::{bits, venue::LOT};
+use keel_math::margin::Bound;
 use keel_vault::instructions::{Leg, Moves};
 use solana_sdk::{pubkey::Pubkey, rent::Rent, signature::Keypair, signer::Signer};
 
@@ -211,12 +214,19 @@ impl<C: OracleControl> World<C> {
     }
 
     /// Depositors put in `amounts`; the strategist moves 30% to the venue and sells `calls` units of the call,
-    /// delta-hedged with the perp.
-    pub async fn open_book(&mut self, amounts: &[u64], calls: i64) -> Result<(), ChainError> {
+    /// delta-hedged with the perp. Returns each deposit's rounding audit.
+    pub async fn open_book(&mut self, amounts: &[u64], calls: i64) -> Result<Vec<ShareOp>, KeeperError> {
+        let mut audit = Vec::with_capacity(amounts.len());
         for a in amounts {
             let d = self.party(*a).await?;
             let ix = self.keys.deposit_ix(&d.key.pubkey(), &d.collateral, &d.shares, *a, &[]);
             self.chain.send(&[ix], &[&d.key]).await?;
+            // The deposit priced at the upper NAV: take its tokens and shares back out of the state after it.
+            let paid = a - rounding::balance(&mut self.chain, &d.collateral).await?;
+            let minted = rounding::balance(&mut self.chain, &d.shares).await?;
+            let (nav, total) = rounding::priced(&mut self.chain, self.keys, Bound::Upper).await?;
+            let who = format!("deposit by depositor {}", self.depositors.len() + 1);
+            audit.push(rounding::deposited(who, paid, minted, nav - paid, total - minted)?);
             self.depositors.push(d);
         }
         let call: keel_venue::state::Market = self.chain.read(&self.markets[1]).await?;
@@ -231,6 +241,7 @@ impl<C: OracleControl> World<C> {
         let total: u64 = amounts.iter().sum();
         let moves = Moves { margin_in: total * 3 / 10, ..Moves::default() };
         let ix = self.keys.allocate_ix(&self.strategist.pubkey(), moves, legs, &[self.markets[1], self.markets[0]]);
-        self.chain.send(&[ix], &[&self.strategist]).await
+        self.chain.send(&[ix], &[&self.strategist]).await?;
+        Ok(audit)
     }
 }
