@@ -138,7 +138,13 @@ impl TradingFixture {
     /// (same parameters) while it is live, and every live market is refreshed, all in one transaction.
     pub async fn set_price(&mut self, ctx: &mut ProgramTestContext, spot: f64) {
         let t = now(ctx).await;
-        self.set_oracle(ctx, PythPrice::new(FEED, spot, t));
+        self.publish(ctx, PythPrice::new(FEED, spot, t)).await;
+    }
+
+    /// [`Self::set_price`] with an observation of the caller's making (e.g. a wide confidence interval).
+    pub async fn publish(&mut self, ctx: &mut ProgramTestContext, p: PythPrice) {
+        let t = now(ctx).await;
+        self.set_oracle(ctx, p);
         let mut ixs = Vec::new();
         if t < self.expiry {
             let va = self.f.vol_authority.pubkey();
@@ -212,4 +218,44 @@ pub async fn actor(ctx: &mut ProgramTestContext, mint: Pubkey, token_program: Pu
         mint_to(ctx, token_program, mint, collateral, tokens).await;
     }
     Actor { key, collateral }
+}
+
+/// Liquidates `victim`'s position in `m` step by step until it is healthy or flat; returns the steps taken.
+pub async fn liquidate_while_possible(
+    ctx: &mut ProgramTestContext,
+    s: &TradingFixture,
+    liquidator: &Actor,
+    victim: &Pubkey,
+    m: u32,
+) -> u32 {
+    let mut steps = 0;
+    loop {
+        let acct = s.margin(ctx, victim).await;
+        if acct.slot_of(&market_pda(&s.f.venue, m)).is_none() {
+            return steps;
+        }
+        let others: Vec<Pubkey> = acct
+            .positions
+            .iter()
+            .filter(|p| p.market != Pubkey::default() && p.market != market_pda(&s.f.venue, m))
+            .map(|p| p.market)
+            .collect();
+        let ix = liquidate_ix(
+            &liquidator.pubkey(),
+            &s.market(m),
+            &margin_pda(&s.f.venue, victim),
+            &s.f.mint,
+            &liquidator.collateral,
+            &s.token_program,
+            u64::MAX,
+            &others,
+        );
+        match send_with(ctx, &[ix], &[&liquidator.key]).await {
+            Ok(()) => steps += 1,
+            Err(e) => {
+                assert_eq!(crate::custom_error(Err(e)), u32::from(keel_venue::error::VenueError::NotLiquidatable));
+                return steps;
+            }
+        }
+    }
 }

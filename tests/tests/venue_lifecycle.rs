@@ -10,9 +10,7 @@ use keel_math::ShareMath;
 use keel_tests::trading::*;
 use keel_tests::venue::*;
 use keel_tests::*;
-use keel_venue::error::VenueError;
-use solana_program_test::ProgramTestContext;
-use solana_sdk::{pubkey::Pubkey, signer::Signer};
+use solana_sdk::signer::Signer;
 
 /// SOL closes every 4 hours from 2022-11-06 00:00 to 2022-11-10 00:00 UTC (no gaps in this window).
 fn ftx_path() -> Vec<(i64, f64)> {
@@ -26,46 +24,6 @@ fn ftx_path() -> Vec<(i64, f64)> {
         .collect();
     assert_eq!(path.len(), 25, "the window is gap-free in the data set");
     path
-}
-
-/// Liquidates `victim`'s position in `m` step by step until it is healthy or flat; returns the steps taken.
-async fn liquidate_while_possible(
-    ctx: &mut ProgramTestContext,
-    s: &TradingFixture,
-    liquidator: &Actor,
-    victim: &Pubkey,
-    m: u32,
-) -> u32 {
-    let mut steps = 0;
-    loop {
-        let acct = s.margin(ctx, victim).await;
-        if acct.slot_of(&market_pda(&s.f.venue, m)).is_none() {
-            return steps;
-        }
-        let others: Vec<Pubkey> = acct
-            .positions
-            .iter()
-            .filter(|p| p.market != Pubkey::default() && p.market != market_pda(&s.f.venue, m))
-            .map(|p| p.market)
-            .collect();
-        let ix = liquidate_ix(
-            &liquidator.pubkey(),
-            &s.market(m),
-            &margin_pda(&s.f.venue, victim),
-            &s.f.mint,
-            &liquidator.collateral,
-            &s.token_program,
-            u64::MAX,
-            &others,
-        );
-        match send_with(ctx, &[ix], &[&liquidator.key]).await {
-            Ok(()) => steps += 1,
-            Err(e) => {
-                assert_eq!(custom_error(Err(e)), u32::from(VenueError::NotLiquidatable));
-                return steps;
-            }
-        }
-    }
 }
 
 #[tokio::test]
