@@ -13,6 +13,7 @@ use solana_sdk::{
     transport::TransportError,
 };
 
+pub mod fuzz;
 pub mod trading;
 pub mod vault;
 pub mod venue;

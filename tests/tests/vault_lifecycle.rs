@@ -82,6 +82,15 @@ async fn depositors_strategy_and_withdrawals_reconcile_to_the_token() {
     assert_eq!(req.value_at_request, at_request);
     assert_eq!(token_balance(&mut ctx, escrow_pda(&v.vault)).await, half);
 
+    // A second request while this one is pending is refused with its own error (the fuzzer found it surfacing as
+    // the system program's opaque refusal to create an existing account); nothing moves.
+    let ix = v.request_ix(&mut ctx, &d2, half / 2).await;
+    assert_eq!(
+        custom_error(send_with(&mut ctx, &[ix], &[&d2.a.key]).await),
+        u32::from(keel_vault::error::VaultError::WithdrawalAlreadyPending)
+    );
+    assert_eq!(token_balance(&mut ctx, escrow_pda(&v.vault)).await, half);
+
     // Too early to claim.
     let ix = v.claim_ix(&mut ctx, &d2).await;
     assert_eq!(

@@ -39,6 +39,8 @@ pub struct World<C = Embedded> {
     pub markets: [Pubkey; 3],
     pub vol_authority: Keypair,
     pub strategist: Keypair,
+    /// Every vault's guardian (pause, veto).
+    pub guardian: Keypair,
     /// The vault the helpers act on (one of `vaults`; see [`World::select`]).
     pub keys: VaultKeys,
     /// Every vault deployed, by index.
@@ -204,6 +206,7 @@ impl<C: OracleControl> World<C> {
             markets,
             vol_authority,
             strategist,
+            guardian,
             keys,
             vaults: all,
             depositors: Vec::new(),

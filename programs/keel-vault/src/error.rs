@@ -78,6 +78,8 @@ pub enum VaultError {
     TimelockNotExpired,
     #[msg("arithmetic overflow in fixed-point maths")]
     MathOverflow,
+    #[msg("a withdrawal request of yours is already pending: claim it (after its delay) before asking again")]
+    WithdrawalAlreadyPending,
 }
 
 impl From<keel_math::MathError> for VaultError {

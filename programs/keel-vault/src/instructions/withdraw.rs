@@ -24,8 +24,11 @@ pub struct RequestWithdrawal<'info> {
     pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(mut, token::mint = share_mint, token::authority = owner, token::token_program = token_program)]
     pub owner_shares: Box<InterfaceAccount<'info, TokenAccount>>,
+    // init_if_needed so that a second request while one is pending gets a clear error from the handler instead
+    // of the system program's refusal to create an existing account (found by the action-sequence fuzzer). A live
+    // request always holds shares, so `shares == 0` means freshly created.
     #[account(
-        init,
+        init_if_needed,
         payer = owner,
         space = 8 + WithdrawalRequest::INIT_SPACE,
         seeds = [WithdrawalRequest::SEED, vault.key().as_ref(), owner.key().as_ref()],
@@ -38,9 +41,10 @@ pub struct RequestWithdrawal<'info> {
 }
 
 pub fn request_withdrawal<'info>(ctx: Context<'info, RequestWithdrawal<'info>>, shares: u64) -> Result<()> {
-    // 1. Positive and held.
+    // 1. No request pending; positive and held.
     let now = Clock::get()?.unix_timestamp;
     ctx.accounts.link.check(&ctx.accounts.vault)?;
+    require!(ctx.accounts.request.shares == 0, VaultError::WithdrawalAlreadyPending);
     require!(shares > 0, VaultError::InvalidAmount);
     require!(ctx.accounts.owner_shares.amount >= shares, VaultError::InsufficientShares);
     // 2. Fees to date, then the value at the lower NAV bound (rounded down).
