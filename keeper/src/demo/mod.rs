@@ -146,7 +146,7 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         w.vaults.iter().map(|keys| w.rebalancer(*keys, &keeper_party.key, keeper_party.collateral)).collect();
     // The smallest depositor asks to leave with all its shares on day one.
     let leaver = 2;
-    let (mut requested, mut paid, mut request) = (false, 0u64, None::<WithdrawalRequest>);
+    let (mut paid, mut request) = (0u64, None::<WithdrawalRequest>);
     let mut steps = Vec::new();
     let mut rewards = 0u64;
     for (hour, spot) in path.into_iter().enumerate() {
@@ -170,12 +170,11 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         let outcome = outcomes.join("; ");
         let markets = w.vault_markets().await?;
         let mut events = Vec::new();
-        if !requested && hour == 6 {
+        if request.is_none() && hour == 6 {
             let (key, shares_account) = (w.depositors[leaver].key.insecure_clone(), w.depositors[leaver].shares);
             let shares = rounding::balance(&mut w.chain, &shares_account).await?;
             let ix = w.keys.request_ix(&key.pubkey(), &shares_account, shares, &markets);
             w.chain.send(&[ix], &[&key]).await?;
-            requested = true;
             events.push(format!("depositor 3 asks to withdraw all its shares ({shares} base units)"));
             // Priced at the lower NAV; a request moves no tokens and keeps the supply (the shares sit in escrow).
             let r: WithdrawalRequest =
@@ -236,16 +235,13 @@ pub async fn run(cfg: DemoConfig, mut progress: impl FnMut(&Step)) -> anyhow::Re
         steps.push(step);
     }
     // Reconciliation to the token unit: the venue holds the pool plus every vault's margin; each vault its idle.
-    let amount = |a: Option<solana_sdk::account::Account>| {
-        a.and_then(|a| keel_client::token::token_amount(&a.data)).unwrap_or(0)
-    };
-    let venue_tokens = amount(w.chain.account(&keel_client::venue::collateral_vault_pda(&w.venue)).await?);
+    let venue_tokens = rounding::balance(&mut w.chain, &keel_client::venue::collateral_vault_pda(&w.venue)).await?;
     let venue: keel_venue::state::Venue = w.chain.read(&w.venue).await?;
     let (mut venue_claims, mut idle_ok, mut final_nav) = (i128::from(venue.pool_assets), true, 0.0);
     for keys in w.vaults.clone() {
         let view = crate::vault_view::VaultView::load(&mut w.chain, keys).await?;
         venue_claims += i128::from(view.margin.collateral);
-        let idle_tokens = amount(w.chain.account(&keel_client::vault::idle_pda(&keys.vault)).await?);
+        let idle_tokens = rounding::balance(&mut w.chain, &keel_client::vault::idle_pda(&keys.vault)).await?;
         idle_ok &= idle_tokens == view.vault.idle_assets;
         final_nav += f(view.portfolio()?.nav) / USDC as f64;
     }

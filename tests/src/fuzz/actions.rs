@@ -215,9 +215,7 @@ impl Actors {
         if matches!(a, Action::Rebalance) {
             // The keeper refreshes the caches before it plans; doing it first here measures `before` on the caches
             // the program will judge against (a refresh at the same price and time changes nothing further).
-            for ix in self.refresh_ixs() {
-                self.send(&[ix], &[]).await?;
-            }
+            self.refresh().await?;
         }
         let before = Measure::take(self).await;
         let markets = self.w.vault_markets().await.map_err(|e| e.to_string())?;
@@ -282,14 +280,7 @@ impl Actors {
                 self.w.chain.warp_slots(u64::try_from(*secs).unwrap_or(0) * 2 + 1).await.map_err(|e| e.to_string())?;
                 None
             }
-            Action::Refresh => {
-                let ixs = self.refresh_ixs();
-                let mut last = None;
-                for ix in ixs {
-                    last = last.or(self.send(&[ix], &[]).await?);
-                }
-                last
-            }
+            Action::Refresh => self.refresh().await?,
             Action::Settle => self.settle().await?,
             Action::Liquidate => {
                 let victim = margin_pda(&self.w.venue, &self.trader.key.pubkey());
@@ -329,6 +320,15 @@ impl Actors {
                 refresh_market_ix(&me, &self.w.venue, &self.w.underlying, &self.w.markets[i], &self.w.oracle, surface)
             })
             .collect()
+    }
+
+    /// Refreshes every market, each in its own transaction; the first refusal is the step's result.
+    async fn refresh(&mut self) -> StepResult {
+        let mut first = None;
+        for ix in self.refresh_ixs() {
+            first = first.or(self.send(&[ix], &[]).await?);
+        }
+        Ok(first)
     }
 
     async fn keeper_rebalance(&mut self) -> StepResult {
@@ -385,13 +385,10 @@ impl Actors {
         let mut p = PythPrice::new([42; 32], self.spot, now);
         p.conf = p.price.unsigned_abs() * conf_bps / 10_000;
         self.w.chain.post_price(self.w.oracle, &p).await.map_err(|e| e.to_string())?;
-        let mut last = None;
         if refresh {
-            for ix in self.refresh_ixs() {
-                last = last.or(self.send(&[ix], &[]).await?);
-            }
+            return self.refresh().await;
         }
-        Ok(last)
+        Ok(None)
     }
 
     async fn settle(&mut self) -> StepResult {

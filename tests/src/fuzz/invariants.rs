@@ -10,7 +10,6 @@
 //!    and after;
 //! 5. no instruction fails except by a program's own refusal (checked where it is sent).
 use super::actions::{Action, Actors};
-use keel_client::token::token_amount;
 use keel_keeper::chain::Chain;
 use keel_keeper::vault_view::VaultView;
 use keel_math::mandate::{judge, PortfolioRisk, Verdict};
@@ -44,8 +43,7 @@ impl Measure {
 }
 
 async fn tokens<C: Chain>(chain: &mut C, key: &solana_sdk::pubkey::Pubkey) -> Result<u64, String> {
-    let acc = chain.account(key).await.map_err(|e| e.to_string())?;
-    Ok(acc.and_then(|a| token_amount(&a.data)).unwrap_or(0))
+    keel_keeper::demo::rounding::balance(chain, key).await.map_err(|e| e.to_string())
 }
 
 async fn supply<C: Chain>(chain: &mut C, mint: &solana_sdk::pubkey::Pubkey) -> Result<u64, String> {
