@@ -9,14 +9,17 @@
 //! Later milestones add the Rpc chain, `execution`, `ops`, `backtest` and `report`.
 pub mod backtest;
 pub mod chain;
+pub mod construct;
 pub mod demo;
 pub mod deploy;
 pub mod execution;
 pub mod market_data;
 pub mod ops;
 pub mod plot;
+pub mod predict;
 pub mod quant;
 pub mod rebalancer;
+pub mod strategist;
 pub mod strategy;
 pub mod vault_view;
 

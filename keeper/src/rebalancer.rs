@@ -3,11 +3,13 @@
 //! on-chain judge first, simulating, then sending bound to the vault's sequence. Losing a race to another keeper is
 //! an ordinary outcome.
 use crate::chain::{Chain, ChainError};
+use crate::construct::{least_cost, Instrument, Ranges};
+use crate::predict::Projection;
 use crate::strategy::{Action, Costs, Observation, Policy};
 use crate::vault_view::{KeeperError, VaultView};
 use fixed::types::I80F48;
 use keel_client::vault::VaultKeys;
-use keel_client::venue::refresh_market_ix;
+use keel_client::venue::{refresh_market_ix, LOT};
 use keel_math::mandate::{judge, Verdict};
 use keel_vault::error::VaultError;
 use keel_vault::instructions::{Leg, Pricing};
@@ -53,16 +55,7 @@ impl<P: Policy> Rebalancer<P> {
         if !keys.contains(&self.perp) {
             keys.push(self.perp);
         }
-        let now = view.clock.unix_timestamp;
-        keys.iter()
-            .filter_map(|k| view.market(k).map(|m| (k, m)))
-            .filter(|(_, m)| !m.book.settled && (!m.is_option() || now < m.config.expiry))
-            .map(|(k, m)| {
-                let surface = m.is_option().then_some(m.surface);
-                let me = self.keeper.pubkey();
-                refresh_market_ix(&me, &self.keys.venue, &self.keys.underlying, k, &self.keys.oracle, surface)
-            })
-            .collect()
+        self.refresh_markets(view, &keys)
     }
 
     /// Refreshes the caches, then decides. `Err` with a reason when there is nothing to do.
@@ -95,8 +88,12 @@ impl<P: Policy> Rebalancer<P> {
         if excess.iter().all(|e| *e == I80F48::ZERO) {
             return Ok(Err("inside the mandate".into()));
         }
+        if excess[1] > I80F48::ZERO || excess[2] > I80F48::ZERO {
+            // Gamma or vega: the perp cannot cure it; trade construction across the allowed markets can.
+            return self.plan_greeks(chain, view, send_refresh).await;
+        }
         if excess[0] == I80F48::ZERO {
-            return Ok(Err("breach is not in delta: needs the strategist or deleverage".into()));
+            return Ok(Err("breach is not in delta, gamma or vega: needs the strategist or deleverage".into()));
         }
         // 3. The policy picks the target (its band is at least the mandate's, so hedge to the policy's target).
         let spot: f64 = view.price.price.to_num();
@@ -148,6 +145,117 @@ impl<P: Policy> Rebalancer<P> {
         let mut instructions = self.refresh_ixs(&view);
         instructions.push(self.keys.rebalance_ix(&me, &self.keeper_collateral, pricing, vec![leg], 0, false, &markets));
         Ok(Ok(Plan { instructions, lots, sequence: view.vault.sequence }))
+    }
+
+    /// A gamma or vega breach: the least-cost trades across the vault's allowed live markets (construct.rs, a QP)
+    /// that bring delta, gamma and vega inside the mandate with a margin (90% of the delta band, 95% of the other
+    /// limits), projected with the programs' arithmetic and judged with keel-math before anything is sent.
+    async fn plan_greeks<C: Chain>(
+        &mut self,
+        chain: &mut C,
+        mut view: VaultView,
+        send_refresh: bool,
+    ) -> Result<Result<Plan, String>, KeeperError> {
+        let now = view.clock.unix_timestamp;
+        let live = |m: &keel_venue::state::Market| !m.book.settled && (!m.is_option() || now < m.config.expiry);
+        let allowed: Vec<Pubkey> =
+            view.vault.config.allowed_markets.iter().filter(|k| view.market(k).is_some_and(live)).copied().collect();
+        // 1. Every candidate's greeks fresh at the current price.
+        if send_refresh {
+            let refresh = self.refresh_markets(&view, &allowed);
+            chain.send(&refresh, &[&self.keeper]).await?;
+            view = VaultView::load(chain, self.keys).await?;
+        }
+        let mandate = view.vault.config.mandate.mandate();
+        let before = view.portfolio()?;
+        let f = |x: I80F48| x.to_num::<f64>();
+        let spot = view.price.price;
+        let mut instruments = Vec::with_capacity(allowed.len());
+        for k in &allowed {
+            let m = view.market(k).ok_or(ChainError::MissingAccount(*k))?;
+            let c = &m.cache;
+            let bps = f64::from(m.config.taker_fee_bps) + f64::from(m.config.half_spread_bps);
+            // A keeper removes risk: options may only be traded towards flat (the strategist opens them); the
+            // perp hedges within its open-interest cap.
+            let cap = m.config.max_open_interest as f64 / LOT as f64;
+            let held = view.margin.slot_of(k).map_or(0, |s| view.margin.positions[s].size) as f64 / LOT as f64;
+            let (min_units, max_units) = if m.is_option() { ((-held).min(0.0), (-held).max(0.0)) } else { (-cap, cap) };
+            instruments.push(Instrument {
+                greeks: [c.delta, c.gamma, c.vega].map(|x| f(I80F48::from_bits(x))),
+                cost_per_unit: f(m.mark_at(spot)?) * bps / 10_000.0,
+                min_units,
+                max_units,
+            });
+        }
+        // 2. The QP, inside the limits with a margin so the cure is not undone by the next tick.
+        let (target, band) = (f(mandate.target_delta), f(mandate.delta_band) * 0.9);
+        let (gamma, vega) = (f(mandate.max_abs_gamma) * 0.95, f(mandate.max_abs_vega) * 0.95);
+        let ranges = Ranges { lo: [target - band, -gamma, -vega], hi: [target + band, gamma, vega] };
+        let x = match least_cost([f(before.delta), f(before.gamma), f(before.vega)], &instruments, &ranges) {
+            Ok(x) => x,
+            Err(why) => return Ok(Err(format!("gamma/vega breach: {why}"))),
+        };
+        // 3. Legs in lots (a part of a lot is dropped), projected and judged as the program will.
+        let mut legs = Vec::new();
+        let mut p = Projection::new(&view);
+        let tol = I80F48::from_num(1.0 + self.slippage_bps / 10_000.0);
+        let mut trades: Vec<(Pubkey, i64)> = Vec::new();
+        for (k, units) in allowed.iter().zip(&x) {
+            let lots = (units * LOT as f64).round();
+            if lots.is_finite() && lots.abs() >= 1.0 && lots.abs() < i64::MAX as f64 {
+                trades.push((*k, lots as i64)); // finite, nonzero and in range: the cast drops the (zero) fraction
+            }
+        }
+        // Reductions first: they need no initial margin, and they free margin for the trades that follow.
+        let reduces = |(k, lots): &(Pubkey, i64)| {
+            let held = p.size_of(k);
+            held != 0 && (held > 0) != (*lots > 0) && lots.unsigned_abs() <= held.unsigned_abs()
+        };
+        trades.sort_by_key(|t| !reduces(t));
+        for (k, lots) in &trades {
+            let (k, lots) = (k, *lots);
+            let price = p.execution_price(k, lots).map_err(KeeperError::Rule)?;
+            if let Err(why) = p.trade(k, lots) {
+                return Ok(Err(format!("gamma/vega cure refused in projection: {why}")));
+            }
+            let limit = if lots > 0 { price * tol } else { price / tol };
+            legs.push(Leg { market: *k, size: lots, limit_price: limit.to_bits() });
+        }
+        let after = p.portfolio()?;
+        if judge(&mandate, &before, &after).map_err(|e| KeeperError::Rule(e.to_string()))? != Verdict::Improves {
+            return Ok(Err("the program would not judge the gamma/vega cure an improvement".into()));
+        }
+        // 4. The transaction: refreshes of every market it passes, then the rebalance.
+        let mut markets = view.position_markets();
+        for l in &legs {
+            if !markets.contains(&l.market) {
+                markets.push(l.market);
+            }
+        }
+        let pricing = Pricing {
+            expected_sequence: view.vault.sequence,
+            priced_slot: view.clock.slot,
+            priced_price: spot.to_bits(),
+        };
+        let lots = legs.iter().filter(|l| l.market == self.perp).map(|l| l.size).sum();
+        let me = self.keeper.pubkey();
+        let mut instructions = self.refresh_markets(&view, &markets);
+        instructions.push(self.keys.rebalance_ix(&me, &self.keeper_collateral, pricing, legs, 0, false, &markets));
+        Ok(Ok(Plan { instructions, lots, sequence: view.vault.sequence }))
+    }
+
+    /// refresh_market for each of `keys` that is still live.
+    fn refresh_markets(&self, view: &VaultView, keys: &[Pubkey]) -> Vec<Instruction> {
+        let now = view.clock.unix_timestamp;
+        let me = self.keeper.pubkey();
+        keys.iter()
+            .filter_map(|k| view.market(k).map(|m| (k, m)))
+            .filter(|(_, m)| !m.book.settled && (!m.is_option() || now < m.config.expiry))
+            .map(|(k, m)| {
+                let surface = m.is_option().then_some(m.surface);
+                refresh_market_ix(&me, &self.keys.venue, &self.keys.underlying, k, &self.keys.oracle, surface)
+            })
+            .collect()
     }
 
     /// Simulates, then sends a plan; a stale sequence is [`Outcome::LostRace`], any other refusal by the chain is

@@ -165,6 +165,10 @@ impl Spec {
 /// 30-day slice, 1,000,000 of LP liquidity, one vault.
 pub const DEMO_SPEC: &str = include_str!("../specs/demo.toml");
 
+/// A venue listing a 7-day strangle and a 14-day expiry with two strikes a side (migrations/specs/strangles.toml):
+/// what the strategist's loop rolls between.
+pub const STRANGLES_SPEC: &str = include_str!("../specs/strangles.toml");
+
 #[cfg(test)]
 mod tests {
     use super::*;

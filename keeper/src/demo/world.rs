@@ -18,7 +18,6 @@ use solana_sdk::{pubkey::Pubkey, rent::Rent, signature::Keypair, signer::Signer}
 
 pub use keel_client::presets::USDC;
 const FEED: [u8; 32] = [42; 32];
-pub const SURFACE: [f64; 5] = [0.01, 0.1, -0.3, 0.0, 0.2];
 
 /// A participant with a collateral account (and, for depositors, a share account).
 pub struct Party {
@@ -34,9 +33,15 @@ pub struct World<C = Embedded> {
     pub venue: Pubkey,
     pub underlying: Pubkey,
     pub oracle: Pubkey,
+    /// The first option expiry (the demo's one) and its surface.
     pub surface: Pubkey,
     pub expiry: i64,
-    pub markets: [Pubkey; 3],
+    /// Every market by deployment index, and each market's expiry (0 for perps).
+    pub markets: Vec<Pubkey>,
+    pub expiries: Vec<i64>,
+    /// Each option expiry with the SVI parameters the migrations posted for it (I80F48 bits), re-posted with every
+    /// price so the surfaces stay fresh.
+    pub surfaces: Vec<(i64, [i128; 5])>,
     pub vol_authority: Keypair,
     pub strategist: Keypair,
     /// Every vault's guardian (pause, veto).
@@ -96,7 +101,7 @@ impl<C: OracleControl> World<C> {
     }
 
     /// Publishes `spot` at the current time with an EMA that lags it (so a sharp move trips breakers as it would
-    /// on Pyth), re-posts the surface, and refreshes every live market.
+    /// on Pyth), re-posts every live surface, and refreshes every live market.
     pub async fn set_spot(&mut self, spot: f64) -> Result<(), ChainError> {
         let now = self.chain.clock().await?.unix_timestamp;
         self.ema = if self.ema == 0.0 { spot } else { 0.85 * self.ema + 0.15 * spot };
@@ -104,25 +109,36 @@ impl<C: OracleControl> World<C> {
         let ema = PythPrice::new(FEED, self.ema, now).price;
         self.chain.post_price(self.oracle, &PythPrice { ema_price: ema, ..p }).await?;
         let va = self.vol_authority.pubkey();
-        let live: &[usize] = if now < self.expiry { &[0, 1, 2] } else { &[0] };
-        let (admin, venue, underlying, markets, oracle, surface) =
-            (self.admin(), self.venue, self.underlying, self.markets, self.oracle, self.surface);
-        let refresh = |i: usize| {
-            let surface = (i != 0).then_some(surface);
-            refresh_market_ix(&admin, &venue, &underlying, &markets[i], &oracle, surface)
-        };
-        // The surface with the perp's refresh, then each option market in its own transaction: an option refresh
-        // reprices the SPAN grid and takes most of a transaction's compute budget on SBF.
-        if now < self.expiry {
-            let post = post_surface_ix(&va, &self.venue, &self.underlying, self.expiry, SURFACE.map(bits));
-            self.chain.send(&[post, refresh(0)], &[&self.vol_authority]).await?;
-        } else {
-            self.chain.send(&[refresh(0)], &[]).await?;
+        // The surfaces with the perp's refresh, then each live option market in its own transaction: an option
+        // refresh reprices the SPAN grid and takes most of a transaction's compute budget on SBF.
+        let mut first = Vec::new();
+        for (expiry, svi) in self.surfaces.iter().filter(|(e, _)| now < *e) {
+            first.push(post_surface_ix(&va, &self.venue, &self.underlying, *expiry, *svi));
         }
-        for i in &live[1..] {
-            self.chain.send(&[refresh(*i)], &[]).await?;
+        let signers: &[&Keypair] = if first.is_empty() { &[] } else { &[&self.vol_authority] };
+        let live: Vec<usize> =
+            (0..self.markets.len()).filter(|i| self.expiries[*i] == 0 || now < self.expiries[*i]).collect();
+        for (n, i) in live.iter().enumerate() {
+            let ix = self.refresh_ix(*i);
+            if n == 0 {
+                first.push(ix);
+                self.chain.send(&first, signers).await?;
+            } else {
+                self.chain.send(&[ix], &[]).await?;
+            }
         }
         Ok(())
+    }
+
+    /// The surface market `i` prices from (none for perps).
+    pub fn surface_of(&self, i: usize) -> Option<Pubkey> {
+        (self.expiries[i] != 0).then(|| surface_pda(&self.underlying, self.expiries[i]))
+    }
+
+    /// refresh_market for market `i`, paid by the admin.
+    pub fn refresh_ix(&self, i: usize) -> solana_sdk::instruction::Instruction {
+        let surface = self.surface_of(i);
+        refresh_market_ix(&self.admin(), &self.venue, &self.underlying, &self.markets[i], &self.oracle, surface)
     }
 
     /// The demo's keeper for vault `keys`: hedges delta breaches with the perp to a static 5-unit band, costs as
@@ -154,7 +170,18 @@ impl<C: OracleControl> World<C> {
     /// Builds the whole world at `spot` on `chain` through the migrations (migrations/specs/demo.toml, strikes set
     /// against `spot`): a new mint, then the spec deploys the venue, the underlying, its surface and three markets,
     /// LP liquidity and the vault.
-    pub async fn create(mut chain: C, spot: f64, vaults: u16) -> Result<Self, ChainError> {
+    pub async fn create(chain: C, spot: f64, vaults: u16) -> Result<Self, ChainError> {
+        let spec = keel_migrations::Spec::parse(keel_migrations::spec::DEMO_SPEC).map_err(ChainError::Unavailable)?;
+        Self::create_from(chain, spot, vaults, spec).await
+    }
+
+    /// [`Self::create`] from another spec (one underlying, index 0; its vaults' template is `spec.vaults[0]`).
+    pub async fn create_from(
+        mut chain: C,
+        spot: f64,
+        vaults: u16,
+        mut spec: keel_migrations::Spec,
+    ) -> Result<Self, ChainError> {
         let admin = chain.payer();
         let (guardian, vol_authority, strategist, mint) =
             (Keypair::new(), Keypair::new(), Keypair::new(), Keypair::new());
@@ -163,8 +190,6 @@ impl<C: OracleControl> World<C> {
         }
         let now = chain.clock().await?.unix_timestamp;
         let oracle = chain.create_oracle(&PythPrice::new(FEED, spot, now)).await?;
-        let mut spec =
-            keel_migrations::Spec::parse(keel_migrations::spec::DEMO_SPEC).map_err(ChainError::Unavailable)?;
         spec.underlyings[0].reference_spot = spot;
         // Vault 0 as written in the spec, then as many more with the same mandate.
         let template = spec.vaults[0].clone();
@@ -184,9 +209,20 @@ impl<C: OracleControl> World<C> {
             other => ChainError::Unavailable(other.to_string()),
         })?;
         let (venue, underlying) = (deployed.venue, deployed.underlyings[&0]);
-        let markets = [deployed.markets[&0], deployed.markets[&1], deployed.markets[&2]];
-        let call: keel_venue::state::Market = chain.read(&markets[1]).await?;
-        let expiry = call.config.expiry;
+        // Markets in deployment-index order, each with its expiry; each option expiry with the SVI posted for it.
+        let markets: Vec<Pubkey> = deployed.markets.values().copied().collect();
+        let mut expiries = Vec::with_capacity(markets.len());
+        let mut surfaces: Vec<(i64, [i128; 5])> = Vec::new();
+        for (index, key) in &deployed.markets {
+            let m: keel_venue::state::Market = chain.read(key).await?;
+            expiries.push(m.config.expiry);
+            if m.is_option() && !surfaces.iter().any(|(e, _)| *e == m.config.expiry) {
+                let listed = spec.markets.iter().find(|s| s.index == *index).and_then(|s| s.svi);
+                let svi = listed.unwrap_or(spec.underlyings[0].svi).map(bits);
+                surfaces.push((m.config.expiry, svi));
+            }
+        }
+        let expiry = surfaces.first().map_or(0, |(e, _)| *e);
         let token_program = keel_client::token::SPL_TOKEN_ID;
         let all: Vec<VaultKeys> = deployed
             .vaults
@@ -204,6 +240,8 @@ impl<C: OracleControl> World<C> {
             surface: surface_pda(&underlying, expiry),
             expiry,
             markets,
+            expiries,
+            surfaces,
             vol_authority,
             strategist,
             guardian,
@@ -219,6 +257,13 @@ impl<C: OracleControl> World<C> {
     /// Depositors put in `amounts`; the strategist moves 30% to the venue and sells `calls` units of the call,
     /// delta-hedged with the perp. Returns each deposit's rounding audit.
     pub async fn open_book(&mut self, amounts: &[u64], calls: i64) -> Result<Vec<ShareOp>, KeeperError> {
+        let audit = self.deposit(amounts).await?;
+        self.sell_hedged_calls(amounts, calls).await?;
+        Ok(audit)
+    }
+
+    /// New depositors put in `amounts` (one each). Returns each deposit's rounding audit.
+    pub async fn deposit(&mut self, amounts: &[u64]) -> Result<Vec<ShareOp>, KeeperError> {
         let mut audit = Vec::with_capacity(amounts.len());
         for a in amounts {
             let d = self.party(*a).await?;
@@ -232,6 +277,10 @@ impl<C: OracleControl> World<C> {
             audit.push(rounding::deposited(who, paid, minted, nav - paid, total - minted)?);
             self.depositors.push(d);
         }
+        Ok(audit)
+    }
+
+    async fn sell_hedged_calls(&mut self, amounts: &[u64], calls: i64) -> Result<(), KeeperError> {
         let call: keel_venue::state::Market = self.chain.read(&self.markets[1]).await?;
         let hedge = (fixed::types::I80F48::from_bits(call.cache.delta) * fixed::types::I80F48::from_num(calls * LOT))
             .round()
@@ -245,6 +294,6 @@ impl<C: OracleControl> World<C> {
         let moves = Moves { margin_in: total * 3 / 10, ..Moves::default() };
         let ix = self.keys.allocate_ix(&self.strategist.pubkey(), moves, legs, &[self.markets[1], self.markets[0]]);
         self.chain.send(&[ix], &[&self.strategist]).await?;
-        Ok(audit)
+        Ok(())
     }
 }

@@ -48,6 +48,9 @@ pub struct Alerts {
     pub raised: Vec<Alert>,
     /// Alerts raised per kind since start (unbounded; exported as keel_keeper_alerts_total).
     pub counts: std::collections::BTreeMap<AlertKind, u64>,
+    /// Alerts raised since the operator last acknowledged (bounded to the last 100). While any is here the
+    /// keeper does no risk-increasing work: risk-reducing work (rebalances, buying back expiring legs) goes on.
+    unacknowledged: Vec<Alert>,
 }
 
 impl Alerts {
@@ -87,11 +90,31 @@ impl Alerts {
                 });
             }
         }
+        if self.unacknowledged.len() >= 100 {
+            self.unacknowledged.remove(0);
+        }
+        self.unacknowledged.push(alert.clone());
         if self.raised.len() >= 1_000 {
             self.raised.remove(0);
         }
         self.raised.push(alert);
         true
+    }
+
+    /// Alerts raised since the last acknowledgement, oldest first.
+    pub fn unacknowledged(&self) -> &[Alert] {
+        &self.unacknowledged
+    }
+
+    /// The operator has seen them: risk-increasing work may resume. Returns how many were acknowledged. A
+    /// condition still active stays active (it is not raised again until it clears and recurs).
+    pub fn acknowledge(&mut self) -> usize {
+        let n = self.unacknowledged.len();
+        if n > 0 {
+            tracing::info!(alerts = n, "alerts acknowledged by the operator");
+        }
+        self.unacknowledged.clear();
+        n
     }
 
     /// The condition ended; the next occurrence raises a new alert.
@@ -125,6 +148,11 @@ mod tests {
         assert!(a.raise(AlertKind::HealthLow, Some(0), "again".into(), 3));
         assert_eq!(a.raised.len(), 3);
         assert_eq!(a.counts[&AlertKind::HealthLow], 3);
+        assert_eq!(a.unacknowledged().len(), 3);
+        assert_eq!(a.acknowledge(), 3);
+        assert!(a.unacknowledged().is_empty());
+        assert!(!a.raise(AlertKind::HealthLow, Some(0), "still on".into(), 4), "acknowledged, still active");
+        assert!(a.unacknowledged().is_empty(), "an active condition is not raised again by acknowledging it");
         let json = serde_json::to_string(&a.raised[0]).unwrap();
         assert_eq!(json, r#"{"kind":"health_low","vault":0,"message":"health 1.2","at":1}"#);
     }

@@ -2,6 +2,7 @@
 //! `run` command merges them). Unknown keys are refused and every range check names the key to fix, so a typo
 //! cannot silently fall back to a default.
 use crate::execution::ExecutionConfig;
+use crate::strategist::StrategySpec;
 use crate::strategy::Policy;
 use crate::strategy::{Predictive, StaticBand, WhalleyWilmott};
 use serde::Deserialize;
@@ -82,6 +83,70 @@ pub struct VaultEntry {
     /// Age of the oracle price when the decision is made (seconds).
     #[serde(default = "default_latency")]
     pub oracle_latency_secs: f64,
+    /// The strategist's loop for this vault (omit it to only rebalance).
+    #[serde(default)]
+    pub strategy: Option<StrategyConfig>,
+}
+
+/// `[vaults.strategy]`: short strangles hedged in the perp, rolled before expiry, margin at a target health
+/// (docs/keeper.md, "The strategist's loop"). Defaults are `StrategySpec::default()`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyConfig {
+    /// The vault's strategist keypair (Solana CLI file): the vault refuses `allocate` from any other key.
+    pub strategist_keypair: PathBuf,
+    #[serde(default = "d_target_delta")]
+    pub target_delta: f64,
+    #[serde(default = "d_tenor")]
+    pub tenor_days: f64,
+    #[serde(default = "d_notional")]
+    pub notional_fraction: f64,
+    #[serde(default = "d_roll")]
+    pub roll_hours: f64,
+    #[serde(default = "d_target_health")]
+    pub target_health: f64,
+    #[serde(default = "d_max_health")]
+    pub max_health: f64,
+    /// EWMA decay of the volatility forecast that sets the strikes, per oracle observation (0.99 ~ hourly).
+    #[serde(default = "d_lambda")]
+    pub ewma_lambda: f64,
+}
+
+fn d_target_delta() -> f64 {
+    StrategySpec::default().target_delta
+}
+fn d_tenor() -> f64 {
+    StrategySpec::default().tenor_days
+}
+fn d_notional() -> f64 {
+    StrategySpec::default().notional_fraction
+}
+fn d_roll() -> f64 {
+    StrategySpec::default().roll_hours
+}
+fn d_target_health() -> f64 {
+    StrategySpec::default().target_health
+}
+fn d_max_health() -> f64 {
+    StrategySpec::default().max_health
+}
+fn d_lambda() -> f64 {
+    0.99
+}
+
+impl StrategyConfig {
+    /// The strategist's parameters; limit prices use the vault entry's `slippage_bps`.
+    pub fn spec(&self, slippage_bps: f64) -> StrategySpec {
+        StrategySpec {
+            target_delta: self.target_delta,
+            tenor_days: self.tenor_days,
+            notional_fraction: self.notional_fraction,
+            roll_hours: self.roll_hours,
+            target_health: self.target_health,
+            max_health: self.max_health,
+            slippage_bps,
+        }
+    }
 }
 
 /// The rebalance policy (strategy::policy); the same code the backtester runs.
@@ -197,6 +262,12 @@ impl KeeperConfig {
             if !ok {
                 return Err(format!("{at}: policy parameters must be positive and finite: {:?}", v.policy));
             }
+            if let Some(st) = &v.strategy {
+                st.spec(v.slippage_bps).validate().map_err(|e| format!("{at}: strategy.{e}"))?;
+                if !(st.ewma_lambda > 0.0 && st.ewma_lambda < 1.0) {
+                    return Err(format!("{at}: strategy.ewma_lambda = {} must be within (0, 1)", st.ewma_lambda));
+                }
+            }
         }
         if self.poll_secs == 0 || self.poll_secs > 3_600 {
             return Err(format!("poll_secs = {} must be within 1..=3600", self.poll_secs));
@@ -265,6 +336,21 @@ index = 0
         assert!(KeeperConfig::parse(&exec).unwrap_err().contains("poll_secs"));
         let pct = MINIMAL.replace("[[vaults]]", "[execution]\npriority_percentile = 101.0\n[[vaults]]");
         assert!(KeeperConfig::parse(&pct).unwrap_err().contains("priority_percentile"));
+        let roll = format!("{MINIMAL}[vaults.strategy]\nstrategist_keypair = \"s.json\"\nroll_hours = 200.0\n");
+        assert!(KeeperConfig::parse(&roll).unwrap_err().contains("strategy.roll_hours"), "{roll}");
+        let typo = format!("{MINIMAL}[vaults.strategy]\nstrategist_keypair = \"s.json\"\ntarget_detla = 0.2\n");
+        assert!(KeeperConfig::parse(&typo).unwrap_err().contains("target_detla"));
+    }
+
+    #[test]
+    fn a_strategy_section_takes_the_documented_defaults() {
+        let text =
+            format!("{MINIMAL}[vaults.strategy]\nstrategist_keypair = \"~/strategist.json\"\ntenor_days = 14.0\n");
+        let cfg = KeeperConfig::parse(&text).unwrap();
+        let st = cfg.vaults[0].strategy.as_ref().expect("strategy");
+        let spec = st.spec(100.0);
+        assert_eq!(spec, StrategySpec { tenor_days: 14.0, slippage_bps: 100.0, ..StrategySpec::default() });
+        assert_eq!(st.ewma_lambda, 0.99);
     }
 
     #[test]

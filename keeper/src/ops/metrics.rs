@@ -24,6 +24,8 @@ pub const SERIES: &[(&str, &str, &str)] = &[
     ("keel_keeper_vault_sequence", "gauge", "The vault's rebalance sequence after the last cycle."),
     ("keel_keeper_last_cycle_timestamp_seconds", "gauge", "Unix time of the last completed cycle."),
     ("keel_keeper_alerts_total", "counter", "Alerts raised, by kind."),
+    ("keel_keeper_unacknowledged_alerts", "gauge", "Alerts raised since the operator last acknowledged (POST /ack)."),
+    ("keel_keeper_strategy_total", "counter", "Strategist cycles by vault and outcome."),
 ];
 
 #[derive(Default)]

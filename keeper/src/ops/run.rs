@@ -10,7 +10,9 @@ use super::serve::{serve, Status};
 use crate::chain::{Chain, Rpc};
 use crate::deploy::Deployment;
 use crate::rebalancer::Rebalancer;
-use crate::strategy::Costs;
+use crate::strategist::Strategist;
+use crate::strategist::StrategyOutcome;
+use crate::strategy::{Costs, Ewma};
 use keel_client::token::{associated_token_address, create_associated_token_account_idempotent_ix};
 use keel_client::vault::VaultKeys;
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
@@ -133,7 +135,27 @@ pub async fn workers<C: Chain>(
             costs,
             slippage_bps: entry.slippage_bps,
         };
-        out.push(Worker { index: entry.index, rebalancer });
+        let strategist = match &entry.strategy {
+            None => None,
+            Some(st) => {
+                let key = read_keypair(&st.strategist_keypair, &format!("{at}: strategy.strategist_keypair"))?;
+                anyhow::ensure!(
+                    key.pubkey() == state.strategist,
+                    "{at}: strategy.strategist_keypair is {}, but the vault's strategist is {} (the vault refuses \
+                     allocations from any other key)",
+                    key.pubkey(),
+                    state.strategist
+                );
+                Some(Strategist {
+                    keys,
+                    perp,
+                    strategist: key,
+                    spec: st.spec(entry.slippage_bps),
+                    forecast: Box::new(Ewma::new(st.ewma_lambda)),
+                })
+            }
+        };
+        out.push(Worker { index: entry.index, rebalancer, strategist });
     }
     Ok(out)
 }
@@ -172,6 +194,19 @@ fn describe(index: u16, o: &CycleOutcome) -> String {
             format!("vault {index}: dry run: would rebalance {lots} lots (simulation: {simulation:?})")
         }
         other => format!("vault {index}: {other:?}"),
+    }
+}
+
+fn describe_strategy(o: &StrategyOutcome) -> String {
+    match o {
+        StrategyOutcome::Idle(why) => format!("idle ({why})"),
+        StrategyOutcome::Held(why) => format!("held until alerts are acknowledged: {why} (POST /ack)"),
+        StrategyOutcome::Allocated { closed, opened, hedge, margin, sequence } => format!(
+            "allocated: {closed} legs bought back, sold {opened:?} (lots), hedge {hedge} lots, margin {margin:+}, \
+             sequence {sequence}"
+        ),
+        StrategyOutcome::Simulated(sim) => format!("dry run: would allocate (simulation: {sim:?})"),
+        StrategyOutcome::Rejected(e) => format!("refused by the program: {e}"),
     }
 }
 
@@ -226,6 +261,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     loop {
         for (index, outcome) in keeper_loop.tick(&mut chain).await {
             println!("{}", describe(index, &outcome));
+        }
+        for (index, outcome) in &keeper_loop.strategy {
+            println!("vault {index}: strategy: {}", describe_strategy(outcome));
         }
         ticks += 1;
         if args.cycles.is_some_and(|n| ticks >= n) {

@@ -8,6 +8,7 @@ use super::metrics::labels;
 use super::serve::{unix_now, Status};
 use crate::chain::{Chain, ChainError};
 use crate::rebalancer::{Outcome, Plan, Rebalancer};
+use crate::strategist::{Strategist, StrategyOutcome};
 use crate::strategy::Policy;
 use crate::vault_view::VaultView;
 use fixed::types::I80F48;
@@ -23,6 +24,8 @@ pub struct Worker {
     /// The vault's index in the deployment (labels, alerts, logs).
     pub index: u16,
     pub rebalancer: Rebalancer<Box<dyn Policy + Send>>,
+    /// The strategist's loop, when this keeper holds the vault's strategist key.
+    pub strategist: Option<Strategist>,
 }
 
 /// What one vault's cycle came to.
@@ -68,7 +71,10 @@ pub struct Keeper {
     pub jitter_secs: f64,
     pub max_failures: u32,
     pub health_warning: f64,
+    /// The strategist's outcome per vault in the last tick (vaults with a strategist only).
+    pub strategy: Vec<(u16, StrategyOutcome)>,
     failures: BTreeMap<u16, u32>,
+    strategy_failures: BTreeMap<u16, u32>,
     rng: rand_chacha::ChaCha8Rng,
 }
 
@@ -83,7 +89,9 @@ impl Keeper {
             jitter_secs: 0.0,
             max_failures: 5,
             health_warning: 1.5,
+            strategy: Vec::new(),
             failures: BTreeMap::new(),
+            strategy_failures: BTreeMap::new(),
             rng: rand_chacha::ChaCha8Rng::from_os_rng(),
         }
     }
@@ -111,7 +119,12 @@ impl Keeper {
 
     /// One tick: every vault's cycle, then metrics, alerts and status.
     pub async fn tick<C: Chain>(&mut self, chain: &mut C) -> Vec<(u16, CycleOutcome)> {
-        // 1. The kill switch stops everything before any read or send.
+        // 1. The kill switch stops everything before any read or send. An acknowledgement (POST /ack) lets
+        //    risk-increasing work resume.
+        if self.status.take_ack() {
+            self.alerts.acknowledge();
+        }
+        self.strategy.clear();
         let out = if let Some(reason) = self.kill_switch() {
             self.alerts.raise(AlertKind::KillSwitch, None, format!("kill switch engaged: {reason}"), unix_now());
             let out: Vec<_> = self.workers.iter().map(|w| (w.index, CycleOutcome::Killed(reason.clone()))).collect();
@@ -122,17 +135,20 @@ impl Keeper {
             out
         } else {
             self.alerts.clear(AlertKind::KillSwitch, None);
-            // 2. Each vault's cycle.
+            // 2. Each vault's cycle: the rebalance (risk-reducing) first, then the strategist's loop, whose
+            //    risk-increasing part waits while alerts are unacknowledged.
             let mut out = Vec::with_capacity(self.workers.len());
             for i in 0..self.workers.len() {
                 let outcome = self.cycle(chain, i).await;
                 let index = self.workers[i].index;
                 self.record(index, &outcome);
+                self.strategize(chain, i).await;
                 self.observe(chain, i).await;
                 out.push((index, outcome));
             }
             // 3. Repeated failures engage the kill switch by themselves.
-            let worst = self.failures.iter().max_by_key(|(_, n)| **n).map(|(i, n)| (*i, *n));
+            let both = self.failures.iter().chain(&self.strategy_failures);
+            let worst = both.max_by_key(|(_, n)| **n).map(|(i, n)| (*i, *n));
             if let Some((index, n)) = worst.filter(|(_, n)| *n >= self.max_failures) {
                 let last = out.iter().find(|(i, _)| *i == index).map(|(_, o)| format!("{o:?}")).unwrap_or_default();
                 self.engage(&format!("vault {index}: {n} consecutive failed cycles; last: {last}"));
@@ -147,6 +163,7 @@ impl Keeper {
             m.set("keel_keeper_alerts_total", labels(&[("kind", kind.as_str())]), *n as f64);
         }
         m.set("keel_keeper_last_cycle_timestamp_seconds", String::new(), unix_now() as f64);
+        m.set("keel_keeper_unacknowledged_alerts", String::new(), self.alerts.unacknowledged().len() as f64);
         self.status.set_ready(killed.map(|r| format!("kill switch engaged: {r}")));
         self.status.beat(unix_now());
         out
@@ -203,6 +220,38 @@ impl Keeper {
             Ok(o) => CycleOutcome::Acted(o),
             Err(e) => CycleOutcome::Failed(e.to_string()),
         }
+    }
+
+    /// Vault `i`'s strategist cycle, if it has one. A refusal the projection missed or an error counts as a
+    /// failed cycle, like the rebalancer's.
+    async fn strategize<C: Chain>(&mut self, chain: &mut C, i: usize) {
+        let allow = self.alerts.unacknowledged().is_empty();
+        let (index, send) = (self.workers[i].index, !self.dry_run);
+        let Some(s) = self.workers[i].strategist.as_mut() else { return };
+        let outcome = s.cycle(chain, allow, send).await;
+        let label = match &outcome {
+            Ok(StrategyOutcome::Idle(_)) => "idle",
+            Ok(StrategyOutcome::Held(_)) => "held",
+            Ok(StrategyOutcome::Allocated { .. }) => "allocated",
+            Ok(StrategyOutcome::Simulated(_)) => "dry_run",
+            Ok(StrategyOutcome::Rejected(_)) => "rejected",
+            Err(_) => "error",
+        };
+        let vault = index.to_string();
+        self.status.metrics.add("keel_keeper_strategy_total", labels(&[("vault", &vault), ("outcome", label)]), 1.0);
+        let outcome = outcome.unwrap_or_else(|e| StrategyOutcome::Rejected(ChainError::Unavailable(e.to_string())));
+        match &outcome {
+            StrategyOutcome::Allocated { .. } => tracing::info!(vault = index, "strategy: {outcome:?}"),
+            StrategyOutcome::Rejected(_) => tracing::warn!(vault = index, "strategy cycle failed: {outcome:?}"),
+            _ => tracing::debug!(vault = index, "strategy: {outcome:?}"),
+        }
+        let n = self.strategy_failures.entry(index).or_insert(0);
+        *n = if matches!(outcome, StrategyOutcome::Rejected(_)) { *n + 1 } else { 0 };
+        let n = *n;
+        let failing = n >= 2 || self.failures(index) >= 2;
+        let msg = || format!("vault {index}: {n} strategist cycles in a row failed; last: {outcome:?}");
+        self.alerts.set(AlertKind::TransactionsFailing, Some(index), failing, msg, unix_now());
+        self.strategy.push((index, outcome));
     }
 
     fn record(&mut self, index: u16, o: &CycleOutcome) {

@@ -2,7 +2,7 @@
 //! recently) and `GET /ready` (it can do its work: connected, deployment loaded, kill switch off). A minimal
 //! HTTP/1.1 responder on a tokio listener; requests are tiny and the answers are computed from [`Status`].
 use super::metrics::Metrics;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -15,6 +15,8 @@ pub struct Status {
     not_ready: Mutex<Option<String>>,
     /// /health fails when no cycle completed for this long (seconds).
     pub stale_after: i64,
+    /// `POST /ack` sets it; the keeper acknowledges its alerts at the next tick.
+    ack: AtomicBool,
 }
 
 impl Status {
@@ -24,6 +26,7 @@ impl Status {
             heartbeat: AtomicI64::new(0),
             not_ready: Mutex::new(Some("starting".into())),
             stale_after,
+            ack: AtomicBool::new(false),
         }
     }
 
@@ -35,11 +38,20 @@ impl Status {
         *self.not_ready.lock().unwrap_or_else(|p| p.into_inner()) = why_not;
     }
 
-    /// Status code, content type and body for `GET path` at unix time `now`.
+    /// Whether the operator acknowledged the alerts since the last call (`POST /ack`).
+    pub fn take_ack(&self) -> bool {
+        self.ack.swap(false, Ordering::Relaxed)
+    }
+
+    /// Status code, content type and body for `method path` at unix time `now`.
     pub fn respond(&self, method: &str, path: &str, now: i64) -> (u16, &'static str, String) {
         const TEXT: &str = "text/plain; charset=utf-8";
+        if (method, path) == ("POST", "/ack") {
+            self.ack.store(true, Ordering::Relaxed);
+            return (202, TEXT, "alerts will be acknowledged at the next tick; risk-increasing work resumes\n".into());
+        }
         if method != "GET" {
-            return (405, TEXT, "only GET is served\n".into());
+            return (405, TEXT, "only GET is served (and POST /ack)\n".into());
         }
         match path {
             "/metrics" => (200, "text/plain; version=0.0.4; charset=utf-8", self.metrics.render()),
@@ -58,7 +70,7 @@ impl Status {
                 None => (200, TEXT, "ready\n".into()),
                 Some(why) => (503, TEXT, format!("not ready: {why}\n")),
             },
-            _ => (404, TEXT, "try /metrics, /health or /ready\n".into()),
+            _ => (404, TEXT, "try /metrics, /health, /ready (or POST /ack)\n".into()),
         }
     }
 }
@@ -94,6 +106,7 @@ pub async fn serve(listener: TcpListener, status: Arc<Status>) {
             let (code, kind, body) = status.respond(method, path, unix_now());
             let reason = match code {
                 200 => "OK",
+                202 => "Accepted",
                 404 => "Not Found",
                 405 => "Method Not Allowed",
                 _ => "Service Unavailable",
@@ -130,6 +143,9 @@ mod tests {
             (503, "text/plain; charset=utf-8", "not ready: kill switch engaged\n".into())
         );
         assert_eq!(s.respond("POST", "/ready", 0).0, 405);
+        assert!(!s.take_ack());
+        assert_eq!(s.respond("POST", "/ack", 0).0, 202);
+        assert!(s.take_ack() && !s.take_ack(), "one acknowledgement, taken once");
         assert_eq!(s.respond("GET", "/", 0).0, 404);
     }
 

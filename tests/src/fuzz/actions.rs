@@ -3,8 +3,8 @@ use super::invariants::{self, Measure};
 use keel_client::pyth::PythPrice;
 use keel_client::token::mint_to_ix;
 use keel_client::venue::{
-    liquidate_ix, margin_flow_ix, margin_pda, open_margin_ix, refresh_market_ix, settle_market_ix, settle_position_ix,
-    trade_ix, MarketRef, LOT,
+    liquidate_ix, margin_flow_ix, margin_pda, open_margin_ix, settle_market_ix, settle_position_ix, trade_ix,
+    MarketRef, LOT,
 };
 use keel_keeper::chain::{Chain, ChainError, Embedded, OracleControl};
 use keel_keeper::demo::world::{Party, World, USDC};
@@ -313,13 +313,7 @@ impl Actors {
 
     fn refresh_ixs(&self) -> Vec<Instruction> {
         // Refreshing is permissionless: the fee payer does it.
-        let me = self.w.admin();
-        (0..3)
-            .map(|i| {
-                let surface = (i != 0).then_some(self.w.surface);
-                refresh_market_ix(&me, &self.w.venue, &self.w.underlying, &self.w.markets[i], &self.w.oracle, surface)
-            })
-            .collect()
+        (0..self.w.markets.len()).map(|i| self.w.refresh_ix(i)).collect()
     }
 
     /// Refreshes every market, each in its own transaction; the first refusal is the step's result.

@@ -1,0 +1,284 @@
+//! The strategist's loop on the embedded bank with the real programs, on a venue listing a 7-day strangle and a
+//! 14-day expiry with two strikes a side (migrations/specs/strangles.toml): it holds risk-increasing work when
+//! told to, sells the strangle sized inside the mandate with margin at its target health (the projection equal to
+//! the chain's result to the unit), does nothing while the strangle is live, rolls inside the window to the
+//! 14-day expiry at the strikes its forecast volatility calls for, and never sends a transaction the programs
+//! refuse.
+use keel_client::presets::USDC;
+use keel_keeper::chain::{Chain, Embedded};
+use keel_keeper::demo::world::World;
+use keel_keeper::strategist::{choose, Strategist, StrategyOutcome, StrategySpec};
+use keel_keeper::strategy::{Ewma, VolForecast};
+use keel_keeper::vault_view::VaultView;
+use keel_venue::state::{MarginAccount, Market};
+use solana_sdk::pubkey::Pubkey;
+
+const HOUR: i64 = 3600;
+
+async fn world() -> World {
+    let spec = keel_migrations::Spec::parse(keel_migrations::spec::STRANGLES_SPEC).expect("spec");
+    let mut w = World::create_from(Embedded::start().await, 100.0, 1, spec).await.expect("world");
+    w.deposit(&[60_000 * USDC, 40_000 * USDC]).await.expect("deposits");
+    w
+}
+
+/// A forecast primed with 48 hourly prices ending an hour before `now`, moving `hourly` (log) each hour, up and
+/// down in turn.
+fn forecast(now: i64, hourly: f64) -> Box<Ewma> {
+    let mut f = Ewma::new(0.9);
+    for i in 0..48 {
+        let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+        f.observe(now - (49 - i) * HOUR, 100.0 * (sign * hourly).exp());
+    }
+    Box::new(f)
+}
+
+fn strategist(w: &World, f: Box<Ewma>) -> Strategist {
+    Strategist {
+        keys: w.keys,
+        perp: w.markets[0],
+        strategist: w.strategist.insecure_clone(),
+        spec: StrategySpec { roll_hours: 24.0, ..StrategySpec::default() },
+        forecast: f,
+    }
+}
+
+async fn margin(w: &mut World) -> MarginAccount {
+    w.chain.read(&keel_client::venue::margin_pda(&w.venue, &w.keys.vault)).await.expect("margin account")
+}
+
+async fn sequence(w: &mut World) -> u64 {
+    let v: keel_vault::state::Vault = w.chain.read(&w.keys.vault).await.expect("vault");
+    v.sequence
+}
+
+/// Open option legs: (market, size).
+fn legs(m: &MarginAccount, w: &World) -> Vec<(Pubkey, i64)> {
+    m.positions.iter().filter(|p| p.is_open() && p.market != w.markets[0]).map(|p| (p.market, p.size)).collect()
+}
+
+/// Checks the vault after an allocation: inside every mandate limit, health at the target within 2%.
+async fn inside_the_mandate_at_target_health(w: &mut World, spec: &StrategySpec) {
+    let view = VaultView::load(&mut w.chain, w.keys).await.expect("view");
+    let p = view.portfolio().expect("portfolio");
+    let excess = view.vault.config.mandate.mandate().excesses(&p).expect("excesses");
+    assert!(excess.iter().all(|e| e.to_num::<f64>() == 0.0), "a mandate limit is exceeded: {excess:?}");
+    let health = p.equity.to_num::<f64>() / p.maintenance.to_num::<f64>();
+    assert!(
+        (health - spec.target_health).abs() <= 0.02 * spec.target_health,
+        "health {health} is not at the target {}",
+        spec.target_health
+    );
+}
+
+#[tokio::test]
+async fn the_strategist_sells_rolls_and_holds_risk_when_told() {
+    let mut w = world().await;
+    let now = w.chain.clock().await.unwrap().unix_timestamp;
+    let mut s = strategist(&w, forecast(now, 0.004));
+    let spec = s.spec;
+
+    // Risk-increasing work paused (unacknowledged alerts): nothing is sent.
+    let start = sequence(&mut w).await;
+    let o = s.cycle(&mut w.chain, false, true).await.expect("cycle");
+    assert!(matches!(&o, StrategyOutcome::Held(why) if why.contains("paused")), "{o:?}");
+    assert_eq!(sequence(&mut w).await, start, "a held cycle allocated");
+
+    // Allowed: the projection is what the chain does, to the unit.
+    let plan = s.plan(&mut w.chain, true, true).await.expect("plan").expect("a plan");
+    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
+    let StrategyOutcome::Allocated { closed, opened, hedge, margin: moved, sequence: seq } = o.clone() else {
+        panic!("{o:?}")
+    };
+    assert_eq!((closed, seq), (0, start + 1));
+    assert_eq!(opened, plan.opened, "the cycle sent the plan");
+    let (put, call) = (w.markets[1], w.markets[2]);
+    assert_eq!(opened.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![put, call], "the only 7-day strangle");
+    let lots = -opened[0].1;
+    assert!(lots > 0 && opened[1].1 == -lots, "a short strangle, equal legs: {opened:?}");
+    // Sized down from 1,000 units a leg (100% of NAV) by the mandate, not to nothing.
+    assert!((keel_client::venue::LOT..1_000 * keel_client::venue::LOT).contains(&lots), "{lots}");
+    assert!(moved > 0, "margin moved in to the target health: {moved}");
+    assert_ne!(hedge, 0, "the strangle's delta was hedged");
+    let chain_margin = margin(&mut w).await;
+    assert_eq!(chain_margin.collateral, plan.projected_collateral, "projected collateral");
+    assert_eq!(chain_margin.positions, plan.projected_positions, "projected positions (sizes, costs, funding)");
+    inside_the_mandate_at_target_health(&mut w, &spec).await;
+
+    // Live and outside the roll window: nothing to do, an hour later either.
+    w.chain.set_time(now + HOUR).await.unwrap();
+    w.chain.warp_slots(1).await.unwrap();
+    w.set_spot(100.3).await.unwrap();
+    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
+    assert!(matches!(&o, StrategyOutcome::Idle(why) if why.contains("live")), "{o:?}");
+
+    // Inside the roll window of the 7-day expiry, after a stormy day: the legs are bought back and the 14-day
+    // strangle is sold at the wide strikes (the forecast now calls for them), hedged, margin at target.
+    let expiry: Market = w.chain.read(&put).await.unwrap();
+    let roll_at = expiry.config.expiry - 20 * HOUR;
+    w.chain.set_time(roll_at).await.unwrap();
+    w.chain.warp_slots(1).await.unwrap();
+    for i in 0..24 {
+        let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+        s.forecast.observe(roll_at - (24 - i) * HOUR, 100.0 * (sign * 0.01f64).exp());
+    }
+    let vol = s.forecast.annual_vol().unwrap();
+    assert!(vol > 1.5 && vol < 2.5, "a stormy forecast: {vol}");
+    w.set_spot(100.0).await.unwrap();
+    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
+    let StrategyOutcome::Allocated { closed, opened, .. } = o.clone() else { panic!("{o:?}") };
+    assert_eq!(closed, 2, "both 7-day legs bought back");
+    let (wide_put, wide_call) = (w.markets[3], w.markets[6]);
+    let index = |k: &Pubkey| w.markets.iter().position(|m| m == k);
+    let sold: Vec<_> = opened.iter().map(|(k, _)| index(k)).collect();
+    assert_eq!(sold, vec![index(&wide_put), index(&wide_call)], "market indices sold at vol {vol}: {o:?}");
+    let m = margin(&mut w).await;
+    assert_eq!(legs(&m, &w).len(), 2, "only the new strangle is held: {:?}", legs(&m, &w));
+    inside_the_mandate_at_target_health(&mut w, &spec).await;
+
+    // In calm the same listing gives the near strikes: the range sold narrows with expected volatility.
+    let view = VaultView::load(&mut w.chain, w.keys).await.unwrap();
+    let allowed: Vec<(Pubkey, &Market)> =
+        w.markets[1..].iter().filter_map(|k| view.market(k).map(|m| (*k, m))).collect();
+    let calm = choose(&allowed, &spec, roll_at, 100.0, 0.3).expect("a choice");
+    assert_eq!((calm.put, calm.call), (w.markets[4], w.markets[5]), "{calm:?}");
+    let stormy = choose(&allowed, &spec, roll_at, 100.0, vol).expect("a choice");
+    assert!(stormy.ideal.0 < calm.ideal.0 && stormy.ideal.1 > calm.ideal.1);
+}
+
+#[tokio::test]
+async fn a_roll_while_paused_still_buys_back_and_does_not_sell() {
+    let mut w = world().await;
+    let now = w.chain.clock().await.unwrap().unix_timestamp;
+    let mut s = strategist(&w, forecast(now, 0.004));
+    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
+    assert!(matches!(o, StrategyOutcome::Allocated { .. }), "{o:?}");
+    // Inside the roll window with risk-increasing work paused: the expiring legs are closed (that reduces risk)
+    // and re-hedged; nothing new is sold.
+    let put: Market = w.chain.read(&w.markets[1]).await.unwrap();
+    w.chain.set_time(put.config.expiry - 10 * HOUR).await.unwrap();
+    w.chain.warp_slots(1).await.unwrap();
+    w.set_spot(99.0).await.unwrap();
+    let o = s.cycle(&mut w.chain, false, true).await.expect("cycle");
+    let StrategyOutcome::Allocated { closed, opened, .. } = o.clone() else { panic!("{o:?}") };
+    assert_eq!((closed, opened.len()), (2, 0), "{o:?}");
+    let m = margin(&mut w).await;
+    assert!(legs(&m, &w).is_empty(), "no option is held: {:?}", legs(&m, &w));
+    // The next cycle, still paused, reports what it holds back.
+    let o = s.cycle(&mut w.chain, false, true).await.expect("cycle");
+    assert!(matches!(&o, StrategyOutcome::Held(_)), "{o:?}");
+}
+
+/// The operator's keeper (`keel-keeper run`'s loop) with a `[vaults.strategy]` section: a kill switch raises an
+/// alert; after it is lifted the strategist still holds its risk-increasing work until the operator acknowledges
+/// (POST /ack), then sells the strangle. A keypair that is not the vault's strategist is refused at start.
+#[tokio::test]
+async fn the_operator_keeper_holds_the_strategy_until_alerts_are_acknowledged() {
+    use keel_keeper::deploy::Deployment;
+    use keel_keeper::ops::alerts::Alerts;
+    use keel_keeper::ops::config::KeeperConfig;
+    use keel_keeper::ops::metrics::labels;
+    use keel_keeper::ops::run::{reward_accounts, workers};
+    use keel_keeper::ops::runner::{CycleOutcome, Keeper};
+    use keel_keeper::ops::serve::Status;
+    use solana_sdk::signature::Keypair;
+
+    let mut w = world().await;
+    let dir = std::env::temp_dir().join(format!("keel-strategist-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("strategist.json");
+    solana_sdk::signer::keypair::write_keypair_file(&w.strategist, &key_file).unwrap();
+    let wrong_file = dir.join("wrong.json");
+    solana_sdk::signer::keypair::write_keypair_file(&Keypair::new(), &wrong_file).unwrap();
+    let deployment = Deployment {
+        cluster: "embedded".into(),
+        venue_program: keel_venue::ID,
+        vault_program: keel_vault::ID,
+        mint: w.mint,
+        venue: w.venue,
+        underlyings: [(0, w.underlying)].into(),
+        oracles: [(0, w.oracle)].into(),
+        markets: w.markets.iter().enumerate().map(|(i, k)| (i as u32, *k)).collect(),
+        vaults: [(0, w.keys.vault)].into(),
+    };
+    let config = |key: &std::path::Path| {
+        format!(
+            "rpc_url = \"embedded\"\nkeypair = \"unused.json\"\ndeployment = \"unused.json\"\n[[vaults]]\nindex = 0\n\
+             [vaults.strategy]\nstrategist_keypair = \"{}\"\n",
+            key.display()
+        )
+    };
+    let keeper = Keypair::new();
+    let wrong = KeeperConfig::parse(&config(&wrong_file)).unwrap();
+    let err = workers(&mut w.chain, &wrong, &deployment, &keeper).await.err().expect("a wrong strategist key");
+    assert!(err.to_string().contains("the vault's strategist is"), "{err}");
+
+    let cfg = KeeperConfig::parse(&config(&key_file)).unwrap();
+    let ws = workers(&mut w.chain, &cfg, &deployment, &keeper).await.expect("workers");
+    reward_accounts(&mut w.chain, &ws, false).await.expect("reward account");
+    let kill = dir.join("stop");
+    let mut k = Keeper::new(ws, std::sync::Arc::new(Status::new(30)), Alerts::new(None), kill.clone());
+    let start = sequence(&mut w).await;
+    std::fs::write(&kill, "operator drill\n").unwrap();
+    let out = k.tick(&mut w.chain).await;
+    assert!(matches!(out[0].1, CycleOutcome::Killed(_)) && k.strategy.is_empty(), "{out:?}");
+    std::fs::remove_file(&kill).unwrap();
+    k.tick(&mut w.chain).await;
+    assert!(matches!(&k.strategy[..], [(0, StrategyOutcome::Held(_))]), "{:?}", k.strategy);
+    assert_eq!(sequence(&mut w).await, start, "nothing allocated before the acknowledgement");
+    let m = &k.status.metrics;
+    assert_eq!(m.get("keel_keeper_unacknowledged_alerts", ""), 1.0);
+    assert_eq!(k.status.respond("POST", "/ack", 0).0, 202);
+    k.tick(&mut w.chain).await;
+    assert!(matches!(&k.strategy[..], [(0, StrategyOutcome::Allocated { .. })]), "{:?}", k.strategy);
+    assert_eq!(sequence(&mut w).await, start + 1);
+    let m = &k.status.metrics;
+    assert_eq!(m.get("keel_keeper_unacknowledged_alerts", ""), 0.0);
+    for (outcome, n) in [("held", 1.0), ("allocated", 1.0)] {
+        assert_eq!(m.get("keel_keeper_strategy_total", &labels(&[("vault", "0"), ("outcome", outcome)])), n);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A gamma breach (spot runs to the short put's strike) is not something the perp can cure: the rebalancing
+/// keeper's trade construction (the QP across the allowed markets) buys options back and re-hedges, the program
+/// accepts it as risk-reducing and pays the reward, and the book is inside the gamma limit again.
+#[tokio::test]
+async fn a_gamma_breach_is_cured_by_trade_construction() {
+    let mut w = world().await;
+    let now = w.chain.clock().await.unwrap().unix_timestamp;
+    let mut s = strategist(&w, forecast(now, 0.004));
+    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
+    assert!(matches!(o, StrategyOutcome::Allocated { .. }), "{o:?}");
+    // Spot falls to the put's strike over a few minutes: short gamma grows past the mandate's limit.
+    let mut t = now;
+    let mut gamma = 0.0;
+    for spot in [98.0, 96.0, 94.5, 93.0, 92.0] {
+        t += 60;
+        w.chain.set_time(t).await.unwrap();
+        w.chain.warp_slots(1).await.unwrap();
+        w.set_spot(spot).await.unwrap();
+        let view = VaultView::load(&mut w.chain, w.keys).await.unwrap();
+        gamma = view.portfolio().unwrap().gamma.to_num::<f64>();
+    }
+    let limit = 10.0; // keel_client::presets::vault_config: |gamma| <= 10
+    assert!(gamma < -limit, "the move did not breach the gamma limit: {gamma}");
+    let party = w.party(0).await.unwrap();
+    let mut r = w.rebalancer(w.keys, &party.key, party.collateral);
+    let before = sequence(&mut w).await;
+    // Net option units held (negative: short).
+    let perp = w.markets[0];
+    let net =
+        |m: &MarginAccount| m.positions.iter().filter(|p| p.is_open() && p.market != perp).map(|p| p.size).sum::<i64>();
+    let options_before = net(&margin(&mut w).await);
+    assert!(options_before < 0);
+    let o = r.cycle(&mut w.chain).await.expect("cycle");
+    let keel_keeper::rebalancer::Outcome::Rebalanced { reward, sequence: seq, .. } = o else { panic!("{o:?}") };
+    assert!(reward > 0 && seq == before + 1, "{o:?}");
+    let view = VaultView::load(&mut w.chain, w.keys).await.unwrap();
+    let p = view.portfolio().unwrap();
+    let excess = view.vault.config.mandate.mandate().excesses(&p).unwrap();
+    assert!(excess[..3].iter().all(|e| e.to_num::<f64>() == 0.0), "delta, gamma, vega inside: {excess:?} {p:?}");
+    let options_after = net(&margin(&mut w).await);
+    assert!(options_after > options_before, "options were bought: {options_before} -> {options_after}");
+}
