@@ -9,7 +9,7 @@ use crate::strategy::{Action, Costs, Observation, Policy};
 use crate::vault_view::{KeeperError, VaultView};
 use fixed::types::I80F48;
 use keel_client::vault::VaultKeys;
-use keel_client::venue::{refresh_market_ix, LOT};
+use keel_client::venue::LOT;
 use keel_math::mandate::{judge, Verdict};
 use keel_vault::error::VaultError;
 use keel_vault::instructions::{Leg, Pricing};
@@ -55,7 +55,7 @@ impl<P: Policy> Rebalancer<P> {
         if !keys.contains(&self.perp) {
             keys.push(self.perp);
         }
-        self.refresh_markets(view, &keys)
+        view.refresh_ixs(&self.keeper.pubkey(), &keys)
     }
 
     /// Refreshes the caches, then decides. `Err` with a reason when there is nothing to do.
@@ -162,7 +162,7 @@ impl<P: Policy> Rebalancer<P> {
             view.vault.config.allowed_markets.iter().filter(|k| view.market(k).is_some_and(live)).copied().collect();
         // 1. Every candidate's greeks fresh at the current price.
         if send_refresh {
-            let refresh = self.refresh_markets(&view, &allowed);
+            let refresh = view.refresh_ixs(&self.keeper.pubkey(), &allowed);
             chain.send(&refresh, &[&self.keeper]).await?;
             view = VaultView::load(chain, self.keys).await?;
         }
@@ -239,23 +239,9 @@ impl<P: Policy> Rebalancer<P> {
         };
         let lots = legs.iter().filter(|l| l.market == self.perp).map(|l| l.size).sum();
         let me = self.keeper.pubkey();
-        let mut instructions = self.refresh_markets(&view, &markets);
+        let mut instructions = view.refresh_ixs(&self.keeper.pubkey(), &markets);
         instructions.push(self.keys.rebalance_ix(&me, &self.keeper_collateral, pricing, legs, 0, false, &markets));
         Ok(Ok(Plan { instructions, lots, sequence: view.vault.sequence }))
-    }
-
-    /// refresh_market for each of `keys` that is still live.
-    fn refresh_markets(&self, view: &VaultView, keys: &[Pubkey]) -> Vec<Instruction> {
-        let now = view.clock.unix_timestamp;
-        let me = self.keeper.pubkey();
-        keys.iter()
-            .filter_map(|k| view.market(k).map(|m| (k, m)))
-            .filter(|(_, m)| !m.book.settled && (!m.is_option() || now < m.config.expiry))
-            .map(|(k, m)| {
-                let surface = m.is_option().then_some(m.surface);
-                refresh_market_ix(&me, &self.keys.venue, &self.keys.underlying, k, &self.keys.oracle, surface)
-            })
-            .collect()
     }
 
     /// Simulates, then sends a plan; a stale sequence is [`Outcome::LostRace`], any other refusal by the chain is

@@ -19,7 +19,7 @@ use crate::strategy::VolForecast;
 use crate::vault_view::{KeeperError, VaultView};
 use fixed::types::I80F48;
 use keel_client::vault::VaultKeys;
-use keel_client::venue::{margin_pda, refresh_market_ix, settle_market_ix, settle_position_ix, MarketRef, LOT};
+use keel_client::venue::{margin_pda, settle_market_ix, settle_position_ix, MarketRef, LOT};
 use keel_vault::instructions::{Leg, Moves};
 use keel_venue::state::{Market, MarketKind};
 use serde::Deserialize;
@@ -173,20 +173,6 @@ impl Strategist {
         MarketRef { venue: self.keys.venue, underlying: self.keys.underlying, market, oracle: self.keys.oracle }
     }
 
-    /// Markets it may touch that can still be refreshed: the open positions' and the allowed ones, live.
-    fn refresh_ixs(&self, view: &VaultView, keys: &[Pubkey]) -> Vec<Instruction> {
-        let now = view.clock.unix_timestamp;
-        let me = self.strategist.pubkey();
-        keys.iter()
-            .filter_map(|k| view.market(k).map(|m| (k, m)))
-            .filter(|(_, m)| !m.book.settled && (!m.is_option() || now < m.config.expiry))
-            .map(|(k, m)| {
-                let surface = m.is_option().then_some(m.surface);
-                refresh_market_ix(&me, &self.keys.venue, &self.keys.underlying, k, &self.keys.oracle, surface)
-            })
-            .collect()
-    }
-
     /// Settles the vault's positions in expired option markets (permissionless venue cranks): until they are
     /// settled their caches cannot be refreshed, and every NAV-reading instruction would refuse.
     async fn settle_expired<C: Chain>(&self, chain: &mut C, view: &VaultView) -> Result<bool, KeeperError> {
@@ -234,7 +220,7 @@ impl Strategist {
             if self.settle_expired(chain, &view).await? {
                 view = VaultView::load(chain, self.keys).await?;
             }
-            let refresh = self.refresh_ixs(&view, &Self::touched(&view));
+            let refresh = view.refresh_ixs(&self.strategist.pubkey(), &Self::touched(&view));
             if !refresh.is_empty() {
                 chain.send(&refresh, &[&self.strategist]).await?;
             }
@@ -415,7 +401,7 @@ impl Strategist {
             ..Moves::default()
         };
         let allocate = self.keys.allocate_ix(&self.strategist.pubkey(), moves, ix_legs.collect(), &markets);
-        let mut instructions = self.refresh_ixs(view, &markets);
+        let mut instructions = view.refresh_ixs(&self.strategist.pubkey(), &markets);
         instructions.push(allocate.clone());
         if !fits(&instructions, &self.strategist.pubkey()) {
             // A roll passes up to four option markets: their refreshes (sent a moment ago, step 1) do not fit

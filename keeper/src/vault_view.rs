@@ -68,6 +68,20 @@ impl VaultView {
         self.markets.iter().find(|(k, _)| k == key).map(|(_, m)| m)
     }
 
+    /// refresh_market, paid by `payer`, for each of `keys` that can still be refreshed (not settled, not expired).
+    pub fn refresh_ixs(&self, payer: &Pubkey, keys: &[Pubkey]) -> Vec<solana_sdk::instruction::Instruction> {
+        let now = self.clock.unix_timestamp;
+        let k = &self.keys;
+        keys.iter()
+            .filter_map(|key| self.market(key).map(|m| (key, m)))
+            .filter(|(_, m)| !m.book.settled && (!m.is_option() || now < m.config.expiry))
+            .map(|(key, m)| {
+                let surface = m.is_option().then_some(m.surface);
+                keel_client::venue::refresh_market_ix(payer, &k.venue, &k.underlying, key, &k.oracle, surface)
+            })
+            .collect()
+    }
+
     /// Markets of the open venue positions, in slot order.
     pub fn position_markets(&self) -> Vec<Pubkey> {
         self.margin.positions.iter().filter(|p| p.is_open()).map(|p| p.market).collect()

@@ -40,17 +40,7 @@ struct Setup {
 async fn setup(name: &str) -> Setup {
     let mut world = World::create(Embedded::start().await, 100.0, 1).await.expect("world");
     world.open_book(&[60_000 * USDC, 30_000 * USDC, 10_000 * USDC], 100).await.expect("book");
-    let deployment = Deployment {
-        cluster: "embedded".into(),
-        venue_program: keel_venue::ID,
-        vault_program: keel_vault::ID,
-        mint: world.mint,
-        venue: world.venue,
-        underlyings: [(0, world.underlying)].into(),
-        oracles: [(0, world.oracle)].into(),
-        markets: world.markets.iter().enumerate().map(|(i, k)| (i as u32, *k)).collect(),
-        vaults: [(0, world.keys.vault)].into(),
-    };
+    let deployment = world.deployment("embedded");
     let kill_file = std::env::temp_dir().join(format!("keel-kill-{name}-{}", std::process::id()));
     let _ = std::fs::remove_file(&kill_file);
     Setup { world, deployment, keeper: Keypair::new(), kill_file }

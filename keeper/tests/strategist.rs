@@ -43,6 +43,13 @@ fn strategist(w: &World, f: Box<Ewma>) -> Strategist {
     }
 }
 
+/// Moves the clock to `t` (and a slot on), then the oracle, surfaces and caches to `spot`.
+async fn at(w: &mut World, t: i64, spot: f64) {
+    w.chain.set_time(t).await.expect("time");
+    w.chain.warp_slots(1).await.expect("slot");
+    w.set_spot(spot).await.expect("price");
+}
+
 async fn margin(w: &mut World) -> MarginAccount {
     w.chain.read(&keel_client::venue::margin_pda(&w.venue, &w.keys.vault)).await.expect("margin account")
 }
@@ -106,9 +113,7 @@ async fn the_strategist_sells_rolls_and_holds_risk_when_told() {
     inside_the_mandate_at_target_health(&mut w, &spec).await;
 
     // Live and outside the roll window: nothing to do, an hour later either.
-    w.chain.set_time(now + HOUR).await.unwrap();
-    w.chain.warp_slots(1).await.unwrap();
-    w.set_spot(100.3).await.unwrap();
+    at(&mut w, now + HOUR, 100.3).await;
     let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
     assert!(matches!(&o, StrategyOutcome::Idle(why) if why.contains("live")), "{o:?}");
 
@@ -116,15 +121,13 @@ async fn the_strategist_sells_rolls_and_holds_risk_when_told() {
     // strangle is sold at the wide strikes (the forecast now calls for them), hedged, margin at target.
     let expiry: Market = w.chain.read(&put).await.unwrap();
     let roll_at = expiry.config.expiry - 20 * HOUR;
-    w.chain.set_time(roll_at).await.unwrap();
-    w.chain.warp_slots(1).await.unwrap();
+    at(&mut w, roll_at, 100.0).await;
     for i in 0..24 {
         let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
         s.forecast.observe(roll_at - (24 - i) * HOUR, 100.0 * (sign * 0.01f64).exp());
     }
     let vol = s.forecast.annual_vol().unwrap();
     assert!(vol > 1.5 && vol < 2.5, "a stormy forecast: {vol}");
-    w.set_spot(100.0).await.unwrap();
     let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
     let StrategyOutcome::Allocated { closed, opened, .. } = o.clone() else { panic!("{o:?}") };
     assert_eq!(closed, 2, "both 7-day legs bought back");
@@ -156,9 +159,7 @@ async fn a_roll_while_paused_still_buys_back_and_does_not_sell() {
     // Inside the roll window with risk-increasing work paused: the expiring legs are closed (that reduces risk)
     // and re-hedged; nothing new is sold.
     let put: Market = w.chain.read(&w.markets[1]).await.unwrap();
-    w.chain.set_time(put.config.expiry - 10 * HOUR).await.unwrap();
-    w.chain.warp_slots(1).await.unwrap();
-    w.set_spot(99.0).await.unwrap();
+    at(&mut w, put.config.expiry - 10 * HOUR, 99.0).await;
     let o = s.cycle(&mut w.chain, false, true).await.expect("cycle");
     let StrategyOutcome::Allocated { closed, opened, .. } = o.clone() else { panic!("{o:?}") };
     assert_eq!((closed, opened.len()), (2, 0), "{o:?}");
@@ -174,7 +175,6 @@ async fn a_roll_while_paused_still_buys_back_and_does_not_sell() {
 /// (POST /ack), then sells the strangle. A keypair that is not the vault's strategist is refused at start.
 #[tokio::test]
 async fn the_operator_keeper_holds_the_strategy_until_alerts_are_acknowledged() {
-    use keel_keeper::deploy::Deployment;
     use keel_keeper::ops::alerts::Alerts;
     use keel_keeper::ops::config::KeeperConfig;
     use keel_keeper::ops::metrics::labels;
@@ -190,17 +190,7 @@ async fn the_operator_keeper_holds_the_strategy_until_alerts_are_acknowledged() 
     solana_sdk::signer::keypair::write_keypair_file(&w.strategist, &key_file).unwrap();
     let wrong_file = dir.join("wrong.json");
     solana_sdk::signer::keypair::write_keypair_file(&Keypair::new(), &wrong_file).unwrap();
-    let deployment = Deployment {
-        cluster: "embedded".into(),
-        venue_program: keel_venue::ID,
-        vault_program: keel_vault::ID,
-        mint: w.mint,
-        venue: w.venue,
-        underlyings: [(0, w.underlying)].into(),
-        oracles: [(0, w.oracle)].into(),
-        markets: w.markets.iter().enumerate().map(|(i, k)| (i as u32, *k)).collect(),
-        vaults: [(0, w.keys.vault)].into(),
-    };
+    let deployment = w.deployment("embedded");
     let config = |key: &std::path::Path| {
         format!(
             "rpc_url = \"embedded\"\nkeypair = \"unused.json\"\ndeployment = \"unused.json\"\n[[vaults]]\nindex = 0\n\
@@ -255,9 +245,7 @@ async fn a_gamma_breach_is_cured_by_trade_construction() {
     let mut gamma = 0.0;
     for spot in [98.0, 96.0, 94.5, 93.0, 92.0] {
         t += 60;
-        w.chain.set_time(t).await.unwrap();
-        w.chain.warp_slots(1).await.unwrap();
-        w.set_spot(spot).await.unwrap();
+        at(&mut w, t, spot).await;
         let view = VaultView::load(&mut w.chain, w.keys).await.unwrap();
         gamma = view.portfolio().unwrap().gamma.to_num::<f64>();
     }

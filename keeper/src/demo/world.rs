@@ -155,6 +155,21 @@ impl<C: OracleControl> World<C> {
         }
     }
 
+    /// The deployment file `keel-keeper deploy` would have written for this world (what `keel-keeper run` reads).
+    pub fn deployment(&self, cluster: &str) -> crate::deploy::Deployment {
+        crate::deploy::Deployment {
+            cluster: cluster.into(),
+            venue_program: keel_venue::ID,
+            vault_program: keel_vault::ID,
+            mint: self.mint,
+            venue: self.venue,
+            underlyings: [(0, self.underlying)].into(),
+            oracles: [(0, self.oracle)].into(),
+            markets: (0u32..).zip(self.markets.iter().copied()).collect(),
+            vaults: (0u16..).zip(self.vaults.iter().map(|v| v.vault)).collect(),
+        }
+    }
+
     /// Makes vault `index` the one the helpers act on.
     pub fn select(&mut self, index: usize) {
         self.keys = self.vaults[index];
