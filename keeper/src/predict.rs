@@ -80,8 +80,7 @@ impl Projection {
         }
         let slot = self.margin.slot_of(key).or_else(|| self.margin.free_slot()).ok_or("TooManyPositions")?;
         let mut pos = self.margin.positions[slot];
-        let reduce_only =
-            pos.size != 0 && (pos.size > 0) != (size > 0) && size.unsigned_abs() <= pos.size.unsigned_abs();
+        let reduce_only = self.reduces(key, size);
         let e = |e: anchor_lang::error::Error| e.to_string();
         market.accrue_funding(self.now, self.spot).map_err(e)?;
         if !pos.is_open() {
@@ -128,6 +127,13 @@ impl Projection {
     pub fn portfolio(&self) -> Result<PortfolioRisk, KeeperError> {
         let h = self.holdings().map_err(KeeperError::Rule)?;
         Ok(h.portfolio(&self.vault, &self.venue, self.spot)?)
+    }
+
+    /// Whether trading `size` lots of `market` only reduces the position held (the venue's reduce-only rule: no
+    /// initial-margin check).
+    pub fn reduces(&self, market: &Pubkey, size: i64) -> bool {
+        let held = self.size_of(market);
+        held != 0 && (held > 0) != (size > 0) && size.unsigned_abs() <= held.unsigned_abs()
     }
 
     /// Signed size held in `market` (lots).

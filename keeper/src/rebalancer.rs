@@ -98,7 +98,7 @@ impl<P: Policy> Rebalancer<P> {
         // 3. The policy picks the target (its band is at least the mandate's, so hedge to the policy's target).
         let spot: f64 = view.price.price.to_num();
         // The latency term's vol: the highest implied vol the venue cached for the vault's markets (perps cache 0).
-        let vol = view.markets.iter().map(|(_, m)| I80F48::from_bits(m.cache.vol).to_num::<f64>()).fold(0.0, f64::max);
+        let vol = view.max_implied_vol();
         self.policy.observe(view.clock.unix_timestamp, spot);
         let obs = Observation {
             t: view.clock.unix_timestamp,
@@ -207,11 +207,7 @@ impl<P: Policy> Rebalancer<P> {
             }
         }
         // Reductions first: they need no initial margin, and they free margin for the trades that follow.
-        let reduces = |(k, lots): &(Pubkey, i64)| {
-            let held = p.size_of(k);
-            held != 0 && (held > 0) != (*lots > 0) && lots.unsigned_abs() <= held.unsigned_abs()
-        };
-        trades.sort_by_key(|t| !reduces(t));
+        trades.sort_by_key(|(k, lots)| !p.reduces(k, *lots));
         for (k, lots) in &trades {
             let (k, lots) = (k, *lots);
             let price = p.execution_price(k, lots).map_err(KeeperError::Rule)?;

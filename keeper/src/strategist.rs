@@ -196,17 +196,6 @@ impl Strategist {
         Ok(true)
     }
 
-    /// Every market the cycle may read: open positions first, then the allowed markets.
-    fn touched(view: &VaultView) -> Vec<Pubkey> {
-        let mut keys = view.position_markets();
-        for k in view.vault.config.allowed_markets.iter().filter(|k| **k != Pubkey::default()) {
-            if !keys.contains(k) {
-                keys.push(*k);
-            }
-        }
-        keys
-    }
-
     /// Refreshes, settles what expired, then plans. `Err` inside: nothing to do (or held), and why.
     pub async fn plan<C: Chain>(
         &mut self,
@@ -220,7 +209,9 @@ impl Strategist {
             if self.settle_expired(chain, &view).await? {
                 view = VaultView::load(chain, self.keys).await?;
             }
-            let refresh = view.refresh_ixs(&self.strategist.pubkey(), &Self::touched(&view));
+            // Every market it may touch: VaultView loads the open positions' and the allowed ones.
+            let touched: Vec<Pubkey> = view.markets.iter().map(|(k, _)| *k).collect();
+            let refresh = view.refresh_ixs(&self.strategist.pubkey(), &touched);
             if !refresh.is_empty() {
                 chain.send(&refresh, &[&self.strategist]).await?;
             }
@@ -268,7 +259,7 @@ impl Strategist {
         if live_legs == 0 {
             let allowed: Vec<(Pubkey, &Market)> =
                 view.vault.config.allowed_markets.iter().filter_map(|k| view.market(k).map(|m| (*k, m))).collect();
-            let vol = self.forecast.annual_vol().unwrap_or_else(|| implied_vol(&allowed));
+            let vol = self.forecast.annual_vol().unwrap_or_else(|| view.max_implied_vol());
             match choose(&allowed, &self.spec, now, spot, vol) {
                 Some(c) if allow_increase => choice = Some(c),
                 Some(c) => held = Some(format!("would sell the {} strangle; risk-increasing work is paused", c.expiry)),
@@ -488,9 +479,4 @@ fn fits(ixs: &[Instruction], signer: &Pubkey) -> bool {
         message.account_keys.push(*signer);
     }
     keel_client::chain::check_size(&solana_sdk::transaction::Transaction::new_unsigned(message)).is_ok()
-}
-
-/// Before the forecast has two prices: the highest implied vol the venue cached for the options.
-fn implied_vol(markets: &[(Pubkey, &Market)]) -> f64 {
-    markets.iter().map(|(_, m)| I80F48::from_bits(m.cache.vol).to_num::<f64>()).fold(0.0, f64::max)
 }

@@ -82,6 +82,11 @@ impl VaultView {
             .collect()
     }
 
+    /// The highest implied vol the venue cached for the loaded markets (perps cache 0).
+    pub fn max_implied_vol(&self) -> f64 {
+        self.markets.iter().map(|(_, m)| I80F48::from_bits(m.cache.vol).to_num::<f64>()).fold(0.0, f64::max)
+    }
+
     /// Markets of the open venue positions, in slot order.
     pub fn position_markets(&self) -> Vec<Pubkey> {
         self.margin.positions.iter().filter(|p| p.is_open()).map(|p| p.market).collect()

@@ -50,6 +50,16 @@ async fn at(w: &mut World, t: i64, spot: f64) {
     w.set_spot(spot).await.expect("price");
 }
 
+/// The world after the strategist (calm forecast) sold its first strangle; and the time then.
+async fn with_strangle_sold() -> (World, Strategist, i64) {
+    let mut w = world().await;
+    let now = w.chain.clock().await.unwrap().unix_timestamp;
+    let mut s = strategist(&w, forecast(now, 0.004));
+    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
+    assert!(matches!(o, StrategyOutcome::Allocated { .. }), "{o:?}");
+    (w, s, now)
+}
+
 async fn margin(w: &mut World) -> MarginAccount {
     w.chain.read(&keel_client::venue::margin_pda(&w.venue, &w.keys.vault)).await.expect("margin account")
 }
@@ -151,11 +161,7 @@ async fn the_strategist_sells_rolls_and_holds_risk_when_told() {
 
 #[tokio::test]
 async fn a_roll_while_paused_still_buys_back_and_does_not_sell() {
-    let mut w = world().await;
-    let now = w.chain.clock().await.unwrap().unix_timestamp;
-    let mut s = strategist(&w, forecast(now, 0.004));
-    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
-    assert!(matches!(o, StrategyOutcome::Allocated { .. }), "{o:?}");
+    let (mut w, mut s, _) = with_strangle_sold().await;
     // Inside the roll window with risk-increasing work paused: the expiring legs are closed (that reduces risk)
     // and re-hedged; nothing new is sold.
     let put: Market = w.chain.read(&w.markets[1]).await.unwrap();
@@ -235,11 +241,7 @@ async fn the_operator_keeper_holds_the_strategy_until_alerts_are_acknowledged() 
 /// accepts it as risk-reducing and pays the reward, and the book is inside the gamma limit again.
 #[tokio::test]
 async fn a_gamma_breach_is_cured_by_trade_construction() {
-    let mut w = world().await;
-    let now = w.chain.clock().await.unwrap().unix_timestamp;
-    let mut s = strategist(&w, forecast(now, 0.004));
-    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
-    assert!(matches!(o, StrategyOutcome::Allocated { .. }), "{o:?}");
+    let (mut w, _, now) = with_strangle_sold().await;
     // Spot falls to the put's strike over a few minutes: short gamma grows past the mandate's limit.
     let mut t = now;
     let mut gamma = 0.0;
