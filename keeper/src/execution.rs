@@ -90,9 +90,44 @@ impl ExecutionConfig {
     }
 }
 
+/// Whether `ixs` fit one transaction as the Rpc chain sends them: with its two compute-budget instructions, and a
+/// fee payer other than `signer` (the larger case).
+pub fn fits(ixs: &[solana_sdk::instruction::Instruction], signer: &solana_sdk::pubkey::Pubkey) -> bool {
+    use solana_compute_budget_interface::ComputeBudgetInstruction;
+    let mut all = vec![
+        ComputeBudgetInstruction::set_compute_unit_limit(MAX_COMPUTE_UNITS),
+        ComputeBudgetInstruction::set_compute_unit_price(u64::MAX),
+    ];
+    all.extend_from_slice(ixs);
+    let payer = solana_sdk::pubkey::Pubkey::new_unique();
+    let mut message = solana_sdk::message::Message::new(&all, Some(&payer));
+    if !message.account_keys.contains(signer) {
+        // A signer no instruction names adds its key and a signature slot (the message is only measured, so the
+        // instructions' account indices need not follow).
+        message.account_keys.insert(1, *signer);
+        message.header.num_required_signatures += 1;
+    }
+    keel_client::chain::check_size(&solana_sdk::transaction::Transaction::new_unsigned(message)).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fits_counts_the_compute_budget_instructions_and_the_signer() {
+        use solana_sdk::instruction::{AccountMeta, Instruction};
+        use solana_sdk::pubkey::Pubkey;
+        let ix = |accounts: usize| {
+            let metas = (0..accounts).map(|_| AccountMeta::new(Pubkey::new_unique(), false)).collect();
+            Instruction::new_with_bytes(Pubkey::new_unique(), &[0; 8], metas)
+        };
+        let signer = Pubkey::new_unique();
+        // Two signatures (129 bytes with their count), header, blockhash, the budget instructions (the budget
+        // program, the payer, the signer and the program are 4 keys) and 33 bytes per account: 27 fit, 28 do not.
+        assert!(fits(&[ix(27)], &signer));
+        assert!(!fits(&[ix(28)], &signer));
+    }
 
     #[test]
     fn cu_limit_adds_margin_and_headroom_and_caps() {

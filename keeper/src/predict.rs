@@ -1,12 +1,13 @@
 //! What an allocation will do, computed before it is sent: the venue's own trade arithmetic (funding, fill,
 //! realised P&L floored, fee ceiled, open-interest cap, initial margin for anything that is not a pure reduction)
-//! applied to copies of the accounts, then keel-vault's own portfolio measure. The same public functions the
+//! and LP pool arithmetic (shares priced at the pool's NAV bounds, rounded for the pool) applied to copies of the
+//! accounts, then keel-vault's own portfolio measure. The same public functions the
 //! programs run, so a plan the prediction accepts is one the programs accept (keeper/tests/strategist.rs checks
 //! the predicted margin account against the chain's to the unit).
-use crate::vault_view::{KeeperError, VaultView};
+use crate::vault_view::{lp_stake_of, venue_markets, with_images, KeeperError, VaultView};
 use fixed::types::I80F48;
 use keel_math::mandate::PortfolioRisk;
-use keel_math::margin::{account_health, Health};
+use keel_math::margin::{account_health, Bound, Health};
 use keel_math::SafeMath;
 use keel_vault::portfolio::{Held, Holdings};
 use keel_vault::state::Vault;
@@ -22,6 +23,7 @@ pub struct Projection {
     pub venue: Venue,
     pub margin: MarginAccount,
     pub markets: BTreeMap<Pubkey, Market>,
+    pub venue_key: Pubkey,
     pub spot: I80F48,
     pub now: i64,
     /// Whether trades check the venue's initial margin (off to size margin from the trades alone).
@@ -38,6 +40,7 @@ impl Projection {
             venue: view.venue.clone(),
             margin: view.margin.clone(),
             markets: view.markets.iter().cloned().collect(),
+            venue_key: view.keys.venue,
             spot: view.price.price,
             now: view.clock.unix_timestamp,
             check_margin: true,
@@ -60,6 +63,62 @@ impl Projection {
         self.vault.idle_assets = idle.unsigned_abs();
         self.margin.collateral = collateral;
         Ok(())
+    }
+
+    /// keel-venue's `deposit_lp` of `amount` idle tokens: shares at the pool's upper NAV (ceiled), floored.
+    /// Returns the shares minted.
+    pub fn lp_in(&mut self, amount: u64) -> Result<u64, Refusal> {
+        let idle = self.vault.idle_assets.checked_sub(amount).ok_or("InsufficientIdle")?;
+        let nav = self.pool_nav(Bound::Upper)?;
+        if nav < I80F48::ZERO {
+            return Err("PoolInsolvent".into());
+        }
+        let nav: u64 = nav.ceil().checked_to_num().ok_or("MathOverflow")?;
+        let shares = Venue::LP_SHARE_MATH
+            .amount_to_shares_floor(amount, nav, self.venue.lp_shares)
+            .map_err(|e| e.to_string())?;
+        if shares == 0 {
+            return Err("RoundsToZero".into());
+        }
+        self.venue.pool_assets = self.venue.pool_assets.checked_add(amount).ok_or("MathOverflow")?;
+        self.venue.lp_shares = self.venue.lp_shares.checked_add(shares).ok_or("MathOverflow")?;
+        self.vault.idle_assets = idle;
+        self.vault.lp_shares_held = self.vault.lp_shares_held.checked_add(shares).ok_or("MathOverflow")?;
+        Ok(shares)
+    }
+
+    /// keel-venue's `withdraw_lp` of `shares`: paid at the pool's lower NAV (floored), from its cash only.
+    /// Returns the tokens paid to idle.
+    pub fn lp_out(&mut self, shares: u64) -> Result<u64, Refusal> {
+        let held = self.vault.lp_shares_held.checked_sub(shares).ok_or("InsufficientShares")?;
+        let nav = self.pool_nav(Bound::Lower)?.max(I80F48::ZERO);
+        let nav: u64 = nav.floor().checked_to_num().ok_or("MathOverflow")?;
+        let amount = Venue::LP_SHARE_MATH
+            .shares_to_amount_floor(shares, nav, self.venue.lp_shares)
+            .map_err(|e| e.to_string())?;
+        if amount == 0 {
+            return Err("RoundsToZero".into());
+        }
+        self.venue.pool_assets = self.venue.pool_assets.checked_sub(amount).ok_or("InsufficientPoolLiquidity")?;
+        self.venue.lp_shares = self.venue.lp_shares.checked_sub(shares).ok_or("MathOverflow")?;
+        self.vault.idle_assets = self.vault.idle_assets.checked_add(amount).ok_or("MathOverflow")?;
+        self.vault.lp_shares_held = held;
+        Ok(amount)
+    }
+
+    /// The LP shares that redeem for at least `amount` tokens now (ceiled; 0 when the pool is worth nothing).
+    pub fn lp_shares_for_ceil(&self, amount: u64) -> Result<u64, Refusal> {
+        let nav = self.pool_nav(Bound::Lower)?.max(I80F48::ZERO);
+        let nav: u64 = nav.floor().checked_to_num().ok_or("MathOverflow")?;
+        Venue::LP_SHARE_MATH.amount_to_shares_ceil(amount, nav, self.venue.lp_shares).map_err(|e| e.to_string())
+    }
+
+    /// keel-venue's pool NAV at `bound` over the projected markets.
+    fn pool_nav(&self, bound: Bound) -> Result<I80F48, Refusal> {
+        let all = venue_markets(&self.venue, &self.venue_key, self.markets.iter()).map_err(|e| e.to_string())?;
+        let venue = &self.venue;
+        with_images(&all, |infos| keel_venue::health::pool_nav(venue, &self.venue_key, infos, self.now, bound))
+            .map_err(|e| e.to_string())
     }
 
     /// The price a taker trade of `size` lots executes at: the mark at spot plus or minus the half-spread.
@@ -109,23 +168,44 @@ impl Projection {
 
     /// The venue's margin health of the margin account (equity, initial, maintenance).
     pub fn health(&self) -> Result<Health, Refusal> {
-        let h = self.holdings()?;
-        let risks: Vec<_> = h.positions.iter().map(|p| p.risk).collect();
-        account_health(h.collateral, &risks, &self.venue.margin.params()).map_err(|e| e.to_string())
+        let risks: Vec<_> = self.positions()?.iter().map(|p| p.risk).collect();
+        let collateral = I80F48::from_num(self.margin.collateral);
+        account_health(collateral, &risks, &self.venue.margin.params()).map_err(|e| e.to_string())
     }
 
-    fn holdings(&self) -> Result<Holdings, Refusal> {
+    fn positions(&self) -> Result<Vec<Held>, Refusal> {
         let mut positions = Vec::new();
         for p in self.margin.positions.iter().filter(|p| p.is_open()) {
             let m = self.market(&p.market)?;
             positions.push(Held::new(p, m, self.venue.collateral_decimals).map_err(|e| e.to_string())?);
         }
-        Ok(Holdings { collateral: I80F48::from_num(self.margin.collateral), positions, lp: None })
+        Ok(positions)
+    }
+
+    /// The vault's holdings as the program loads them: the margin account and, when shares are held, the LP stake.
+    fn holdings(&self) -> Result<Holdings, Refusal> {
+        let positions = self.positions()?;
+        let lp = if self.vault.lp_shares_held > 0 {
+            let stake = lp_stake_of(&self.vault, &self.venue, &self.venue_key, self.markets.iter(), self.now);
+            Some(stake.map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        Ok(Holdings { collateral: I80F48::from_num(self.margin.collateral), positions, lp })
     }
 
     /// The mandate's view of the projected portfolio, as `allocate` measures it at its end.
     pub fn portfolio(&self) -> Result<PortfolioRisk, KeeperError> {
         let h = self.holdings().map_err(KeeperError::Rule)?;
+        Ok(h.portfolio(&self.vault, &self.venue, self.spot)?)
+    }
+
+    /// The projected portfolio with the LP stake's exposures left out (its value kept): the book on its own.
+    pub fn portfolio_without_pool_exposure(&self) -> Result<PortfolioRisk, KeeperError> {
+        let mut h = self.holdings().map_err(KeeperError::Rule)?;
+        if let Some(lp) = h.lp.as_mut() {
+            lp.exposures.clear();
+        }
         Ok(h.portfolio(&self.vault, &self.venue, self.spot)?)
     }
 

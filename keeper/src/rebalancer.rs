@@ -49,13 +49,22 @@ pub struct Rebalancer<P: Policy> {
 }
 
 impl<P: Policy> Rebalancer<P> {
-    /// refresh_market for every position market and the hedge market that is still live.
+    /// refresh_market for every market the rebalance passes (with an LP stake, every venue market) that is still
+    /// live.
     fn refresh_ixs(&self, view: &VaultView) -> Vec<Instruction> {
-        let mut keys = view.position_markets();
-        if !keys.contains(&self.perp) {
-            keys.push(self.perp);
+        view.refresh_ixs(&self.keeper.pubkey(), &view.remaining_markets(&[self.perp], false))
+    }
+
+    /// The refreshes, then `rebalance`; the refreshes are left out when they would not fit one transaction (an LP
+    /// stake passes every venue market): step 1 sent them a moment before.
+    fn with_refreshes(&self, view: &VaultView, markets: &[Pubkey], rebalance: Instruction) -> Vec<Instruction> {
+        let mut instructions = view.refresh_ixs(&self.keeper.pubkey(), markets);
+        instructions.push(rebalance.clone());
+        if crate::execution::fits(&instructions, &self.keeper.pubkey()) {
+            instructions
+        } else {
+            vec![rebalance]
         }
-        view.refresh_ixs(&self.keeper.pubkey(), &keys)
     }
 
     /// Refreshes the caches, then decides. `Err` with a reason when there is nothing to do.
@@ -137,13 +146,10 @@ impl<P: Policy> Rebalancer<P> {
             priced_slot: view.clock.slot,
             priced_price: view.price.price.to_bits(),
         };
-        let mut markets = view.position_markets();
-        if !markets.contains(&self.perp) {
-            markets.push(self.perp);
-        }
+        let markets = view.remaining_markets(&[self.perp], false);
         let me = self.keeper.pubkey();
-        let mut instructions = self.refresh_ixs(&view);
-        instructions.push(self.keys.rebalance_ix(&me, &self.keeper_collateral, pricing, vec![leg], 0, false, &markets));
+        let rebalance = self.keys.rebalance_ix(&me, &self.keeper_collateral, pricing, vec![leg], 0, false, &markets);
+        let instructions = self.with_refreshes(&view, &markets, rebalance);
         Ok(Ok(Plan { instructions, lots, sequence: view.vault.sequence }))
     }
 
@@ -222,12 +228,8 @@ impl<P: Policy> Rebalancer<P> {
             return Ok(Err("the program would not judge the gamma/vega cure an improvement".into()));
         }
         // 4. The transaction: refreshes of every market it passes, then the rebalance.
-        let mut markets = view.position_markets();
-        for l in &legs {
-            if !markets.contains(&l.market) {
-                markets.push(l.market);
-            }
-        }
+        let keys: Vec<Pubkey> = legs.iter().map(|l| l.market).collect();
+        let markets = view.remaining_markets(&keys, false);
         let pricing = Pricing {
             expected_sequence: view.vault.sequence,
             priced_slot: view.clock.slot,
@@ -235,8 +237,8 @@ impl<P: Policy> Rebalancer<P> {
         };
         let lots = legs.iter().filter(|l| l.market == self.perp).map(|l| l.size).sum();
         let me = self.keeper.pubkey();
-        let mut instructions = view.refresh_ixs(&self.keeper.pubkey(), &markets);
-        instructions.push(self.keys.rebalance_ix(&me, &self.keeper_collateral, pricing, legs, 0, false, &markets));
+        let rebalance = self.keys.rebalance_ix(&me, &self.keeper_collateral, pricing, legs, 0, false, &markets);
+        let instructions = self.with_refreshes(&view, &markets, rebalance);
         Ok(Ok(Plan { instructions, lots, sequence: view.vault.sequence }))
     }
 

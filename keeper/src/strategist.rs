@@ -11,7 +11,9 @@
 //!    that is allowed (the operator keeper pauses it until alerts are acknowledged).
 //! 4. The perp re-hedges the book to the mandate's target delta, and margin moves so health is at
 //!    `target_health` (or, above `max_health`, back to idle).
-//! 5. Everything is one `allocate`, projected with the programs' own arithmetic ([`crate::predict`]), simulated, sent.
+//! 5. With `lp_idle_buffer` set, idle above the mandate's floor plus that buffer goes into the venue's LP pool to
+//!    earn the pool's fees and spread, and comes back out when idle falls below it (margin top-ups draw on idle).
+//! 6. Everything is one `allocate`, projected with the programs' own arithmetic ([`crate::predict`]), simulated, sent.
 use crate::chain::{Chain, ChainError};
 use crate::predict::Projection;
 use crate::strategy::book::strangle_strikes;
@@ -45,6 +47,10 @@ pub struct StrategySpec {
     pub max_health: f64,
     /// Limit price tolerance around the predicted execution price (bps).
     pub slippage_bps: f64,
+    /// Idle kept above the mandate's idle floor, as a fraction of NAV, with the rest in the venue's LP pool; `None`:
+    /// the vault does not provide liquidity. Moves happen when idle is a quarter of the buffer (and at least 0.1%
+    /// of NAV) away from it, so drift does not cause a move per cycle.
+    pub lp_idle_buffer: Option<f64>,
 }
 
 impl Default for StrategySpec {
@@ -57,6 +63,7 @@ impl Default for StrategySpec {
             target_health: 3.0,
             max_health: 6.0,
             slippage_bps: 100.0,
+            lp_idle_buffer: None,
         }
     }
 }
@@ -78,6 +85,7 @@ impl StrategySpec {
             (self.target_health > 1.0 && self.target_health.is_finite(), "target_health must be above 1"),
             (self.max_health > self.target_health, "max_health must be above target_health"),
             (self.slippage_bps > 0.0 && self.slippage_bps <= 1000.0, "slippage_bps must be within (0, 1000]"),
+            (self.lp_idle_buffer.is_none_or(|b| (0.0..=1.0).contains(&b)), "lp_idle_buffer must be within [0, 1]"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, msg)) => Err((*msg).to_string()),
@@ -100,10 +108,16 @@ pub struct StrategyPlan {
     pub opened: Vec<(Pubkey, i64)>,
     pub hedge: i64,
     pub margin: i64,
+    /// Idle tokens into the LP pool, LP shares redeemed.
+    pub lp_in: u64,
+    pub lp_out: u64,
     pub sequence: u64,
-    /// The vault's margin account as the projection expects `allocate` to leave it: collateral and positions.
+    /// The vault's margin account as the projection expects `allocate` to leave it: collateral and positions; and
+    /// the vault's idle and LP shares.
     pub projected_collateral: i64,
     pub projected_positions: [keel_venue::state::Position; keel_venue::state::MAX_POSITIONS],
+    pub projected_idle: u64,
+    pub projected_lp_shares: u64,
 }
 
 /// What one strategist cycle did.
@@ -113,8 +127,16 @@ pub enum StrategyOutcome {
     Idle(String),
     /// Opening a strangle is risk-increasing and the caller paused it (and what it would have done).
     Held(String),
-    /// An allocation landed.
-    Allocated { closed: usize, opened: Vec<(Pubkey, i64)>, hedge: i64, margin: i64, sequence: u64 },
+    /// An allocation landed: legs closed, legs sold, hedge lots, margin moved, LP tokens in and shares out.
+    Allocated {
+        closed: usize,
+        opened: Vec<(Pubkey, i64)>,
+        hedge: i64,
+        margin: i64,
+        lp_in: u64,
+        lp_out: u64,
+        sequence: u64,
+    },
     /// Dry run: the allocation's simulation.
     Simulated(Result<(), ChainError>),
     /// The program refused for a reason the projection missed.
@@ -174,26 +196,41 @@ impl Strategist {
     }
 
     /// Settles the vault's positions in expired option markets (permissionless venue cranks): until they are
-    /// settled their caches cannot be refreshed, and every NAV-reading instruction would refuse.
+    /// settled their caches cannot be refreshed, and every NAV-reading instruction would refuse. With an LP stake,
+    /// every expired market with open interest is settled too: the pool's NAV needs each of them fresh or settled.
     async fn settle_expired<C: Chain>(&self, chain: &mut C, view: &VaultView) -> Result<bool, KeeperError> {
         let now = view.clock.unix_timestamp;
         let me = self.strategist.pubkey();
+        let expired = |m: &Market| m.is_option() && now >= m.config.expiry && !m.book.settled;
+        let held = view.position_markets();
         let mut ixs = Vec::new();
-        for key in view.position_markets() {
+        for (key, m) in &view.markets {
+            let pool_needs = view.vault.lp_shares_held > 0 && (m.book.long_oi > 0 || m.book.short_oi > 0);
+            if expired(m) && (held.contains(key) || pool_needs) {
+                ixs.push(settle_market_ix(&me, &self.market_ref(*key)));
+            }
+        }
+        for key in held {
             let Some(m) = view.market(&key) else { continue };
-            if !m.is_option() || now < m.config.expiry {
-                continue;
+            if m.is_option() && now >= m.config.expiry {
+                let account = margin_pda(&self.keys.venue, &self.keys.vault);
+                ixs.push(settle_position_ix(&me, &self.keys.venue, &account, &key));
             }
-            if !m.book.settled {
-                ixs.push(settle_market_ix(&me, &self.market_ref(key)));
-            }
-            ixs.push(settle_position_ix(&me, &self.keys.venue, &margin_pda(&self.keys.venue, &self.keys.vault), &key));
         }
         if ixs.is_empty() {
             return Ok(false);
         }
         chain.send(&ixs, &[&self.strategist]).await?;
         Ok(true)
+    }
+
+    /// The vault as this strategist needs it: every venue market too when it may provide LP liquidity.
+    async fn load<C: Chain>(&self, chain: &mut C) -> Result<VaultView, KeeperError> {
+        if self.spec.lp_idle_buffer.is_some() {
+            VaultView::load_all(chain, self.keys).await
+        } else {
+            VaultView::load(chain, self.keys).await
+        }
     }
 
     /// Refreshes, settles what expired, then plans. `Err` inside: nothing to do (or held), and why.
@@ -204,18 +241,19 @@ impl Strategist {
         send_refresh: bool,
     ) -> Result<Result<StrategyPlan, StrategyOutcome>, KeeperError> {
         // 1. Fresh caches (and settled expiries), so the projection starts from what the program will see.
-        let mut view = VaultView::load(chain, self.keys).await?;
+        let mut view = self.load(chain).await?;
         if send_refresh {
             if self.settle_expired(chain, &view).await? {
-                view = VaultView::load(chain, self.keys).await?;
+                view = self.load(chain).await?;
             }
-            // Every market it may touch: VaultView loads the open positions' and the allowed ones.
+            // Every market it may touch: VaultView loads the open positions' and the allowed ones (and, for the
+            // LP pool, every venue market).
             let touched: Vec<Pubkey> = view.markets.iter().map(|(k, _)| *k).collect();
             let refresh = view.refresh_ixs(&self.strategist.pubkey(), &touched);
             if !refresh.is_empty() {
                 chain.send(&refresh, &[&self.strategist]).await?;
             }
-            view = VaultView::load(chain, self.keys).await?;
+            view = self.load(chain).await?;
         }
         let spot: f64 = view.price.price.to_num();
         self.forecast.observe(view.clock.unix_timestamp, spot);
@@ -305,7 +343,8 @@ impl Strategist {
         if plan.opened.iter().all(|(_, l)| *l == 0) {
             plan.opened.clear();
         }
-        if plan.closed.is_empty() && plan.opened.is_empty() && plan.hedge == 0 && plan.margin == 0 {
+        let moves = plan.margin != 0 || plan.lp_in > 0 || plan.lp_out > 0;
+        if plan.closed.is_empty() && plan.opened.is_empty() && plan.hedge == 0 && !moves {
             return Ok(Err(match held {
                 Some(h) => StrategyOutcome::Held(h),
                 None if live_legs > 0 => StrategyOutcome::Idle("the strangle is live; nothing to roll".into()),
@@ -315,8 +354,9 @@ impl Strategist {
         Ok(Ok(plan))
     }
 
-    /// Projects closing `closed`, selling `open` (lots per leg), re-hedging and moving margin. `Err` inside: the
-    /// first rule the projection breaks.
+    /// Projects closing `closed`, selling `open` (lots per leg), re-hedging and moving margin and LP liquidity.
+    /// `Err` inside: the first rule the projection breaks. A deposit into the pool that the mandate would not
+    /// accept (its share of the pool's exposure) is dropped rather than the trades.
     fn project(
         &self,
         view: &VaultView,
@@ -328,75 +368,141 @@ impl Strategist {
             Some((c, lots)) if lots > 0 => vec![(c.put, -lots), (c.call, -lots)],
             _ => Vec::new(),
         };
-        let mandate = view.vault.config.mandate.mandate();
-        // The trades alone, to size the hedge and the margin (whose initial-margin check comes after).
-        let mut p = Projection::new(view);
-        p.check_margin = false;
-        for (k, size) in closed.iter().chain(&opened) {
-            if let Err(why) = p.trade(k, *size) {
-                return Ok(Err(why));
-            }
-        }
-        // Option trades are re-hedged to the mandate's target; without them delta is the rebalancing keepers' work.
-        let trades = !closed.is_empty() || !opened.is_empty();
-        let delta = p.portfolio()?.delta.to_num::<f64>();
-        let hedge = ((mandate.target_delta.to_num::<f64>() - delta) * LOT as f64).round();
-        let hedge = if trades && hedge.is_finite() && hedge.abs() < 1e15 { hedge as i64 } else { 0 }; // bounded
+        let options: Vec<(Pubkey, i64)> = closed.iter().chain(&opened).copied().collect();
+        // The trades alone, to size the margin (whose initial-margin check comes after) and the LP moves.
+        let mut p = match self.trades_only(view, (0, 0), &options)? {
+            Ok(p) => p,
+            Err(why) => return Ok(Err(why)),
+        };
+        let hedge = self.hedge(&p, !options.is_empty())?;
         if hedge != 0 {
             if let Err(why) = p.trade(&self.perp, hedge) {
                 return Ok(Err(why));
             }
         }
-        let margin = self.margin_move(&p, allow_increase, trades)?;
-        // In the program's order: margin in, legs, margin out.
+        let margin = self.margin_move(&p, allow_increase, !options.is_empty())?;
+        let lp = self.lp_move(view, margin, allow_increase)?;
+        let first = self.assemble(view, &options, opened.clone(), closed, margin, lp)?;
+        match first {
+            Err(_) if lp.0 > 0 => self.assemble(view, &options, opened, closed, margin, (0, lp.1)),
+            other => Ok(other),
+        }
+    }
+
+    /// Copies advanced by the LP moves (`lp`: tokens in, shares out) and `options`, without margin checks.
+    fn trades_only(
+        &self,
+        view: &VaultView,
+        lp: (u64, u64),
+        options: &[(Pubkey, i64)],
+    ) -> Result<Result<Projection, String>, KeeperError> {
+        let mut p = Projection::new(view);
+        p.check_margin = false;
+        if lp.0 > 0 {
+            if let Err(why) = p.lp_in(lp.0) {
+                return Ok(Err(why));
+            }
+        }
+        for (k, size) in options {
+            if let Err(why) = p.trade(k, *size) {
+                return Ok(Err(why));
+            }
+        }
+        if lp.1 > 0 {
+            if let Err(why) = p.lp_out(lp.1) {
+                return Ok(Err(why));
+            }
+        }
+        Ok(Ok(p))
+    }
+
+    /// Perp lots that bring `p`'s delta (with any LP stake's share of the pool) to the mandate's target, when
+    /// options trade; without them delta is the rebalancing keepers' work.
+    fn hedge(&self, p: &Projection, trades: bool) -> Result<i64, KeeperError> {
+        let target = p.vault.config.mandate.mandate().target_delta.to_num::<f64>();
+        let hedge = ((target - p.portfolio()?.delta.to_num::<f64>()) * LOT as f64).round();
+        Ok(if trades && hedge.is_finite() && hedge.abs() < 1e15 { hedge as i64 } else { 0 })
+        // bounded
+    }
+
+    /// The allocation in the program's order (margin in, LP in, legs, LP out, margin out), its limit prices, the
+    /// mandate's verdict on the result and the transaction.
+    fn assemble(
+        &self,
+        view: &VaultView,
+        options: &[(Pubkey, i64)],
+        opened: Vec<(Pubkey, i64)>,
+        closed: &[(Pubkey, i64)],
+        margin: i64,
+        lp: (u64, u64),
+    ) -> Result<Result<StrategyPlan, String>, KeeperError> {
+        // The hedge again with the LP moves applied: the pool's exposure is part of the vault's delta.
+        let hedge = match self.trades_only(view, lp, options)? {
+            Ok(p) => self.hedge(&p, !options.is_empty())?,
+            Err(why) => return Ok(Err(why)),
+        };
         let mut q = Projection::new(view);
-        let steps = (margin > 0).then_some(margin).into_iter();
-        for m in steps {
-            if let Err(why) = q.move_margin(m) {
-                return Ok(Err(why));
-            }
-        }
         let legs: Vec<(Pubkey, i64)> =
-            closed.iter().chain(&opened).copied().chain((hedge != 0).then_some((self.perp, hedge))).collect();
+            options.iter().copied().chain((hedge != 0).then_some((self.perp, hedge))).collect();
         let mut limits = Vec::with_capacity(legs.len());
-        for (k, size) in &legs {
-            let price = q.execution_price(k, *size).map_err(KeeperError::Rule)?;
-            if let Err(why) = q.trade(k, *size) {
-                return Ok(Err(why));
+        let step = (|| {
+            if margin > 0 {
+                q.move_margin(margin)?;
             }
-            let tol = I80F48::from_num(1.0 + self.spec.slippage_bps / 10_000.0);
-            limits.push(if *size > 0 { price * tol } else { price / tol });
-        }
-        if margin < 0 {
-            if let Err(why) = q.move_margin(margin) {
-                return Ok(Err(why));
+            if lp.0 > 0 {
+                q.lp_in(lp.0)?;
             }
+            for (k, size) in &legs {
+                let price = q.execution_price(k, *size)?;
+                q.trade(k, *size)?;
+                let tol = I80F48::from_num(1.0 + self.spec.slippage_bps / 10_000.0);
+                limits.push(if *size > 0 { price * tol } else { price / tol });
+            }
+            if lp.1 > 0 {
+                q.lp_out(lp.1)?;
+            }
+            if margin < 0 {
+                q.move_margin(margin)?;
+            }
+            Ok::<(), String>(())
+        })();
+        if let Err(why) = step {
+            return Ok(Err(why));
         }
+        let mandate = view.vault.config.mandate.mandate();
         let after = q.portfolio()?;
         let excess = mandate.excesses(&after).map_err(|e| KeeperError::Rule(e.to_string()))?;
         if let Some(i) = excess.iter().position(|e| *e > I80F48::ZERO) {
             return Ok(Err(format!("{:?}", keel_vault::instructions::LIMIT_ERRORS[i])));
         }
-        // The allocate: refreshes of every market it passes, then the instruction.
-        let mut markets = view.position_markets();
-        for (k, _) in &legs {
-            if !markets.contains(k) {
-                markets.push(*k);
+        if !opened.is_empty() && q.vault.lp_shares_held > 0 {
+            // Options sold must fit gamma, vega and VaR on their own: the stake's share of the pool (the pool is
+            // the counterparty, so it offsets the vault's own book) must stay free to be redeemed for margin.
+            let own = mandate
+                .excesses(&q.portfolio_without_pool_exposure()?)
+                .map_err(|e| KeeperError::Rule(e.to_string()))?;
+            if let Some(i) = (1..=3).find(|i| own[*i] > I80F48::ZERO) {
+                let limit = keel_vault::instructions::LIMIT_ERRORS[i];
+                return Ok(Err(format!("{limit:?} without the LP stake's offset")));
             }
         }
+        // The allocate: refreshes of every market it passes, then the instruction.
+        let keys: Vec<Pubkey> = legs.iter().map(|(k, _)| *k).collect();
+        let markets = view.remaining_markets(&keys, lp != (0, 0));
         let ix_legs =
             legs.iter().zip(&limits).map(|((k, s), l)| Leg { market: *k, size: *s, limit_price: l.to_bits() });
         let moves = Moves {
             margin_in: u64::try_from(margin.max(0)).unwrap_or(0),
+            lp_in: lp.0,
+            lp_out: lp.1,
             margin_out: margin.min(0).unsigned_abs(),
-            ..Moves::default()
         };
         let allocate = self.keys.allocate_ix(&self.strategist.pubkey(), moves, ix_legs.collect(), &markets);
         let mut instructions = view.refresh_ixs(&self.strategist.pubkey(), &markets);
         instructions.push(allocate.clone());
-        if !fits(&instructions, &self.strategist.pubkey()) {
-            // A roll passes up to four option markets: their refreshes (sent a moment ago, step 1) do not fit
-            // beside the allocate in one transaction.
+        if !crate::execution::fits(&instructions, &self.strategist.pubkey()) {
+            // A roll passes up to four option markets, an LP move every venue market: their refreshes (sent a
+            // moment ago, step 1) do not fit beside the allocate in one transaction.
             instructions = vec![allocate];
         }
         Ok(Ok(StrategyPlan {
@@ -405,10 +511,41 @@ impl Strategist {
             opened,
             hedge,
             margin,
+            lp_in: lp.0,
+            lp_out: lp.1,
             sequence: view.vault.sequence,
             projected_collateral: q.margin.collateral,
             projected_positions: q.margin.positions,
+            projected_idle: q.vault.idle_assets,
+            projected_lp_shares: q.vault.lp_shares_held,
         }))
+    }
+
+    /// LP moves (tokens in, shares out) that bring idle back to the mandate's floor plus `lp_idle_buffer` of NAV,
+    /// measured after `margin` is paid in (the program pays margin in first, so LP out refills idle for the next
+    /// top-up). Depositing is risk-increasing (the pool's exposure); redeeming is always allowed.
+    fn lp_move(&self, view: &VaultView, margin: i64, allow_increase: bool) -> Result<(u64, u64), KeeperError> {
+        let Some(buffer) = self.spec.lp_idle_buffer else { return Ok((0, 0)) };
+        let f = |x: I80F48| x.to_num::<f64>();
+        let r = view.portfolio()?;
+        let nav = f(r.nav);
+        let mandate = view.vault.config.mandate.mandate();
+        let keep = f(mandate.min_idle_fraction) * nav + buffer * nav + 1.0;
+        let idle = view.vault.idle_assets as f64 - margin.max(0) as f64;
+        let band = (0.25 * buffer * nav).max(0.001 * nav);
+        let surplus = idle - keep;
+        if surplus > band && allow_increase {
+            let amount = surplus.floor();
+            return Ok((if amount.is_finite() && amount < 1e18 { amount as u64 } else { 0 }, 0));
+            // bounded above
+        }
+        if surplus < -band && view.vault.lp_shares_held > 0 {
+            let need = (-surplus).ceil();
+            let need = if need.is_finite() && need < 1e18 { need as u64 } else { 0 }; // bounded above
+            let shares = Projection::new(view).lp_shares_for_ceil(need).map_err(KeeperError::Rule)?;
+            return Ok((0, shares.min(view.vault.lp_shares_held)));
+        }
+        Ok((0, 0))
     }
 
     /// Margin to move so health reaches `target_health`: in (from idle above the mandate's idle floor) when below
@@ -463,20 +600,12 @@ impl Strategist {
                 opened: plan.opened,
                 hedge: plan.hedge,
                 margin: plan.margin,
+                lp_in: plan.lp_in,
+                lp_out: plan.lp_out,
                 sequence: plan.sequence + 1,
             }),
             Err(e @ (ChainError::Program { .. } | ChainError::Transaction(_))) => Ok(StrategyOutcome::Rejected(e)),
             Err(transport) => Err(transport.into()),
         }
     }
-}
-
-/// Whether `ixs` fit one transaction with a fee payer other than `signer` (the larger case).
-fn fits(ixs: &[Instruction], signer: &Pubkey) -> bool {
-    let payer = Pubkey::new_unique();
-    let mut message = solana_sdk::message::Message::new(ixs, Some(&payer));
-    if !message.account_keys.contains(signer) {
-        message.account_keys.push(*signer);
-    }
-    keel_client::chain::check_size(&solana_sdk::transaction::Transaction::new_unsigned(message)).is_ok()
 }

@@ -1,11 +1,12 @@
 //! A vault as the keeper sees it: the accounts fetched through a [`Chain`], measured with keel-vault's own pure
 //! functions (`Held::new`, `Holdings::portfolio`) and keel-math, so the keeper's numbers are the program's.
 use crate::chain::{Chain, ChainError};
+use anchor_lang::{prelude::AccountInfo, AccountSerialize};
 use fixed::types::I80F48;
 use keel_client::vault::VaultKeys;
-use keel_client::venue::margin_pda;
+use keel_client::venue::{margin_pda, market_pda};
 use keel_math::mandate::PortfolioRisk;
-use keel_vault::portfolio::{Held, Holdings};
+use keel_vault::portfolio::{lp_stake, Held, Holdings, LpStake};
 use keel_vault::state::Vault;
 use keel_venue::oracle::{read_price, OraclePrice};
 use keel_venue::state::{MarginAccount, Market, Underlying, Venue};
@@ -20,8 +21,6 @@ pub enum KeeperError {
     /// The program's own maths refused the state (e.g. a non-positive NAV); the message is the program's.
     #[error("program rule: {0}")]
     Rule(String),
-    #[error("not supported yet: {0}")]
-    Unsupported(&'static str),
 }
 
 impl From<anchor_lang::error::Error> for KeeperError {
@@ -36,7 +35,8 @@ pub struct VaultView {
     pub venue: Venue,
     pub underlying: Underlying,
     pub margin: MarginAccount,
-    /// Markets of the open positions and the vault's allowed markets.
+    /// Markets of the open positions and the vault's allowed markets; when the vault holds LP shares (or the view
+    /// was loaded with [`VaultView::load_all`]) every venue market, in index order, first.
     pub markets: Vec<(Pubkey, Market)>,
     pub price: OraclePrice,
     pub clock: Clock,
@@ -44,11 +44,30 @@ pub struct VaultView {
 
 impl VaultView {
     pub async fn load<C: Chain>(chain: &mut C, keys: VaultKeys) -> Result<Self, KeeperError> {
+        Self::load_with(chain, keys, false).await
+    }
+
+    /// [`Self::load`] with every venue market, as a strategist that may move collateral into the LP pool needs.
+    pub async fn load_all<C: Chain>(chain: &mut C, keys: VaultKeys) -> Result<Self, KeeperError> {
+        Self::load_with(chain, keys, true).await
+    }
+
+    async fn load_with<C: Chain>(chain: &mut C, keys: VaultKeys, all: bool) -> Result<Self, KeeperError> {
         let vault: Vault = chain.read(&keys.vault).await?;
         let venue: Venue = chain.read(&keys.venue).await?;
         let underlying: Underlying = chain.read(&keys.underlying).await?;
         let margin: MarginAccount = chain.read(&margin_pda(&keys.venue, &keys.vault)).await?;
-        let mut wanted: Vec<Pubkey> = margin.positions.iter().filter(|p| p.is_open()).map(|p| p.market).collect();
+        // An LP stake is valued from the pool's claim on every market, so all of them come first, in index order.
+        let mut wanted: Vec<Pubkey> = if all || vault.lp_shares_held > 0 {
+            (0..venue.num_markets).map(|i| market_pda(&keys.venue, i)).collect()
+        } else {
+            Vec::new()
+        };
+        for k in margin.positions.iter().filter(|p| p.is_open()).map(|p| p.market) {
+            if !wanted.contains(&k) {
+                wanted.push(k);
+            }
+        }
         for m in vault.config.allowed_markets.iter().filter(|m| **m != Pubkey::default()) {
             if !wanted.contains(m) {
                 wanted.push(*m);
@@ -92,21 +111,92 @@ impl VaultView {
         self.margin.positions.iter().filter(|p| p.is_open()).map(|p| p.market).collect()
     }
 
-    /// The program's holdings of this vault (LP stakes are not modelled by the keeper yet).
-    pub fn holdings(&self) -> Result<Holdings, KeeperError> {
-        if self.vault.lp_shares_held > 0 {
-            return Err(KeeperError::Unsupported("valuing a vault that holds venue LP shares"));
+    /// What a NAV-reading vault instruction passes as remaining accounts, with `legs` (the markets it trades):
+    /// every venue market in index order first when the vault holds LP shares or `lp` (it moves some), then the
+    /// open positions' markets and the legs'.
+    pub fn remaining_markets(&self, legs: &[Pubkey], lp: bool) -> Vec<Pubkey> {
+        let mut keys: Vec<Pubkey> = if lp || self.vault.lp_shares_held > 0 {
+            (0..self.venue.num_markets).map(|i| market_pda(&self.keys.venue, i)).collect()
+        } else {
+            Vec::new()
+        };
+        for k in self.position_markets().into_iter().chain(legs.iter().copied()) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
         }
+        keys
+    }
+
+    /// The program's holdings of this vault: the margin account's positions and, when shares are held, the LP
+    /// stake (keel-vault's own `lp_stake` over images of every venue market).
+    pub fn holdings(&self) -> Result<Holdings, KeeperError> {
         let mut positions = Vec::new();
         for p in self.margin.positions.iter().filter(|p| p.is_open()) {
             let m = self.market(&p.market).ok_or(ChainError::MissingAccount(p.market))?;
             positions.push(Held::new(p, m, self.venue.collateral_decimals)?);
         }
-        Ok(Holdings { collateral: I80F48::from_num(self.margin.collateral), positions, lp: None })
+        let lp = if self.vault.lp_shares_held > 0 {
+            let markets = self.markets.iter().map(|(k, m)| (k, m));
+            Some(lp_stake_of(&self.vault, &self.venue, &self.keys.venue, markets, self.clock.unix_timestamp)?)
+        } else {
+            None
+        };
+        Ok(Holdings { collateral: I80F48::from_num(self.margin.collateral), positions, lp })
     }
 
     /// The mandate's view of the portfolio at the oracle price, exactly as `rebalance` measures it.
     pub fn portfolio(&self) -> Result<PortfolioRisk, KeeperError> {
         Ok(self.holdings()?.portfolio(&self.vault, &self.venue, self.price.price)?)
     }
+}
+
+/// Every venue market of `venue_key` from `markets`, in index order (an LP stake and the pool's NAV need them all).
+pub fn venue_markets<'a>(
+    venue: &Venue,
+    venue_key: &Pubkey,
+    markets: impl IntoIterator<Item = (&'a Pubkey, &'a Market)>,
+) -> Result<Vec<(Pubkey, Market)>, KeeperError> {
+    let mut all: Vec<(Pubkey, Market)> =
+        markets.into_iter().filter(|(_, m)| m.venue == *venue_key).map(|(k, m)| (*k, m.clone())).collect();
+    all.sort_by_key(|(_, m)| m.index);
+    all.dedup_by_key(|(_, m)| m.index);
+    let n = usize::try_from(venue.num_markets).unwrap_or(usize::MAX);
+    if all.len() != n || all.iter().enumerate().any(|(i, (_, m))| usize::try_from(m.index).ok() != Some(i)) {
+        let loaded = all.len();
+        return Err(KeeperError::Rule(format!("valuing LP shares needs every venue market; {loaded} of {n} loaded")));
+    }
+    Ok(all)
+}
+
+/// Runs a program function over account images of `markets` (keel-venue-owned, as a transaction passes them), so
+/// the keeper computes what the program computes from the same bytes.
+pub fn with_images<R>(
+    markets: &[(Pubkey, Market)],
+    f: impl for<'a> FnOnce(&'a [AccountInfo<'a>]) -> anchor_lang::Result<R>,
+) -> Result<R, KeeperError> {
+    let mut images = Vec::with_capacity(markets.len());
+    for (key, m) in markets {
+        let mut data = Vec::new();
+        m.try_serialize(&mut data)?;
+        images.push((*key, 0u64, data));
+    }
+    let owner = keel_venue::ID;
+    let infos: Vec<AccountInfo> = images
+        .iter_mut()
+        .map(|(key, lamports, data)| AccountInfo::new(key, false, false, lamports, data, &owner, false))
+        .collect();
+    Ok(f(&infos)?)
+}
+
+/// keel-vault's LP stake of `vault` from the loaded `markets` (every venue market must be among them).
+pub fn lp_stake_of<'a>(
+    vault: &Vault,
+    venue: &Venue,
+    venue_key: &Pubkey,
+    markets: impl IntoIterator<Item = (&'a Pubkey, &'a Market)>,
+    now: i64,
+) -> Result<LpStake, KeeperError> {
+    let all = venue_markets(venue, venue_key, markets)?;
+    with_images(&all, |infos| lp_stake(vault, venue, infos, now))
 }

@@ -4,6 +4,7 @@
 //! the chain's result to the unit), does nothing while the strangle is live, rolls inside the window to the
 //! 14-day expiry at the strikes its forecast volatility calls for, and never sends a transaction the programs
 //! refuse.
+use fixed::types::I80F48;
 use keel_client::presets::USDC;
 use keel_keeper::chain::{Chain, Embedded};
 use keel_keeper::demo::world::World;
@@ -64,9 +65,12 @@ async fn margin(w: &mut World) -> MarginAccount {
     w.chain.read(&keel_client::venue::margin_pda(&w.venue, &w.keys.vault)).await.expect("margin account")
 }
 
+async fn vault(w: &mut World) -> keel_vault::state::Vault {
+    w.chain.read(&w.keys.vault).await.expect("vault")
+}
+
 async fn sequence(w: &mut World) -> u64 {
-    let v: keel_vault::state::Vault = w.chain.read(&w.keys.vault).await.expect("vault");
-    v.sequence
+    vault(w).await.sequence
 }
 
 /// Open option legs: (market, size).
@@ -104,7 +108,7 @@ async fn the_strategist_sells_rolls_and_holds_risk_when_told() {
     // Allowed: the projection is what the chain does, to the unit.
     let plan = s.plan(&mut w.chain, true, true).await.expect("plan").expect("a plan");
     let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
-    let StrategyOutcome::Allocated { closed, opened, hedge, margin: moved, sequence: seq } = o.clone() else {
+    let StrategyOutcome::Allocated { closed, opened, hedge, margin: moved, sequence: seq, .. } = o.clone() else {
         panic!("{o:?}")
     };
     assert_eq!((closed, seq), (0, start + 1));
@@ -271,4 +275,108 @@ async fn a_gamma_breach_is_cured_by_trade_construction() {
     assert!(excess[..3].iter().all(|e| e.to_num::<f64>() == 0.0), "delta, gamma, vega inside: {excess:?} {p:?}");
     let options_after = net(&margin(&mut w).await);
     assert!(options_after > options_before, "options were bought: {options_before} -> {options_after}");
+}
+
+/// Legs the strategist did not roll in time are settled at expiry through the venue's permissionless cranks
+/// (market, then position), after which the vault's NAV can be read again and the next strangle is sold.
+#[tokio::test]
+async fn expired_legs_are_settled_and_the_next_strangle_sold() {
+    let (mut w, mut s, _) = with_strangle_sold().await;
+    let (put, call) = (w.markets[1], w.markets[2]);
+    let expiry = w.chain.read::<Market>(&put).await.unwrap().config.expiry;
+    // Half an hour after expiry (inside the settlement window) with spot between the strikes: both legs expire
+    // worthless. Nothing has settled them yet.
+    at(&mut w, expiry + 1800, 100.5).await;
+    let before = margin(&mut w).await;
+    assert_eq!(legs(&before, &w).iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![put, call]);
+    // Paused: the crank still runs (it removes nothing but stale legs), nothing is sold.
+    let o = s.cycle(&mut w.chain, false, true).await.expect("cycle");
+    assert!(matches!(&o, StrategyOutcome::Held(_)), "{o:?}");
+    for k in [put, call] {
+        let m: Market = w.chain.read(&k).await.unwrap();
+        assert!(m.book.settled, "market {k} settled");
+        assert_eq!(I80F48::from_bits(m.book.settlement_value), I80F48::ZERO, "out of the money at 100.5");
+    }
+    let after = margin(&mut w).await;
+    assert!(legs(&after, &w).is_empty(), "positions settled: {:?}", legs(&after, &w));
+    // Short options expiring worthless: the premium was already collected, so settling costs the vault nothing.
+    assert!(after.collateral >= before.collateral, "{} -> {}", before.collateral, after.collateral);
+    let view = VaultView::load(&mut w.chain, w.keys).await.expect("view");
+    assert!(view.portfolio().is_ok(), "NAV readable after settlement");
+    // Allowed again: the 14-day strangle is sold.
+    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
+    let StrategyOutcome::Allocated { closed, opened, .. } = o.clone() else { panic!("{o:?}") };
+    assert_eq!(closed, 0, "nothing left to buy back");
+    let index = |k: &Pubkey| w.markets.iter().position(|m| m == k).unwrap();
+    assert!(opened.len() == 2 && opened.iter().all(|(k, _)| index(k) >= 3), "the 14-day expiry: {opened:?}");
+}
+
+/// With `lp_idle_buffer`, idle above the mandate's floor plus the buffer goes into the venue's LP pool in the
+/// allocation that sells the strangle, the projection equal to the chain (margin account, idle, LP shares). The
+/// keeper values the stake as the program does (a deposit is priced to the unit), puts the deposit's surplus in
+/// too, brings liquidity back out when the buffer is raised, and a rebalancing keeper still cures a breach.
+#[tokio::test]
+async fn with_an_lp_buffer_the_surplus_earns_in_the_pool_and_comes_back_out() {
+    let mut w = world().await;
+    let now = w.chain.clock().await.unwrap().unix_timestamp;
+    let mut s = strategist(&w, forecast(now, 0.004));
+    s.spec.lp_idle_buffer = Some(0.05);
+    let spec = s.spec;
+    let plan = s.plan(&mut w.chain, true, true).await.expect("plan").expect("a plan");
+    assert!(plan.lp_in > 0 && plan.lp_out == 0 && plan.opened.len() == 2, "{plan:?}");
+    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
+    let StrategyOutcome::Allocated { opened, lp_in, lp_out, .. } = o.clone() else { panic!("{o:?}") };
+    assert_eq!((&opened, lp_in, lp_out), (&plan.opened, plan.lp_in, 0), "the cycle sent the plan");
+    let m = margin(&mut w).await;
+    assert_eq!((m.collateral, m.positions), (plan.projected_collateral, plan.projected_positions));
+    let v = vault(&mut w).await;
+    assert_eq!((v.idle_assets, v.lp_shares_held), (plan.projected_idle, plan.projected_lp_shares));
+    assert!(v.lp_shares_held > 0);
+    inside_the_mandate_at_target_health(&mut w, &spec).await;
+    let idle_share = |v: &VaultView| {
+        let nav = v.portfolio().unwrap().nav.to_num::<f64>();
+        v.vault.idle_assets as f64 / nav
+    };
+    let view = VaultView::load(&mut w.chain, w.keys).await.expect("view with the stake");
+    assert!((idle_share(&view) - 0.15).abs() < 0.01, "idle at the 10% floor + 5%: {}", idle_share(&view));
+    let stake = view.holdings().unwrap().lp.expect("an LP stake");
+    assert!(stake.lower > I80F48::ZERO && stake.lower <= stake.upper && !stake.exposures.is_empty());
+
+    // A deposit with the stake held: priced by the program at the NAV the keeper computes (rounding < 1 unit).
+    let audit = w.deposit(&[5_000 * USDC]).await.expect("deposit");
+    assert!(audit[0].within_bound && audit[0].rounding_units < 1.0, "{:?}", audit[0]);
+    // Its surplus goes to the pool on the next cycle, with nothing else to do.
+    let before = vault(&mut w).await.lp_shares_held;
+    let o = s.cycle(&mut w.chain, true, true).await.expect("cycle");
+    let StrategyOutcome::Allocated { closed: 0, ref opened, hedge: 0, lp_in, lp_out: 0, .. } = o else {
+        panic!("{o:?}")
+    };
+    assert!(opened.is_empty() && lp_in > 4_000 * USDC, "{o:?}");
+    assert!(vault(&mut w).await.lp_shares_held > before);
+
+    // A larger buffer: liquidity comes back out (redeeming is not risk-increasing, so even while paused).
+    s.spec.lp_idle_buffer = Some(0.3);
+    let o = s.cycle(&mut w.chain, false, true).await.expect("cycle");
+    let StrategyOutcome::Allocated { lp_in: 0, lp_out, .. } = o else { panic!("{o:?}") };
+    assert!(lp_out > 0);
+    let view = VaultView::load(&mut w.chain, w.keys).await.unwrap();
+    assert!((idle_share(&view) - 0.4).abs() < 0.01, "idle at the 10% floor + 30%: {}", idle_share(&view));
+
+    // Spot runs to the put's strike: the rebalancing keeper passes every venue market (the stake's valuation needs
+    // them), and the program accepts and rewards its cure.
+    let mut t = now;
+    for spot in [98.0, 96.0, 94.5, 93.0, 92.0] {
+        t += 60;
+        at(&mut w, t, spot).await;
+    }
+    let view = VaultView::load(&mut w.chain, w.keys).await.unwrap();
+    let excess = view.vault.config.mandate.mandate().excesses(&view.portfolio().unwrap()).unwrap();
+    assert!(excess[..3].iter().any(|e| *e > I80F48::ZERO), "the move breached delta, gamma or vega: {excess:?}");
+    let party = w.party(0).await.unwrap();
+    let mut r = w.rebalancer(w.keys, &party.key, party.collateral);
+    let o = r.cycle(&mut w.chain).await.expect("cycle");
+    assert!(matches!(o, keel_keeper::rebalancer::Outcome::Rebalanced { reward, .. } if reward > 0), "{o:?}");
+    let view = VaultView::load(&mut w.chain, w.keys).await.unwrap();
+    let excess = view.vault.config.mandate.mandate().excesses(&view.portfolio().unwrap()).unwrap();
+    assert!(excess[..3].iter().all(|e| *e == I80F48::ZERO), "delta, gamma, vega inside: {excess:?}");
 }

@@ -175,11 +175,19 @@ impl<C: OracleControl> World<C> {
         self.keys = self.vaults[index];
     }
 
-    /// Markets of the vault's open positions (what NAV-reading vault instructions pass).
+    /// What NAV-reading vault instructions pass: the markets of the vault's open positions, after every venue
+    /// market (index order) when the vault holds LP shares.
     pub async fn vault_markets(&mut self) -> Result<Vec<Pubkey>, ChainError> {
         let acct: keel_venue::state::MarginAccount =
             self.chain.read(&margin_pda(&self.venue, &self.keys.vault)).await?;
-        Ok(acct.positions.iter().filter(|p| p.is_open()).map(|p| p.market).collect())
+        let vault: keel_vault::state::Vault = self.chain.read(&self.keys.vault).await?;
+        let mut keys = if vault.lp_shares_held > 0 { self.markets.clone() } else { Vec::new() };
+        for k in acct.positions.iter().filter(|p| p.is_open()).map(|p| p.market) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        Ok(keys)
     }
 
     /// Builds the whole world at `spot` on `chain` through the migrations (migrations/specs/demo.toml, strikes set
@@ -282,7 +290,8 @@ impl<C: OracleControl> World<C> {
         let mut audit = Vec::with_capacity(amounts.len());
         for a in amounts {
             let d = self.party(*a).await?;
-            let ix = self.keys.deposit_ix(&d.key.pubkey(), &d.collateral, &d.shares, *a, &[]);
+            let markets = self.vault_markets().await?;
+            let ix = self.keys.deposit_ix(&d.key.pubkey(), &d.collateral, &d.shares, *a, &markets);
             self.chain.send(&[ix], &[&d.key]).await?;
             // The deposit priced at the upper NAV: take its tokens and shares back out of the state after it.
             let paid = a - rounding::balance(&mut self.chain, &d.collateral).await?;

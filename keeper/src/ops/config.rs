@@ -107,6 +107,9 @@ pub struct StrategyConfig {
     pub target_health: f64,
     #[serde(default = "d_max_health")]
     pub max_health: f64,
+    /// Idle kept above the mandate's floor (fraction of NAV), the rest in the venue's LP pool; absent: no LP.
+    #[serde(default)]
+    pub lp_idle_buffer: Option<f64>,
     /// EWMA decay of the volatility forecast that sets the strikes, per oracle observation (0.99 ~ hourly).
     #[serde(default = "d_lambda")]
     pub ewma_lambda: f64,
@@ -145,6 +148,7 @@ impl StrategyConfig {
             target_health: self.target_health,
             max_health: self.max_health,
             slippage_bps,
+            lp_idle_buffer: self.lp_idle_buffer,
         }
     }
 }
@@ -340,6 +344,8 @@ index = 0
         assert!(KeeperConfig::parse(&roll).unwrap_err().contains("strategy.roll_hours"), "{roll}");
         let typo = format!("{MINIMAL}[vaults.strategy]\nstrategist_keypair = \"s.json\"\ntarget_detla = 0.2\n");
         assert!(KeeperConfig::parse(&typo).unwrap_err().contains("target_detla"));
+        let lp = format!("{MINIMAL}[vaults.strategy]\nstrategist_keypair = \"s.json\"\nlp_idle_buffer = 1.5\n");
+        assert!(KeeperConfig::parse(&lp).unwrap_err().contains("strategy.lp_idle_buffer"), "{lp}");
     }
 
     #[test]
@@ -351,6 +357,9 @@ index = 0
         let spec = st.spec(100.0);
         assert_eq!(spec, StrategySpec { tenor_days: 14.0, slippage_bps: 100.0, ..StrategySpec::default() });
         assert_eq!(st.ewma_lambda, 0.99);
+        let lp = format!("{MINIMAL}[vaults.strategy]\nstrategist_keypair = \"s.json\"\nlp_idle_buffer = 0.1\n");
+        let cfg = KeeperConfig::parse(&lp).unwrap();
+        assert_eq!(cfg.vaults[0].strategy.as_ref().unwrap().spec(100.0).lp_idle_buffer, Some(0.1));
     }
 
     #[test]

@@ -201,9 +201,9 @@ fn describe_strategy(o: &StrategyOutcome) -> String {
     match o {
         StrategyOutcome::Idle(why) => format!("idle ({why})"),
         StrategyOutcome::Held(why) => format!("held until alerts are acknowledged: {why} (POST /ack)"),
-        StrategyOutcome::Allocated { closed, opened, hedge, margin, sequence } => format!(
+        StrategyOutcome::Allocated { closed, opened, hedge, margin, lp_in, lp_out, sequence } => format!(
             "allocated: {closed} legs bought back, sold {opened:?} (lots), hedge {hedge} lots, margin {margin:+}, \
-             sequence {sequence}"
+             LP in {lp_in} tokens, LP out {lp_out} shares, sequence {sequence}"
         ),
         StrategyOutcome::Simulated(sim) => format!("dry run: would allocate (simulation: {sim:?})"),
         StrategyOutcome::Rejected(e) => format!("refused by the program: {e}"),

@@ -155,7 +155,7 @@ impl Holdings {
 
 /// The vault's LP stake: pool NAV bounds from every market (index order, first in `markets`), the vault's
 /// fraction of LP shares, and its share of the pool's exposure in each market.
-fn lp_stake<'info>(
+pub fn lp_stake<'info>(
     vault: &Vault,
     venue: &VenueState,
     markets: &'info [AccountInfo<'info>],
