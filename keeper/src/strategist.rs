@@ -421,8 +421,8 @@ impl Strategist {
     fn hedge(&self, p: &Projection, trades: bool) -> Result<i64, KeeperError> {
         let target = p.vault.config.mandate.mandate().target_delta.to_num::<f64>();
         let hedge = ((target - p.portfolio()?.delta.to_num::<f64>()) * LOT as f64).round();
+        // Checked finite and bounded: the cast keeps the whole lots.
         Ok(if trades && hedge.is_finite() && hedge.abs() < 1e15 { hedge as i64 } else { 0 })
-        // bounded
     }
 
     /// The allocation in the program's order (margin in, LP in, legs, LP out, margin out), its limit prices, the
@@ -534,14 +534,13 @@ impl Strategist {
         let idle = view.vault.idle_assets as f64 - margin.max(0) as f64;
         let band = (0.25 * buffer * nav).max(0.001 * nav);
         let surplus = idle - keep;
+        // Whole tokens, checked finite and in range before the cast.
+        let tokens = |x: f64| if x.is_finite() && (0.0..1e18).contains(&x) { x as u64 } else { 0 };
         if surplus > band && allow_increase {
-            let amount = surplus.floor();
-            return Ok((if amount.is_finite() && amount < 1e18 { amount as u64 } else { 0 }, 0));
-            // bounded above
+            return Ok((tokens(surplus.floor()), 0));
         }
         if surplus < -band && view.vault.lp_shares_held > 0 {
-            let need = (-surplus).ceil();
-            let need = if need.is_finite() && need < 1e18 { need as u64 } else { 0 }; // bounded above
+            let need = tokens((-surplus).ceil());
             let shares = Projection::new(view).lp_shares_for_ceil(need).map_err(KeeperError::Rule)?;
             return Ok((0, shares.min(view.vault.lp_shares_held)));
         }
@@ -572,8 +571,8 @@ impl Strategist {
         } else {
             0.0
         };
+        // Checked finite and bounded: the cast keeps the whole tokens.
         Ok(if amount.is_finite() && amount.abs() < 1e15 { amount as i64 } else { 0 })
-        // bounded above
     }
 
     /// plan + simulate + send (`send` false: simulate only).
