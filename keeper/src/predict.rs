@@ -69,11 +69,7 @@ impl Projection {
     /// Returns the shares minted.
     pub fn lp_in(&mut self, amount: u64) -> Result<u64, Refusal> {
         let idle = self.vault.idle_assets.checked_sub(amount).ok_or("InsufficientIdle")?;
-        let nav = self.pool_nav(Bound::Upper)?;
-        if nav < I80F48::ZERO {
-            return Err("PoolInsolvent".into());
-        }
-        let nav: u64 = nav.ceil().checked_to_num().ok_or("MathOverflow")?;
+        let nav = self.pool_nav_rounded(Bound::Upper)?;
         let shares = Venue::LP_SHARE_MATH
             .amount_to_shares_floor(amount, nav, self.venue.lp_shares)
             .map_err(|e| e.to_string())?;
@@ -91,8 +87,7 @@ impl Projection {
     /// Returns the tokens paid to idle.
     pub fn lp_out(&mut self, shares: u64) -> Result<u64, Refusal> {
         let held = self.vault.lp_shares_held.checked_sub(shares).ok_or("InsufficientShares")?;
-        let nav = self.pool_nav(Bound::Lower)?.max(I80F48::ZERO);
-        let nav: u64 = nav.floor().checked_to_num().ok_or("MathOverflow")?;
+        let nav = self.pool_nav_rounded(Bound::Lower)?;
         let amount = Venue::LP_SHARE_MATH
             .shares_to_amount_floor(shares, nav, self.venue.lp_shares)
             .map_err(|e| e.to_string())?;
@@ -108,17 +103,24 @@ impl Projection {
 
     /// The LP shares that redeem for at least `amount` tokens now (ceiled; 0 when the pool is worth nothing).
     pub fn lp_shares_for_ceil(&self, amount: u64) -> Result<u64, Refusal> {
-        let nav = self.pool_nav(Bound::Lower)?.max(I80F48::ZERO);
-        let nav: u64 = nav.floor().checked_to_num().ok_or("MathOverflow")?;
+        let nav = self.pool_nav_rounded(Bound::Lower)?;
         Venue::LP_SHARE_MATH.amount_to_shares_ceil(amount, nav, self.venue.lp_shares).map_err(|e| e.to_string())
     }
 
-    /// keel-venue's pool NAV at `bound` over the projected markets.
-    fn pool_nav(&self, bound: Bound) -> Result<I80F48, Refusal> {
+    /// keel-venue's pool NAV at `bound` over the projected markets, rounded as its LP flows round it (for the pool):
+    /// the deposit price up (a negative NAV refuses deposits), the redemption price down (at least zero).
+    fn pool_nav_rounded(&self, bound: Bound) -> Result<u64, Refusal> {
         let all = venue_markets(&self.venue, &self.venue_key, self.markets.iter()).map_err(|e| e.to_string())?;
         let venue = &self.venue;
-        with_images(&all, |infos| keel_venue::health::pool_nav(venue, &self.venue_key, infos, self.now, bound))
-            .map_err(|e| e.to_string())
+        let nav =
+            with_images(&all, |infos| keel_venue::health::pool_nav(venue, &self.venue_key, infos, self.now, bound))
+                .map_err(|e| e.to_string())?;
+        let rounded = match bound {
+            Bound::Upper if nav < I80F48::ZERO => return Err("PoolInsolvent".into()),
+            Bound::Upper => nav.ceil(),
+            Bound::Lower => nav.max(I80F48::ZERO).floor(),
+        };
+        rounded.checked_to_num().ok_or_else(|| "MathOverflow".into())
     }
 
     /// The price a taker trade of `size` lots executes at: the mark at spot plus or minus the half-spread.

@@ -57,22 +57,10 @@ impl VaultView {
         let venue: Venue = chain.read(&keys.venue).await?;
         let underlying: Underlying = chain.read(&keys.underlying).await?;
         let margin: MarginAccount = chain.read(&margin_pda(&keys.venue, &keys.vault)).await?;
-        // An LP stake is valued from the pool's claim on every market, so all of them come first, in index order.
-        let mut wanted: Vec<Pubkey> = if all || vault.lp_shares_held > 0 {
-            (0..venue.num_markets).map(|i| market_pda(&keys.venue, i)).collect()
-        } else {
-            Vec::new()
-        };
-        for k in margin.positions.iter().filter(|p| p.is_open()).map(|p| p.market) {
-            if !wanted.contains(&k) {
-                wanted.push(k);
-            }
-        }
-        for m in vault.config.allowed_markets.iter().filter(|m| **m != Pubkey::default()) {
-            if !wanted.contains(m) {
-                wanted.push(*m);
-            }
-        }
+        let positions = margin.positions.iter().filter(|p| p.is_open()).map(|p| p.market);
+        let allowed = vault.config.allowed_markets.iter().copied().filter(|m| *m != Pubkey::default());
+        let every = (all || vault.lp_shares_held > 0).then_some((&keys.venue, venue.num_markets));
+        let wanted = market_list(every, positions.chain(allowed));
         let mut markets = Vec::with_capacity(wanted.len());
         for k in wanted {
             markets.push((k, chain.read::<Market>(&k).await?));
@@ -115,17 +103,8 @@ impl VaultView {
     /// every venue market in index order first when the vault holds LP shares or `lp` (it moves some), then the
     /// open positions' markets and the legs'.
     pub fn remaining_markets(&self, legs: &[Pubkey], lp: bool) -> Vec<Pubkey> {
-        let mut keys: Vec<Pubkey> = if lp || self.vault.lp_shares_held > 0 {
-            (0..self.venue.num_markets).map(|i| market_pda(&self.keys.venue, i)).collect()
-        } else {
-            Vec::new()
-        };
-        for k in self.position_markets().into_iter().chain(legs.iter().copied()) {
-            if !keys.contains(&k) {
-                keys.push(k);
-            }
-        }
-        keys
+        let every = (lp || self.vault.lp_shares_held > 0).then_some((&self.keys.venue, self.venue.num_markets));
+        market_list(every, self.position_markets().into_iter().chain(legs.iter().copied()))
     }
 
     /// The program's holdings of this vault: the margin account's positions and, when shares are held, the LP
@@ -149,6 +128,18 @@ impl VaultView {
     pub fn portfolio(&self) -> Result<PortfolioRisk, KeeperError> {
         Ok(self.holdings()?.portfolio(&self.vault, &self.venue, self.price.price)?)
     }
+}
+
+/// Market keys without repeats: with `every` (venue, number of markets), all of that venue's markets first in index
+/// order (an LP stake is valued from the pool's claim on each), then `rest` in its order.
+pub fn market_list(every: Option<(&Pubkey, u32)>, rest: impl IntoIterator<Item = Pubkey>) -> Vec<Pubkey> {
+    let mut keys: Vec<Pubkey> = every.map_or_else(Vec::new, |(v, n)| (0..n).map(|i| market_pda(v, i)).collect());
+    for k in rest {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys
 }
 
 /// Every venue market of `venue_key` from `markets`, in index order (an LP stake and the pool's NAV need them all).

@@ -181,13 +181,9 @@ impl<C: OracleControl> World<C> {
         let acct: keel_venue::state::MarginAccount =
             self.chain.read(&margin_pda(&self.venue, &self.keys.vault)).await?;
         let vault: keel_vault::state::Vault = self.chain.read(&self.keys.vault).await?;
-        let mut keys = if vault.lp_shares_held > 0 { self.markets.clone() } else { Vec::new() };
-        for k in acct.positions.iter().filter(|p| p.is_open()).map(|p| p.market) {
-            if !keys.contains(&k) {
-                keys.push(k);
-            }
-        }
-        Ok(keys)
+        let venue: keel_venue::state::Venue = self.chain.read(&self.venue).await?;
+        let every = (vault.lp_shares_held > 0).then_some((&self.venue, venue.num_markets));
+        Ok(crate::vault_view::market_list(every, acct.positions.iter().filter(|p| p.is_open()).map(|p| p.market)))
     }
 
     /// Builds the whole world at `spot` on `chain` through the migrations (migrations/specs/demo.toml, strikes set
