@@ -36,7 +36,7 @@ pub type Refusal = String;
 impl Projection {
     pub fn new(view: &VaultView) -> Self {
         Self {
-            vault: view.vault.clone(),
+            vault: view.vault,
             venue: view.venue.clone(),
             margin: view.margin.clone(),
             markets: view.markets.iter().cloned().collect(),

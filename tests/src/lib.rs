@@ -29,7 +29,7 @@ pub fn program_test() -> ProgramTest {
     pt
 }
 
-pub use keel_client::{anchor_ix, bits};
+pub use keel_client::{anchor_ix, bits, pod};
 
 /// Signs with the context payer plus `signers` and sends one transaction.
 pub async fn send_with(

@@ -2,7 +2,7 @@
 //! fixture's venue with its strategist and guardian keys.
 use crate::trading::*;
 use crate::venue::*;
-use crate::{account, anchor_ix, create_token_account, fund, send_with};
+use crate::{account, anchor_ix, create_token_account, fund, pod, send_with};
 use anchor_lang::prelude::Pubkey;
 use keel_vault::instructions::{Leg, Moves, Pricing};
 use keel_vault::state::{Vault, VaultConfig};
@@ -41,13 +41,13 @@ pub fn default_vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultC
 pub fn loose_vault_config(allowed: &[Pubkey]) -> VaultConfig {
     let mut c = default_vault_config(allowed, Pubkey::default());
     let m = &mut c.mandate;
-    m.delta_band = bits(1_000.0);
-    m.max_abs_gamma = bits(1_000.0);
-    m.max_abs_vega = bits(1_000_000.0);
-    m.max_var_fraction = bits(10.0);
-    m.min_health = bits(1.0);
-    m.max_leverage = bits(100.0);
-    m.min_idle_fraction = 0;
+    m.delta_band = pod(1_000.0);
+    m.max_abs_gamma = pod(1_000.0);
+    m.max_abs_vega = pod(1_000_000.0);
+    m.max_var_fraction = pod(10.0);
+    m.min_health = pod(1.0);
+    m.max_leverage = pod(100.0);
+    m.min_idle_fraction = keel_venue::state::PodI128::ZERO;
     c
 }
 

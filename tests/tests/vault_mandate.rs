@@ -46,7 +46,7 @@ async fn each_mandate_limit_rejects_a_breaching_allocation() {
     let base = loose(&t);
 
     // Delta: 10 perps outside a 5-unit band.
-    let c = VaultConfig { mandate: keel_vault::state::MandateConfig { delta_band: bits(5.0), ..base.mandate }, ..base };
+    let c = VaultConfig { mandate: keel_vault::state::MandateConfig { delta_band: pod(5.0), ..base.mandate }, ..base };
     let v = funded(&mut ctx, &t, 1, c).await;
     expect(
         v.allocate(&mut ctx, 10_000 * USDC, vec![v.leg(PERP, 10 * LOT, 101.0)], 0).await,
@@ -59,17 +59,17 @@ async fn each_mandate_limit_rejects_a_breaching_allocation() {
     let call = t.market_state(&mut ctx, CALL).await;
     let hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(50 * LOT)).round().to_num::<i64>();
     let c =
-        VaultConfig { mandate: keel_vault::state::MandateConfig { max_abs_gamma: bits(0.5), ..base.mandate }, ..base };
+        VaultConfig { mandate: keel_vault::state::MandateConfig { max_abs_gamma: pod(0.5), ..base.mandate }, ..base };
     let v = funded(&mut ctx, &t, 2, c).await;
     expect(v.allocate(&mut ctx, 10_000 * USDC, legs(&v, hedge), 0).await, VaultError::GammaLimit);
     let c =
-        VaultConfig { mandate: keel_vault::state::MandateConfig { max_abs_vega: bits(100.0), ..base.mandate }, ..base };
+        VaultConfig { mandate: keel_vault::state::MandateConfig { max_abs_vega: pod(100.0), ..base.mandate }, ..base };
     let v = funded(&mut ctx, &t, 3, c).await;
     expect(v.allocate(&mut ctx, 10_000 * USDC, legs(&v, hedge), 0).await, VaultError::VegaLimit);
 
     // Scenario VaR: a hedged short-call book losing more than 0.1% of NAV in its worst scenario.
     let c = VaultConfig {
-        mandate: keel_vault::state::MandateConfig { max_var_fraction: bits(0.001), ..base.mandate },
+        mandate: keel_vault::state::MandateConfig { max_var_fraction: pod(0.001), ..base.mandate },
         ..base
     };
     let v = funded(&mut ctx, &t, 4, c).await;
@@ -78,21 +78,21 @@ async fn each_mandate_limit_rejects_a_breaching_allocation() {
 
     // Health: equity / maintenance must stay above 1,000.
     let c =
-        VaultConfig { mandate: keel_vault::state::MandateConfig { min_health: bits(1_000.0), ..base.mandate }, ..base };
+        VaultConfig { mandate: keel_vault::state::MandateConfig { min_health: pod(1_000.0), ..base.mandate }, ..base };
     let v = funded(&mut ctx, &t, 5, c).await;
     let l = hedged_short_calls(&mut ctx, &v, 100).await;
     expect(v.allocate(&mut ctx, 10_000 * USDC, l, 0).await, VaultError::HealthBelowMinimum);
 
     // Leverage: ~12,000 of gross notional on 100,000 of NAV against a 5% limit.
     let c =
-        VaultConfig { mandate: keel_vault::state::MandateConfig { max_leverage: bits(0.05), ..base.mandate }, ..base };
+        VaultConfig { mandate: keel_vault::state::MandateConfig { max_leverage: pod(0.05), ..base.mandate }, ..base };
     let v = funded(&mut ctx, &t, 6, c).await;
     let l = hedged_short_calls(&mut ctx, &v, 100).await;
     expect(v.allocate(&mut ctx, 10_000 * USDC, l, 0).await, VaultError::LeverageLimit);
 
     // Idle floor: moving 10% of NAV to the venue leaves 90% idle against a 95% floor.
     let c = VaultConfig {
-        mandate: keel_vault::state::MandateConfig { min_idle_fraction: bits(0.95), ..base.mandate },
+        mandate: keel_vault::state::MandateConfig { min_idle_fraction: pod(0.95), ..base.mandate },
         ..base
     };
     let v = funded(&mut ctx, &t, 7, c).await;
@@ -119,7 +119,7 @@ async fn invalid_configs_and_substituted_accounts_are_refused() {
     let mut ctx = program_test().start_with_context().await;
     let t = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
     let mut bad = default_vault_config(&t.markets(), Pubkey::new_unique());
-    bad.rebalance.min_benefit_ratio = bits(0.5);
+    bad.rebalance.min_benefit_ratio = pod(0.5);
     let me = ctx.payer.pubkey();
     let ix = create_vault_ix(&me, &t, 9, me, me, bad);
     expect(send(&mut ctx, &[ix]).await, VaultError::InvalidConfig);

@@ -25,7 +25,7 @@ async fn hedged_vault(ctx: &mut ProgramTestContext, mandate: MandateConfig, marg
     let fee = Keypair::new();
     let mut config = default_vault_config(&t.markets(), fee.pubkey());
     config.mandate = mandate;
-    config.rebalance.reward_per_risk = bits(0.001);
+    config.rebalance.reward_per_risk = pod(0.001);
     let v = VaultFixture::with_config(ctx, t, 0, config, fee).await;
     let d = v.depositor(ctx, 100_000 * USDC).await;
     let ix = v.deposit_ix(ctx, &d, 100_000 * USDC).await;
@@ -137,7 +137,7 @@ async fn rebalances_are_validated_and_paid_exactly() {
 async fn deleverage_only_when_underwater_only_reducing_even_when_paused() {
     let mut ctx = program_test().start_with_context().await;
     let base = default_vault_config(&[], Keypair::new().pubkey()).mandate;
-    let mandate = MandateConfig { min_health: bits(2.0), delta_band: bits(1_000.0), max_abs_vega: bits(1e6), ..base };
+    let mandate = MandateConfig { min_health: pod(2.0), delta_band: pod(1_000.0), max_abs_vega: pod(1e6), ..base };
     let mut v = hedged_vault(&mut ctx, mandate, 2_000 * USDC).await;
     let k = keeper(&mut ctx, &v).await;
     let p = pricing(&mut ctx, &v, 100.0).await;
@@ -175,13 +175,13 @@ async fn each_breached_limit_is_cured_by_a_rewarded_rebalance() {
     // Seven vaults, each holding 100 naked short calls under loose limits; then the curator tightens one limit
     // per vault through the timelock, so each starts breached in exactly that limit.
     let tighten: [fn(&mut MandateConfig); 7] = [
-        |m| m.delta_band = bits(5.0),
-        |m| m.max_abs_gamma = bits(1.0),
-        |m| m.max_abs_vega = bits(500.0),
-        |m| m.max_var_fraction = bits(0.001),
-        |m| m.min_health = bits(100.0),
-        |m| m.max_leverage = bits(0.05),
-        |m| m.min_idle_fraction = bits(0.8),
+        |m| m.delta_band = pod(5.0),
+        |m| m.max_abs_gamma = pod(1.0),
+        |m| m.max_abs_vega = pod(500.0),
+        |m| m.max_var_fraction = pod(0.001),
+        |m| m.min_health = pod(100.0),
+        |m| m.max_leverage = pod(0.05),
+        |m| m.min_idle_fraction = pod(0.8),
     ];
     let mut vaults = Vec::new();
     for (i, f) in tighten.iter().enumerate() {
@@ -229,7 +229,7 @@ async fn with_the_breaker_tripped_only_risk_reducing_rebalances_run() {
     let t = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
     let fee = Keypair::new();
     let mut config = keel_vault::state::VaultConfig { fee_recipient: fee.pubkey(), ..loose_vault_config(&t.markets()) };
-    config.mandate.delta_band = bits(5.0);
+    config.mandate.delta_band = pod(5.0);
     let mut v = VaultFixture::with_config(&mut ctx, t, 0, config, fee).await;
     let d = v.depositor(&mut ctx, 100_000 * USDC).await;
     let ix = v.deposit_ix(&mut ctx, &d, 50_000 * USDC).await;

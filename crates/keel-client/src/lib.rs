@@ -22,6 +22,11 @@ pub fn bits(x: f64) -> i128 {
     fixed::types::I80F48::from_num(x).to_bits()
 }
 
+/// f64 -> I80F48 as stored in a zero-copy account's configuration (`PodI128`).
+pub fn pod(x: f64) -> keel_venue::state::PodI128 {
+    bits(x).into()
+}
+
 /// Appends `keys` as read-only remaining accounts.
 pub fn with_readonly(mut ix: Instruction, keys: &[Pubkey]) -> Instruction {
     ix.accounts.extend(keys.iter().map(|k| AccountMeta::new_readonly(*k, false)));

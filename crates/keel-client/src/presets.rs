@@ -1,9 +1,9 @@
 //! Reference configurations: the parameters the tests, the demo and the docs use, defined once.
-use crate::bits;
+use crate::{bits, pod};
 use anchor_lang::prelude::Pubkey;
 use keel_math::mandate::LIMITS;
 use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, VaultConfig, MAX_ALLOWED_MARKETS};
-use keel_venue::state::{MarginConfig, OracleLimits, UnderlyingConfig};
+use keel_venue::state::{MarginConfig, OracleLimits, PodI128, UnderlyingConfig};
 
 /// One unit of a 6-decimal collateral.
 pub const USDC: u64 = 1_000_000;
@@ -45,24 +45,24 @@ pub fn vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultConfig {
     allowed_markets[..allowed.len()].copy_from_slice(allowed);
     VaultConfig {
         mandate: MandateConfig {
-            target_delta: 0,
-            delta_band: bits(5.0),
-            ww_risk_aversion: 0,
-            ww_cost: bits(0.0015),
-            max_abs_gamma: bits(10.0),
-            max_abs_vega: bits(2_000.0),
-            max_var_fraction: bits(0.2),
-            min_health: bits(1.5),
-            max_leverage: bits(3.0),
-            min_idle_fraction: bits(0.1),
-            weights: [bits(1.0); LIMITS],
+            target_delta: PodI128::ZERO,
+            delta_band: pod(5.0),
+            ww_risk_aversion: PodI128::ZERO,
+            ww_cost: pod(0.0015),
+            max_abs_gamma: pod(10.0),
+            max_abs_vega: pod(2_000.0),
+            max_var_fraction: pod(0.2),
+            min_health: pod(1.5),
+            max_leverage: pod(3.0),
+            min_idle_fraction: pod(0.1),
+            weights: [pod(1.0); LIMITS],
         },
         rebalance: RebalanceConfig {
             min_interval_secs: 3600,
-            latency_conf_multiple: bits(3.0),
+            latency_conf_multiple: pod(3.0),
             max_pricing_age_slots: 50,
-            min_benefit_ratio: bits(1.0),
-            reward_per_risk: bits(0.1),
+            min_benefit_ratio: pod(1.0),
+            reward_per_risk: pod(0.1),
             reward_cap: 50 * USDC,
             daily_reward_cap: 200 * USDC,
         },

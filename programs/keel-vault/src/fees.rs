@@ -48,7 +48,7 @@ pub fn accrue(vault: &mut Vault, nav: u64, now: i64) -> Result<(u64, u64)> {
     let after_mgmt = vault.total_shares.checked_add(mgmt).ok_or(VaultError::MathOverflow)?;
     // Performance: over the high-water mark of NAV per share.
     let pps = price_per_share(nav, after_mgmt)?;
-    let hwm = I80F48::from_bits(vault.high_water_mark);
+    let hwm = vault.high_water_mark.fx();
     let mut perf = 0u64;
     if hwm > I80F48::ZERO && pps > hwm && vault.config.performance_fee_bps > 0 && after_mgmt > 0 {
         let supply =
@@ -69,7 +69,7 @@ pub fn accrue(vault: &mut Vault, nav: u64, now: i64) -> Result<(u64, u64)> {
     // The mark only ratchets up.
     let pps_after = price_per_share(nav, vault.total_shares)?;
     if pps_after > hwm {
-        vault.high_water_mark = pps_after.to_bits();
+        vault.high_water_mark = pps_after.into();
     }
     Ok((mgmt, perf))
 }
@@ -77,10 +77,9 @@ pub fn accrue(vault: &mut Vault, nav: u64, now: i64) -> Result<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anchor_lang::AnchorDeserialize;
 
     fn vault(total_shares: u64, management_fee_bps: u16, performance_fee_bps: u16) -> Vault {
-        let mut v = Vault::try_from_slice(&vec![0u8; Vault::INIT_SPACE]).expect("zeroed vault");
+        let mut v: Vault = bytemuck::Zeroable::zeroed();
         v.total_shares = total_shares;
         v.config.management_fee_bps = management_fee_bps;
         v.config.performance_fee_bps = performance_fee_bps;

@@ -3,7 +3,7 @@
 //! account's owner).
 use crate::error::VaultError;
 use crate::portfolio::find;
-use crate::state::{BreakerConfig, Vault};
+use crate::state::{BreakerConfig, Vault, VaultSigner};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use keel_math::SafeMath;
@@ -66,7 +66,7 @@ impl<'info> VenueLink<'info> {
     /// Venue `trade` for the vault's margin account.
     pub fn trade(
         &self,
-        vault: &Account<'info, Vault>,
+        vault: &VaultSigner<'info>,
         market: &AccountInfo<'info>,
         markets: &[AccountInfo<'info>],
         size: i64,
@@ -74,7 +74,7 @@ impl<'info> VenueLink<'info> {
     ) -> Result<()> {
         let others = self.position_markets(markets, Some(market.key))?;
         let accounts = keel_venue::cpi::accounts::Trade {
-            owner: vault.to_account_info(),
+            owner: vault.info.clone(),
             venue: self.venue.to_account_info(),
             margin_account: self.margin_account.to_account_info(),
             underlying: self.underlying.to_account_info(),
@@ -101,14 +101,14 @@ impl<'info> VenueLink<'info> {
     /// Venue `deposit_margin` (idle -> margin) or `withdraw_margin` (margin -> idle), signed by the vault PDA.
     pub fn margin_flow(
         &self,
-        vault: &Account<'info, Vault>,
+        vault: &VaultSigner<'info>,
         c: &Collateral<'info>,
         amount: u64,
         deposit: bool,
         markets: &[AccountInfo<'info>],
     ) -> Result<()> {
         let accounts = keel_venue::cpi::accounts::MarginFlowAccounts {
-            owner: vault.to_account_info(),
+            owner: vault.info.clone(),
             venue: self.venue.to_account_info(),
             margin_account: self.margin_account.to_account_info(),
             collateral_mint: c.mint.clone(),

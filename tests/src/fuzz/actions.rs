@@ -173,7 +173,7 @@ impl Actors {
         // is exercised; the demo's own floor of 1.5 is out of reach of the book it runs.
         let vault: keel_vault::state::Vault = w.chain.read(&w.keys.vault).await?;
         let mut config = vault.config;
-        config.mandate.min_health = keel_client::bits(40.0);
+        config.mandate.min_health = keel_client::pod(40.0);
         w.chain.send(&[keel_client::vault::queue_config_ix(&w.admin(), &w.keys.vault, config)], &[]).await?;
         let t = w.chain.clock().await?.unix_timestamp + i64::from(config.timelock_secs) + 1;
         w.chain.set_time(t).await?;

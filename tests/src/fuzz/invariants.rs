@@ -33,7 +33,7 @@ impl Measure {
             return Measure { priced: None, risk: None };
         };
         let priced = keel_vault::portfolio::nav_rounded(&view.vault, &holdings, Bound::Lower).ok().and_then(|nav| {
-            let mut v = view.vault.clone();
+            let mut v = view.vault;
             keel_vault::fees::accrue(&mut v, nav, view.clock.unix_timestamp).ok()?;
             Some((nav, v.total_shares))
         });

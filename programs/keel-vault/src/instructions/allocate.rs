@@ -5,7 +5,7 @@
 use crate::error::VaultError;
 use crate::events::Allocated;
 use crate::portfolio::Holdings;
-use crate::state::Vault;
+use crate::state::{Vault, VaultConfig, VaultSigner};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
@@ -41,15 +41,16 @@ pub fn require_within(m: &Mandate, p: &PortfolioRisk) -> Result<()> {
 
 /// Runs every leg as a venue trade signed by the vault; each market must be allowed.
 pub fn execute_legs<'info>(
-    vault: &Account<'info, Vault>,
+    config: &VaultConfig,
+    signer: &VaultSigner<'info>,
     link: &VenueLink<'info>,
     legs: &[Leg],
     markets: &[AccountInfo<'info>],
 ) -> Result<()> {
     for leg in legs {
-        require!(vault.config.is_allowed(&leg.market), VaultError::MarketNotAllowed);
+        require!(config.is_allowed(&leg.market), VaultError::MarketNotAllowed);
         let market = crate::portfolio::find(markets, &leg.market)?;
-        link.trade(vault, market, markets, leg.size, leg.limit_price)?;
+        link.trade(signer, market, markets, leg.size, leg.limit_price)?;
     }
     Ok(())
 }
@@ -58,7 +59,7 @@ pub fn execute_legs<'info>(
 pub struct Allocate<'info> {
     pub strategist: Signer<'info>,
     #[account(mut, has_one = strategist @ VaultError::UnauthorizedStrategist, has_one = collateral_mint, has_one = idle)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
     #[account(mint::token_program = token_program)]
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
@@ -69,9 +70,9 @@ pub struct Allocate<'info> {
     pub venue_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(mut, address = link.venue.lp_mint @ VaultError::VenueAccountMismatch)]
     pub venue_lp_mint: Box<InterfaceAccount<'info, Mint>>,
-    #[account(mut, address = vault.lp_account @ VaultError::VenueAccountMismatch)]
+    #[account(mut, address = vault.load()?.lp_account @ VaultError::VenueAccountMismatch)]
     pub vault_lp: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(address = vault.token_program)]
+    #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
@@ -86,9 +87,15 @@ pub struct Moves {
 }
 
 impl<'info> Allocate<'info> {
-    fn lp_flow(&self, amount: u64, deposit: bool, markets: &[AccountInfo<'info>]) -> Result<()> {
+    fn lp_flow(
+        &self,
+        signer: &VaultSigner<'info>,
+        amount: u64,
+        deposit: bool,
+        markets: &[AccountInfo<'info>],
+    ) -> Result<()> {
         let accounts = keel_venue::cpi::accounts::LpFlowAccounts {
-            owner: self.vault.to_account_info(),
+            owner: signer.info.clone(),
             venue: self.link.venue.to_account_info(),
             collateral_mint: self.collateral_mint.to_account_info(),
             collateral_vault: self.venue_collateral.to_account_info(),
@@ -101,8 +108,8 @@ impl<'info> Allocate<'info> {
         require!(markets.len() >= n, VaultError::MissingMarketAccount);
         let all = markets[..n].to_vec();
         let program = self.link.venue_program.key();
-        self.vault.with_signer(|signer| {
-            let ctx = CpiContext::new_with_signer(program, accounts, signer).with_remaining_accounts(all);
+        signer.with_signer(|seeds| {
+            let ctx = CpiContext::new_with_signer(program, accounts, seeds).with_remaining_accounts(all);
             if deposit {
                 keel_venue::cpi::deposit_lp(ctx, amount)
             } else {
@@ -119,10 +126,6 @@ impl<'info> Allocate<'info> {
             token_program: self.token_program.to_account_info(),
         }
     }
-
-    fn margin_flow(&self, amount: u64, deposit: bool, markets: &[AccountInfo<'info>]) -> Result<()> {
-        self.link.margin_flow(&self.vault, &self.collateral(), amount, deposit, markets)
-    }
 }
 
 pub fn allocate<'info>(ctx: Context<'info, Allocate<'info>>, moves: Moves, legs: Vec<Leg>) -> Result<()> {
@@ -130,27 +133,32 @@ pub fn allocate<'info>(ctx: Context<'info, Allocate<'info>>, moves: Moves, legs:
     let Moves { margin_in, lp_in, lp_out, margin_out } = moves;
     let now = Clock::get()?.unix_timestamp;
     let a = &ctx.accounts;
-    a.link.check(&a.vault)?;
-    require!(!a.vault.is_paused(now), VaultError::VaultPaused);
-    let (price, tripped) = a.link.price(&a.vault.config.breaker)?;
-    require!(!tripped, VaultError::CircuitBreakerTripped);
-    require!(margin_in.saturating_add(lp_in) <= a.vault.idle_assets, VaultError::InsufficientIdle);
-    require!(lp_out <= a.vault.lp_shares_held, VaultError::InsufficientShares);
+    let (price, config, signer) = {
+        let vault = a.vault.load()?;
+        a.link.check(&vault)?;
+        require!(!vault.is_paused(now), VaultError::VaultPaused);
+        let (price, tripped) = a.link.price(&vault.config.breaker)?;
+        require!(!tripped, VaultError::CircuitBreakerTripped);
+        require!(margin_in.saturating_add(lp_in) <= vault.idle_assets, VaultError::InsufficientIdle);
+        require!(lp_out <= vault.lp_shares_held, VaultError::InsufficientShares);
+        (price, vault.config, vault.signer(a.vault.to_account_info()))
+    };
     let markets = ctx.remaining_accounts;
-    // 2. Collateral to the venue (margin, LP pool), the trades, collateral back.
+    // 2. Collateral to the venue (margin, LP pool), the trades, collateral back (no borrow of the vault is held
+    //    across the CPIs).
     let (idle_before, lp_before) = (a.idle.amount, a.vault_lp.amount);
     if margin_in > 0 {
-        a.margin_flow(margin_in, true, markets)?;
+        a.link.margin_flow(&signer, &a.collateral(), margin_in, true, markets)?;
     }
     if lp_in > 0 {
-        a.lp_flow(lp_in, true, markets)?;
+        a.lp_flow(&signer, lp_in, true, markets)?;
     }
-    execute_legs(&a.vault, &a.link, &legs, markets)?;
+    execute_legs(&config, &signer, &a.link, &legs, markets)?;
     if lp_out > 0 {
-        a.lp_flow(lp_out, false, markets)?;
+        a.lp_flow(&signer, lp_out, false, markets)?;
     }
     if margin_out > 0 {
-        a.margin_flow(margin_out, false, markets)?;
+        a.link.margin_flow(&signer, &a.collateral(), margin_out, false, markets)?;
     }
     // 3. Internal accounting follows what the venue moved (donations to either account were never counted).
     let a = &mut *ctx.accounts;
@@ -159,20 +167,19 @@ pub fn allocate<'info>(ctx: Context<'info, Allocate<'info>>, moves: Moves, legs:
     let idle_change = i128::from(a.idle.amount) - i128::from(idle_before);
     let lp_change = i128::from(a.vault_lp.amount) - i128::from(lp_before);
     let apply = |x: u64, d: i128| u64::try_from(i128::from(x) + d).map_err(|_| error!(VaultError::MathOverflow));
-    a.vault.idle_assets = apply(a.vault.idle_assets, idle_change)?;
-    a.vault.lp_shares_held = apply(a.vault.lp_shares_held, lp_change)?;
+    let mut v = a.vault.load_mut()?;
+    v.idle_assets = apply(v.idle_assets, idle_change)?;
+    v.lp_shares_held = apply(v.lp_shares_held, lp_change)?;
     // 4. The result must sit inside every limit.
-    let a = &ctx.accounts;
-    let holdings = Holdings::load(&a.vault, &a.link.venue, &a.link.margin_account, markets, now)?;
-    let p = holdings.portfolio(&a.vault, &a.link.venue, price.price)?;
-    let mandate = a.vault.config.mandate.mandate();
+    let holdings = Holdings::load(&v, &a.link.venue, &a.link.margin_account, markets, now)?;
+    let p = holdings.portfolio(&v, &a.link.venue, price.price)?;
+    let mandate = v.config.mandate.mandate();
     require_within(&mandate, &p)?;
     let breach = mandate.breach(&mandate.excesses(&p).map_err(VaultError::from)?).map_err(VaultError::from)?;
-    let v = &mut ctx.accounts.vault;
     v.sequence = v.sequence.checked_add(1).ok_or(VaultError::MathOverflow)?;
     emit!(Allocated {
-        vault: v.key(),
-        strategist: ctx.accounts.strategist.key(),
+        vault: a.vault.key(),
+        strategist: a.strategist.key(),
         sequence: v.sequence,
         moves,
         legs: u8::try_from(legs.len()).map_err(|_| VaultError::MathOverflow)?,

@@ -10,17 +10,22 @@ use anchor_lang::prelude::*;
 pub struct QueueConfig<'info> {
     pub curator: Signer<'info>,
     #[account(mut, has_one = curator @ VaultError::UnauthorizedCurator)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
 }
 
 pub fn queue_config(ctx: Context<QueueConfig>, config: VaultConfig) -> Result<()> {
     // 1. Valid, then queued with its eta (replacing any queued change, which restarts the clock).
     require!(config.is_valid(), VaultError::InvalidConfig);
     let now = Clock::get()?.unix_timestamp;
-    let v = &mut ctx.accounts.vault;
+    let mut v = ctx.accounts.vault.load_mut()?;
     v.pending_config = config;
     v.pending_eta = now.saturating_add(i64::from(v.config.timelock_secs));
-    emit!(ConfigQueued { vault: v.key(), curator: ctx.accounts.curator.key(), config, eta: v.pending_eta });
+    emit!(ConfigQueued {
+        vault: ctx.accounts.vault.key(),
+        curator: ctx.accounts.curator.key(),
+        config,
+        eta: v.pending_eta
+    });
     Ok(())
 }
 
@@ -28,30 +33,30 @@ pub fn queue_config(ctx: Context<QueueConfig>, config: VaultConfig) -> Result<()
 pub struct ApplyConfig<'info> {
     pub actor: Signer<'info>,
     #[account(mut)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
 }
 
 pub fn apply_config(ctx: Context<ApplyConfig>) -> Result<()> {
     // 1. Something queued and its time has come.
     let now = Clock::get()?.unix_timestamp;
-    let v = &mut ctx.accounts.vault;
+    let mut v = ctx.accounts.vault.load_mut()?;
     require!(v.pending_eta != 0, VaultError::NoPendingChange);
     require!(now >= v.pending_eta, VaultError::TimelockNotExpired);
     // 2. In force.
     v.config = v.pending_config;
     v.pending_eta = 0;
-    emit!(ConfigApplied { vault: v.key(), config: v.config });
+    emit!(ConfigApplied { vault: ctx.accounts.vault.key(), config: v.config });
     Ok(())
 }
 
 pub fn cancel_config(ctx: Context<ApplyConfig>) -> Result<()> {
     // 1. Guardian (veto) or curator (withdraws its own change).
-    let v = &mut ctx.accounts.vault;
+    let mut v = ctx.accounts.vault.load_mut()?;
     let actor = ctx.accounts.actor.key();
     require!(actor == v.guardian || actor == v.curator, VaultError::UnauthorizedGuardian);
     require!(v.pending_eta != 0, VaultError::NoPendingChange);
     // 2. Dropped.
     v.pending_eta = 0;
-    emit!(ConfigCancelled { vault: v.key(), actor });
+    emit!(ConfigCancelled { vault: ctx.accounts.vault.key(), actor });
     Ok(())
 }

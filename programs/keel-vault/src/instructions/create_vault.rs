@@ -7,7 +7,7 @@ use crate::events::VaultCreated;
 use crate::state::{Vault, VaultConfig};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::Mint;
-use keel_venue::state::{Underlying, Venue as VenueState};
+use keel_venue::state::{PodI128, Underlying, Venue as VenueState};
 
 #[derive(Accounts)]
 #[instruction(id: u16)]
@@ -22,11 +22,11 @@ pub struct CreateVault<'info> {
     #[account(
         init,
         payer = curator,
-        space = 8 + Vault::INIT_SPACE,
+        space = Vault::SPACE,
         seeds = [Vault::SEED, venue.key().as_ref(), &id.to_le_bytes()],
         bump,
     )]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
     pub system_program: Program<'info, System>,
 }
 
@@ -48,7 +48,8 @@ pub fn create_vault(
     );
     let (venue, underlying, curator) = (a.venue.key(), a.underlying.key(), a.curator.key());
     let (mint, decimals, token_program) = (a.collateral_mint.key(), a.collateral_mint.decimals, a.venue.token_program);
-    let v = &mut ctx.accounts.vault;
+    let vault = ctx.accounts.vault.key();
+    let mut v = ctx.accounts.vault.load_init()?;
     v.bump = ctx.bumps.vault;
     v.id = id;
     v.curator = curator;
@@ -65,7 +66,7 @@ pub fn create_vault(
     v.pending_config = config;
     v.pending_eta = 0;
     v.last_fee_ts = now;
-    v.high_water_mark = 0;
-    emit!(VaultCreated { vault: v.key(), venue, curator, strategist, guardian, margin_account: margin, config });
+    v.high_water_mark = PodI128::ZERO;
+    emit!(VaultCreated { vault, venue, curator, strategist, guardian, margin_account: margin, config });
     Ok(())
 }

@@ -17,7 +17,7 @@ use keel_math::margin::Bound;
 pub struct Deposit<'info> {
     pub owner: Signer<'info>,
     #[account(mut, has_one = collateral_mint, has_one = idle, has_one = share_mint)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
     #[account(mint::token_program = token_program)]
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
@@ -29,46 +29,49 @@ pub struct Deposit<'info> {
     pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(mut, token::mint = share_mint, token::authority = owner, token::token_program = token_program)]
     pub owner_shares: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(address = vault.token_program)]
+    #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Result<()> {
-    // 1. Open for deposits: not paused, breaker not tripped, at least the minimum.
     let now = Clock::get()?.unix_timestamp;
-    let vault = &ctx.accounts.vault;
-    ctx.accounts.link.check(vault)?;
-    require!(!vault.is_paused(now), VaultError::VaultPaused);
-    let (_, tripped) = ctx.accounts.link.price(&vault.config.breaker)?;
-    require!(!tripped, VaultError::CircuitBreakerTripped);
-    require!(amount > 0, VaultError::InvalidAmount);
-    require!(amount >= vault.config.min_deposit, VaultError::DepositTooSmall);
-    // 2. Fees to date, then the upper NAV.
-    let holdings = ctx.accounts.link.holdings(vault, ctx.remaining_accounts, now)?;
-    fees::accrue_at_lower_nav(&mut ctx.accounts.vault, &holdings, now)?;
-    let vault = &ctx.accounts.vault;
-    let nav = nav_rounded(vault, &holdings, Bound::Upper)?;
-    // 3. Clamp to the caps: the vault's total and this depositor's holding after the deposit.
-    let sm = Vault::SHARE_MATH;
-    let held = sm
-        .shares_to_amount_ceil(ctx.accounts.owner_shares.amount, nav, vault.total_shares)
-        .map_err(VaultError::from)?;
-    let room = vault.config.max_total_assets.saturating_sub(nav).min(vault.config.max_user_assets.saturating_sub(held));
-    let amount = amount.min(room);
-    require!(amount >= vault.config.min_deposit, VaultError::DepositCapReached);
-    let shares = sm.amount_to_shares_floor(amount, nav, vault.total_shares).map_err(VaultError::from)?;
-    require!(shares > 0, VaultError::RoundsToZero);
-    // 4. Collateral in, shares out.
+    let (nav, amount, shares, signer) = {
+        let mut vault = ctx.accounts.vault.load_mut()?;
+        // 1. Open for deposits: not paused, breaker not tripped, at least the minimum.
+        ctx.accounts.link.check(&vault)?;
+        require!(!vault.is_paused(now), VaultError::VaultPaused);
+        let (_, tripped) = ctx.accounts.link.price(&vault.config.breaker)?;
+        require!(!tripped, VaultError::CircuitBreakerTripped);
+        require!(amount > 0, VaultError::InvalidAmount);
+        require!(amount >= vault.config.min_deposit, VaultError::DepositTooSmall);
+        // 2. Fees to date, then the upper NAV.
+        let holdings = ctx.accounts.link.holdings(&vault, ctx.remaining_accounts, now)?;
+        fees::accrue_at_lower_nav(&mut vault, &holdings, now)?;
+        let nav = nav_rounded(&vault, &holdings, Bound::Upper)?;
+        // 3. Clamp to the caps: the vault's total and this depositor's holding after the deposit.
+        let sm = Vault::SHARE_MATH;
+        let held = sm
+            .shares_to_amount_ceil(ctx.accounts.owner_shares.amount, nav, vault.total_shares)
+            .map_err(VaultError::from)?;
+        let cfg = &vault.config;
+        let room = cfg.max_total_assets.saturating_sub(nav).min(cfg.max_user_assets.saturating_sub(held));
+        let amount = amount.min(room);
+        require!(amount >= vault.config.min_deposit, VaultError::DepositCapReached);
+        let shares = sm.amount_to_shares_floor(amount, nav, vault.total_shares).map_err(VaultError::from)?;
+        require!(shares > 0, VaultError::RoundsToZero);
+        (nav, amount, shares, vault.signer(ctx.accounts.vault.to_account_info()))
+    };
+    // 4. Collateral in, shares out (no borrow of the vault is held across the CPIs).
     let a = &ctx.accounts;
     let (from, to, owner) = (a.owner_collateral.to_account_info(), a.idle.to_account_info(), a.owner.to_account_info());
     transfer_signed_by_user(&a.token_program, &a.collateral_mint, from, to, owner, amount)?;
-    mint_shares(&a.vault, &a.token_program, &a.share_mint, a.owner_shares.to_account_info(), shares)?;
+    mint_shares(&signer, &a.token_program, &a.share_mint, a.owner_shares.to_account_info(), shares)?;
     // 5. Internal accounting and the event.
-    let v = &mut ctx.accounts.vault;
+    let mut v = ctx.accounts.vault.load_mut()?;
     v.idle_assets = v.idle_assets.checked_add(amount).ok_or(VaultError::MathOverflow)?;
     v.total_shares = v.total_shares.checked_add(shares).ok_or(VaultError::MathOverflow)?;
     emit!(Deposited {
-        vault: v.key(),
+        vault: ctx.accounts.vault.key(),
         owner: ctx.accounts.owner.key(),
         amount,
         shares,

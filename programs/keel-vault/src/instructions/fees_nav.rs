@@ -14,44 +14,47 @@ use keel_math::margin::Bound;
 #[derive(Accounts)]
 pub struct CollectFees<'info> {
     #[account(mut, has_one = share_mint)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
     #[account(mut)]
     pub share_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(
         mut,
         token::mint = share_mint,
-        token::authority = vault.config.fee_recipient,
+        token::authority = vault.load()?.config.fee_recipient,
         token::token_program = token_program,
     )]
     pub recipient_shares: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(address = vault.token_program)]
+    #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 pub fn collect_fees<'info>(ctx: Context<'info, CollectFees<'info>>) -> Result<()> {
-    // 1. Accrue to now at the lower NAV.
     let now = Clock::get()?.unix_timestamp;
     let a = &ctx.accounts;
-    a.link.check(&a.vault)?;
-    let holdings = a.link.holdings(&a.vault, ctx.remaining_accounts, now)?;
-    let nav = nav_rounded(&a.vault, &holdings, Bound::Lower)?;
-    let (management_shares, performance_shares) = fees::accrue(&mut ctx.accounts.vault, nav, now)?;
+    let (nav, management_shares, performance_shares, owed, signer) = {
+        // 1. Accrue to now at the lower NAV.
+        let mut vault = a.vault.load_mut()?;
+        a.link.check(&vault)?;
+        let holdings = a.link.holdings(&vault, ctx.remaining_accounts, now)?;
+        let nav = nav_rounded(&vault, &holdings, Bound::Lower)?;
+        let (management, performance) = fees::accrue(&mut vault, nav, now)?;
+        let owed = vault.unminted_fee_shares;
+        vault.unminted_fee_shares = 0;
+        (nav, management, performance, owed, vault.signer(a.vault.to_account_info()))
+    };
     // 2. Mint what has accrued to the recipient.
-    let a = &ctx.accounts;
-    let owed = a.vault.unminted_fee_shares;
     if owed > 0 {
-        mint_shares(&a.vault, &a.token_program, &a.share_mint, a.recipient_shares.to_account_info(), owed)?;
+        mint_shares(&signer, &a.token_program, &a.share_mint, a.recipient_shares.to_account_info(), owed)?;
     }
-    let v = &mut ctx.accounts.vault;
-    v.unminted_fee_shares = 0;
+    let v = a.vault.load()?;
     emit!(FeesAccrued {
-        vault: v.key(),
+        vault: a.vault.key(),
         management_shares,
         performance_shares,
         unminted_fee_shares: 0,
         total_shares: v.total_shares,
-        high_water_mark: v.high_water_mark,
+        high_water_mark: v.high_water_mark.get(),
         nav,
     });
     Ok(())
@@ -59,7 +62,7 @@ pub fn collect_fees<'info>(ctx: Context<'info, CollectFees<'info>>) -> Result<()
 
 #[derive(Accounts)]
 pub struct Nav<'info> {
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
 }
 
@@ -75,13 +78,14 @@ pub struct NavView {
 pub fn nav<'info>(ctx: Context<'info, Nav<'info>>) -> Result<NavView> {
     let now = Clock::get()?.unix_timestamp;
     let a = &ctx.accounts;
-    a.link.check(&a.vault)?;
-    let holdings = a.link.holdings(&a.vault, ctx.remaining_accounts, now)?;
+    let vault = a.vault.load()?;
+    a.link.check(&vault)?;
+    let holdings = a.link.holdings(&vault, ctx.remaining_accounts, now)?;
     let view = NavView {
-        nav_lower: nav_rounded(&a.vault, &holdings, Bound::Lower)?,
-        nav_upper: nav_rounded(&a.vault, &holdings, Bound::Upper)?,
-        total_shares: a.vault.total_shares,
-        idle_assets: a.vault.idle_assets,
+        nav_lower: nav_rounded(&vault, &holdings, Bound::Lower)?,
+        nav_upper: nav_rounded(&vault, &holdings, Bound::Upper)?,
+        total_shares: vault.total_shares,
+        idle_assets: vault.idle_assets,
     };
     require!(view.nav_upper >= view.nav_lower, VaultError::MathOverflow);
     Ok(view)

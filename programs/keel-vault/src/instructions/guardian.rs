@@ -10,19 +10,23 @@ use anchor_lang::prelude::*;
 pub struct Pause<'info> {
     pub guardian: Signer<'info>,
     #[account(mut, has_one = guardian @ VaultError::UnauthorizedGuardian)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
 }
 
 pub fn pause(ctx: Context<Pause>, duration_secs: u32) -> Result<()> {
     // 1. Within the maximum, and not inside the cooldown that follows the previous pause.
     let now = Clock::get()?.unix_timestamp;
-    let v = &mut ctx.accounts.vault;
+    let mut v = ctx.accounts.vault.load_mut()?;
     require!(duration_secs > 0 && duration_secs <= v.config.max_pause_secs, VaultError::PauseNotAllowed);
     let cooldown_end = v.paused_until.saturating_add(i64::from(v.config.pause_cooldown_secs));
     require!(v.paused_until == 0 || now >= cooldown_end, VaultError::PauseNotAllowed);
     // 2. Pause until now + duration.
     v.paused_until = now.saturating_add(i64::from(duration_secs));
-    emit!(PauseChanged { vault: v.key(), actor: ctx.accounts.guardian.key(), paused_until: v.paused_until });
+    emit!(PauseChanged {
+        vault: ctx.accounts.vault.key(),
+        actor: ctx.accounts.guardian.key(),
+        paused_until: v.paused_until
+    });
     Ok(())
 }
 
@@ -30,17 +34,21 @@ pub fn pause(ctx: Context<Pause>, duration_secs: u32) -> Result<()> {
 pub struct Unpause<'info> {
     pub actor: Signer<'info>,
     #[account(mut)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
 }
 
 pub fn unpause(ctx: Context<Unpause>) -> Result<()> {
     // 1. The guardian at any time; anyone once the pause has expired.
     let now = Clock::get()?.unix_timestamp;
-    let v = &mut ctx.accounts.vault;
+    let mut v = ctx.accounts.vault.load_mut()?;
     let is_guardian = ctx.accounts.actor.key() == v.guardian;
     require!(is_guardian || !v.is_paused(now), VaultError::UnauthorizedGuardian);
     // 2. The pause ends now at the latest (the cooldown runs from here).
     v.paused_until = v.paused_until.min(now);
-    emit!(PauseChanged { vault: v.key(), actor: ctx.accounts.actor.key(), paused_until: v.paused_until });
+    emit!(PauseChanged {
+        vault: ctx.accounts.vault.key(),
+        actor: ctx.accounts.actor.key(),
+        paused_until: v.paused_until
+    });
     Ok(())
 }

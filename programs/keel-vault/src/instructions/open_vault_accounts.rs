@@ -14,9 +14,9 @@ pub struct OpenVaultAccounts<'info> {
     #[account(mut)]
     pub curator: Signer<'info>,
     #[account(mut, has_one = curator @ VaultError::UnauthorizedCurator, has_one = venue @ VaultError::VenueAccountMismatch)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
     pub venue: Box<Account<'info, VenueState>>,
-    #[account(address = vault.collateral_mint @ VaultError::VenueAccountMismatch, mint::token_program = token_program)]
+    #[account(address = vault.load()?.collateral_mint @ VaultError::VenueAccountMismatch, mint::token_program = token_program)]
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(
         init,
@@ -62,10 +62,10 @@ pub struct OpenVaultAccounts<'info> {
     pub vault_lp: Box<InterfaceAccount<'info, TokenAccount>>,
     /// CHECK: created by keel-venue's `open_margin_account` (PDA ["margin", venue, vault] of that program); its
     /// address was recorded by `create_vault`.
-    #[account(mut, address = vault.margin_account @ VaultError::VenueAccountMismatch)]
+    #[account(mut, address = vault.load()?.margin_account @ VaultError::VenueAccountMismatch)]
     pub margin_account: UncheckedAccount<'info>,
     pub venue_program: Program<'info, KeelVenue>,
-    #[account(address = vault.token_program @ VaultError::VenueAccountMismatch)]
+    #[account(address = vault.load()?.token_program @ VaultError::VenueAccountMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
     pub system_program: Program<'info, System>,
 }
@@ -78,30 +78,26 @@ pub fn open_vault_accounts(ctx: Context<OpenVaultAccounts>) -> Result<()> {
         ctx.accounts.escrow.key(),
         ctx.accounts.vault_lp.key(),
     );
-    let v = &mut ctx.accounts.vault;
-    v.share_mint = share_mint;
-    v.idle = idle;
-    v.escrow = escrow;
-    v.lp_account = lp;
+    let (signer, margin_account) = {
+        let mut v = ctx.accounts.vault.load_mut()?;
+        v.share_mint = share_mint;
+        v.idle = idle;
+        v.escrow = escrow;
+        v.lp_account = lp;
+        (v.signer(ctx.accounts.vault.to_account_info()), v.margin_account)
+    };
     // 2. The venue margin account, owned by the vault PDA (the curator pays its rent).
     let a = &ctx.accounts;
     let cpi = keel_venue::cpi::accounts::OpenMarginAccount {
         payer: a.curator.to_account_info(),
-        owner: a.vault.to_account_info(),
+        owner: signer.info.clone(),
         venue: a.venue.to_account_info(),
         margin_account: a.margin_account.to_account_info(),
         system_program: a.system_program.to_account_info(),
     };
-    a.vault.with_signer(|signer| {
-        keel_venue::cpi::open_margin_account(CpiContext::new_with_signer(a.venue_program.key(), cpi, signer))
+    signer.with_signer(|seeds| {
+        keel_venue::cpi::open_margin_account(CpiContext::new_with_signer(a.venue_program.key(), cpi, seeds))
     })?;
-    emit!(VaultAccountsOpened {
-        vault: a.vault.key(),
-        share_mint,
-        idle,
-        escrow,
-        lp_account: lp,
-        margin_account: a.vault.margin_account,
-    });
+    emit!(VaultAccountsOpened { vault: a.vault.key(), share_mint, idle, escrow, lp_account: lp, margin_account });
     Ok(())
 }

@@ -33,7 +33,7 @@ use keel_math::SafeMath;
 pub struct Rebalance<'info> {
     pub keeper: Signer<'info>,
     #[account(mut, has_one = collateral_mint, has_one = idle)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
     #[account(mint::token_program = token_program)]
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
@@ -45,7 +45,7 @@ pub struct Rebalance<'info> {
     /// The venue's collateral vault (for returning freed margin to idle).
     #[account(mut, address = link.venue.collateral_vault @ VaultError::VenueAccountMismatch)]
     pub venue_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(address = vault.token_program)]
+    #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
@@ -90,8 +90,12 @@ fn run<'info>(
     let clock = Clock::get()?;
     let now = clock.unix_timestamp;
     let a = &ctx.accounts;
-    let (vault, link, markets) = (&a.vault, &a.link, ctx.remaining_accounts);
-    link.check(vault)?;
+    // A shared borrow of the vault may stay open across the venue and token CPIs (the vault is never writable in
+    // them); it ends before step 6 writes.
+    let vault = a.vault.load()?;
+    let signer = vault.signer(a.vault.to_account_info());
+    let (link, markets) = (&a.link, ctx.remaining_accounts);
+    link.check(&vault)?;
     let cfg = vault.config.rebalance;
     // 1. Sequence.
     require!(pricing.expected_sequence == vault.sequence, VaultError::StaleSequence);
@@ -100,15 +104,15 @@ fn run<'info>(
     let (price, _) = link.price(&vault.config.breaker)?;
     let moved = price.price.safe_sub(fx(pricing.priced_price)).map_err(m)?.saturating_abs();
     require!(
-        moved <= fx(cfg.latency_conf_multiple).safe_mul(price.conf).map_err(m)?,
+        moved <= cfg.latency_conf_multiple.fx().safe_mul(price.conf).map_err(m)?,
         VaultError::OracleMovedSincePricing
     );
     let age = clock.slot.checked_sub(pricing.priced_slot).ok_or(VaultError::PricingTooOld)?;
-    require!(age <= cfg.max_pricing_age_slots, VaultError::PricingTooOld);
+    require!(age <= u64::from(cfg.max_pricing_age_slots), VaultError::PricingTooOld);
     // 3. Before: the portfolio, the breach, the value at unbiased marks.
     let mandate = vault.config.mandate.mandate();
-    let before_h = Holdings::load(vault, &link.venue, &link.margin_account, markets, now)?;
-    let before = before_h.portfolio(vault, &link.venue, price.price)?;
+    let before_h = Holdings::load(&vault, &link.venue, &link.margin_account, markets, now)?;
+    let before = before_h.portfolio(&vault, &link.venue, price.price)?;
     require!(before.nav > I80F48::ZERO, VaultError::NonPositiveNav);
     let breach_before = mandate.breach(&mandate.excesses(&before).map_err(m)?).map_err(m)?;
     if deleverage {
@@ -124,7 +128,7 @@ fn run<'info>(
         require!(now >= next, VaultError::RebalanceTooSoon);
     }
     // 4. Execute, then return freed margin to idle if asked (it must not leave the margin account short).
-    execute_legs(vault, link, &legs, markets)?;
+    execute_legs(&vault.config, &signer, link, &legs, markets)?;
     if margin_out > 0 {
         let c = Collateral {
             mint: a.collateral_mint.to_account_info(),
@@ -132,12 +136,12 @@ fn run<'info>(
             idle: a.idle.to_account_info(),
             token_program: a.token_program.to_account_info(),
         };
-        link.margin_flow(vault, &c, margin_out, false, markets)?;
+        link.margin_flow(&signer, &c, margin_out, false, markets)?;
     }
     let moved = I80F48::from_num(margin_out);
     // 5. After, with the reward taken out of idle, judged against before.
-    let after_h = Holdings::load(vault, &link.venue, &link.margin_account, markets, now)?;
-    let mut after = after_h.portfolio(vault, &link.venue, price.price)?;
+    let after_h = Holdings::load(&vault, &link.venue, &link.margin_account, markets, now)?;
+    let mut after = after_h.portfolio(&vault, &link.venue, price.price)?;
     after.idle = after.idle.safe_add(moved).map_err(m)?;
     after.nav = after.nav.safe_add(moved).map_err(m)?;
     // Risk removed: the larger of the fall in worst scenario loss and the fall in money at risk in the delta excess
@@ -156,7 +160,7 @@ fn run<'info>(
     let day = now.div_euclid(86_400);
     let paid_today = if vault.reward_day == day { vault.reward_paid_today } else { 0 };
     let earned: u64 =
-        fx(cfg.reward_per_risk).safe_mul(risk_removed).map_err(m)?.floor().checked_to_num().unwrap_or(u64::MAX);
+        cfg.reward_per_risk.fx().safe_mul(risk_removed).map_err(m)?.floor().checked_to_num().unwrap_or(u64::MAX);
     let idle_now = vault.idle_assets.checked_add(margin_out).ok_or(VaultError::MathOverflow)?;
     let reward = earned.min(cfg.reward_cap).min(cfg.daily_reward_cap.saturating_sub(paid_today)).min(idle_now);
     let r = I80F48::from_num(reward);
@@ -170,22 +174,23 @@ fn run<'info>(
         }
         Verdict::NoImprovement => return err!(VaultError::NotRiskReducing),
     }
-    require!(risk_removed >= cost.safe_mul(fx(cfg.min_benefit_ratio)).map_err(m)?, VaultError::RiskNotWorthCost);
+    require!(risk_removed >= cost.safe_mul(cfg.min_benefit_ratio.fx()).map_err(m)?, VaultError::RiskNotWorthCost);
     // 6. Pay, advance the sequence, announce.
     if reward > 0 {
         let (from, to) = (a.idle.to_account_info(), a.keeper_collateral.to_account_info());
-        transfer_signed_by_vault(&a.vault, &a.token_program, &a.collateral_mint, from, to, reward)?;
+        transfer_signed_by_vault(&signer, &a.token_program, &a.collateral_mint, from, to, reward)?;
     }
     let breach_after = mandate.breach(&mandate.excesses(&after).map_err(m)?).map_err(m)?;
-    let v = &mut ctx.accounts.vault;
+    drop(vault);
+    let mut v = a.vault.load_mut()?;
     v.idle_assets = idle_now - reward;
     v.reward_day = day;
     v.reward_paid_today = paid_today.saturating_add(reward);
     v.sequence = v.sequence.checked_add(1).ok_or(VaultError::MathOverflow)?;
     v.last_rebalance_ts = now;
     emit!(Rebalanced {
-        vault: v.key(),
-        keeper: ctx.accounts.keeper.key(),
+        vault: a.vault.key(),
+        keeper: a.keeper.key(),
         sequence: v.sequence,
         deleverage,
         risk_removed: risk_removed.to_bits(),

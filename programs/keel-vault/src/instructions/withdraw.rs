@@ -17,7 +17,7 @@ pub struct RequestWithdrawal<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
     #[account(mut, has_one = share_mint, has_one = escrow)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
     pub share_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(mut)]
@@ -35,30 +35,35 @@ pub struct RequestWithdrawal<'info> {
         bump,
     )]
     pub request: Box<Account<'info, WithdrawalRequest>>,
-    #[account(address = vault.token_program)]
+    #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
     pub system_program: Program<'info, System>,
 }
 
 pub fn request_withdrawal<'info>(ctx: Context<'info, RequestWithdrawal<'info>>, shares: u64) -> Result<()> {
-    // 1. No request pending; positive and held.
     let now = Clock::get()?.unix_timestamp;
-    ctx.accounts.link.check(&ctx.accounts.vault)?;
-    require!(ctx.accounts.request.shares == 0, VaultError::WithdrawalAlreadyPending);
-    require!(shares > 0, VaultError::InvalidAmount);
-    require!(ctx.accounts.owner_shares.amount >= shares, VaultError::InsufficientShares);
-    // 2. Fees to date, then the value at the lower NAV bound (rounded down).
-    let holdings = ctx.accounts.link.holdings(&ctx.accounts.vault, ctx.remaining_accounts, now)?;
-    let nav = fees::accrue_at_lower_nav(&mut ctx.accounts.vault, &holdings, now)?;
-    let vault = &ctx.accounts.vault;
-    let value = Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
-    require!(value > 0, VaultError::RoundsToZero);
+    let (nav, value, claimable_ts) = {
+        let mut vault = ctx.accounts.vault.load_mut()?;
+        // 1. No request pending; positive and held.
+        ctx.accounts.link.check(&vault)?;
+        require!(ctx.accounts.request.shares == 0, VaultError::WithdrawalAlreadyPending);
+        require!(shares > 0, VaultError::InvalidAmount);
+        require!(ctx.accounts.owner_shares.amount >= shares, VaultError::InsufficientShares);
+        // 2. Fees to date, then the value at the lower NAV bound (rounded down).
+        let holdings = ctx.accounts.link.holdings(&vault, ctx.remaining_accounts, now)?;
+        let nav = fees::accrue_at_lower_nav(&mut vault, &holdings, now)?;
+        let value =
+            Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
+        require!(value > 0, VaultError::RoundsToZero);
+        vault.pending_withdrawal_shares =
+            vault.pending_withdrawal_shares.checked_add(shares).ok_or(VaultError::MathOverflow)?;
+        (nav, value, now.saturating_add(i64::from(vault.config.withdrawal_delay_secs)))
+    };
     // 3. Shares into escrow (the owner signs).
     let a = &ctx.accounts;
     let (from, to, owner) = (a.owner_shares.to_account_info(), a.escrow.to_account_info(), a.owner.to_account_info());
     transfer_signed_by_user(&a.token_program, &a.share_mint, from, to, owner, shares)?;
     // 4. Record.
-    let claimable_ts = now.saturating_add(i64::from(vault.config.withdrawal_delay_secs));
     let r = &mut ctx.accounts.request;
     r.bump = ctx.bumps.request;
     r.vault = ctx.accounts.vault.key();
@@ -67,9 +72,7 @@ pub fn request_withdrawal<'info>(ctx: Context<'info, RequestWithdrawal<'info>>, 
     r.value_at_request = value;
     r.requested_ts = now;
     r.claimable_ts = claimable_ts;
-    let v = &mut ctx.accounts.vault;
-    v.pending_withdrawal_shares = v.pending_withdrawal_shares.checked_add(shares).ok_or(VaultError::MathOverflow)?;
-    emit!(WithdrawalRequested { vault: v.key(), owner: r.owner, shares, value_at_request: value, claimable_ts, nav });
+    emit!(WithdrawalRequested { vault: r.vault, owner: r.owner, shares, value_at_request: value, claimable_ts, nav });
     Ok(())
 }
 
@@ -78,7 +81,7 @@ pub struct ClaimWithdrawal<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
     #[account(mut, has_one = collateral_mint, has_one = idle, has_one = share_mint, has_one = escrow)]
-    pub vault: Box<Account<'info, Vault>>,
+    pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
     #[account(mut, close = owner, has_one = owner, has_one = vault)]
     pub request: Box<Account<'info, WithdrawalRequest>>,
@@ -92,39 +95,42 @@ pub struct ClaimWithdrawal<'info> {
     pub idle: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
     pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(address = vault.token_program)]
+    #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 pub fn claim_withdrawal<'info>(ctx: Context<'info, ClaimWithdrawal<'info>>) -> Result<()> {
-    // 1. The delay has passed.
     let now = Clock::get()?.unix_timestamp;
-    ctx.accounts.link.check(&ctx.accounts.vault)?;
     let r = &ctx.accounts.request;
-    require!(now >= r.claimable_ts, VaultError::WithdrawalNotReady);
     let (shares, at_request) = (r.shares, r.value_at_request);
-    // 2. Fees to date, then the value now at the lower bound; pay the smaller, from idle collateral.
-    let holdings = ctx.accounts.link.holdings(&ctx.accounts.vault, ctx.remaining_accounts, now)?;
-    let nav = fees::accrue_at_lower_nav(&mut ctx.accounts.vault, &holdings, now)?;
-    let vault = &ctx.accounts.vault;
-    let value_now =
-        Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
-    let paid = at_request.min(value_now);
-    require!(paid <= vault.idle_assets, VaultError::InsufficientIdle);
+    let (paid, value_now, signer) = {
+        let mut vault = ctx.accounts.vault.load_mut()?;
+        // 1. The delay has passed.
+        ctx.accounts.link.check(&vault)?;
+        require!(now >= r.claimable_ts, VaultError::WithdrawalNotReady);
+        // 2. Fees to date, then the value now at the lower bound; pay the smaller, from idle collateral.
+        let holdings = ctx.accounts.link.holdings(&vault, ctx.remaining_accounts, now)?;
+        let nav = fees::accrue_at_lower_nav(&mut vault, &holdings, now)?;
+        let value_now =
+            Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
+        let paid = at_request.min(value_now);
+        require!(paid <= vault.idle_assets, VaultError::InsufficientIdle);
+        (paid, value_now, vault.signer(ctx.accounts.vault.to_account_info()))
+    };
     // 3. Burn the escrowed shares and pay.
     let a = &ctx.accounts;
-    burn_escrowed(&a.vault, &a.token_program, &a.share_mint, a.escrow.to_account_info(), shares)?;
+    burn_escrowed(&signer, &a.token_program, &a.share_mint, a.escrow.to_account_info(), shares)?;
     if paid > 0 {
         let (from, to) = (a.idle.to_account_info(), a.owner_collateral.to_account_info());
-        transfer_signed_by_vault(&a.vault, &a.token_program, &a.collateral_mint, from, to, paid)?;
+        transfer_signed_by_vault(&signer, &a.token_program, &a.collateral_mint, from, to, paid)?;
     }
     // 4. Internal accounting and the event (the request account closes to the owner).
-    let v = &mut ctx.accounts.vault;
+    let mut v = ctx.accounts.vault.load_mut()?;
     v.idle_assets -= paid;
     v.total_shares = v.total_shares.checked_sub(shares).ok_or(VaultError::MathOverflow)?;
     v.pending_withdrawal_shares = v.pending_withdrawal_shares.checked_sub(shares).ok_or(VaultError::MathOverflow)?;
     emit!(WithdrawalClaimed {
-        vault: v.key(),
+        vault: ctx.accounts.vault.key(),
         owner: ctx.accounts.owner.key(),
         shares,
         paid,

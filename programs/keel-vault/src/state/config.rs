@@ -1,95 +1,104 @@
-use super::fx;
 use anchor_lang::prelude::*;
 use keel_math::mandate::{Mandate, LIMITS};
+use keel_venue::state::PodI128;
 
 /// Markets a vault may trade (unused slots are `Pubkey::default()`).
 pub const MAX_ALLOWED_MARKETS: usize = 8;
 
+// These types are both instruction arguments (Borsh) and stored in place in the zero-copy `Vault`, so each is
+// `repr(C)` with no padding (the Pod derive checks it): fixed-point values are `PodI128` (alignment 1) and fields
+// are ordered widest first. Without padding the stored bytes are exactly the Borsh encoding.
+
 // Own deserialisation frame: inlined into VaultConfig's, the derive's temporaries reached SBF's 4 KiB.
 keel_venue::deserialize_in_own_frame! {
     /// The risk mandate, as raw I80F48 bits (see keel_math::mandate::Mandate for meanings).
-    #[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+    #[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+    #[repr(C)]
     pub struct MandateConfig {
-        pub target_delta: i128,
-        pub delta_band: i128,
-        pub ww_risk_aversion: i128,
-        pub ww_cost: i128,
-        pub max_abs_gamma: i128,
-        pub max_abs_vega: i128,
-        pub max_var_fraction: i128,
-        pub min_health: i128,
-        pub max_leverage: i128,
-        pub min_idle_fraction: i128,
-        pub weights: [i128; LIMITS],
+        pub target_delta: PodI128,
+        pub delta_band: PodI128,
+        pub ww_risk_aversion: PodI128,
+        pub ww_cost: PodI128,
+        pub max_abs_gamma: PodI128,
+        pub max_abs_vega: PodI128,
+        pub max_var_fraction: PodI128,
+        pub min_health: PodI128,
+        pub max_leverage: PodI128,
+        pub min_idle_fraction: PodI128,
+        pub weights: [PodI128; LIMITS],
     }
 }
 
 impl MandateConfig {
     pub fn mandate(&self) -> Mandate {
         Mandate {
-            target_delta: fx(self.target_delta),
-            delta_band: fx(self.delta_band),
-            ww_risk_aversion: fx(self.ww_risk_aversion),
-            ww_cost: fx(self.ww_cost),
-            max_abs_gamma: fx(self.max_abs_gamma),
-            max_abs_vega: fx(self.max_abs_vega),
-            max_var_fraction: fx(self.max_var_fraction),
-            min_health: fx(self.min_health),
-            max_leverage: fx(self.max_leverage),
-            min_idle_fraction: fx(self.min_idle_fraction),
-            weights: self.weights.map(fx),
+            target_delta: self.target_delta.fx(),
+            delta_band: self.delta_band.fx(),
+            ww_risk_aversion: self.ww_risk_aversion.fx(),
+            ww_cost: self.ww_cost.fx(),
+            max_abs_gamma: self.max_abs_gamma.fx(),
+            max_abs_vega: self.max_abs_vega.fx(),
+            max_var_fraction: self.max_var_fraction.fx(),
+            min_health: self.min_health.fx(),
+            max_leverage: self.max_leverage.fx(),
+            min_idle_fraction: self.min_idle_fraction.fx(),
+            weights: self.weights.map(PodI128::fx),
         }
     }
 }
 
 /// Keeper rebalancing rules and pay.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 pub struct RebalanceConfig {
-    /// Min seconds between rebalances while the mandate is not breached.
-    pub min_interval_secs: u32,
     /// The oracle may have moved at most this many confidence intervals from the keeper's priced price (I80F48).
-    pub latency_conf_multiple: i128,
-    /// The keeper's pricing slot may be at most this old.
-    pub max_pricing_age_slots: u64,
+    pub latency_conf_multiple: PodI128,
     /// Risk removed (tokens) must be at least this multiple of the rebalance's cost (I80F48, >= 1).
-    pub min_benefit_ratio: i128,
+    pub min_benefit_ratio: PodI128,
     /// Reward = min(cap, k x risk removed), at most `daily_reward_cap` per UTC day (tokens; k as I80F48).
-    pub reward_per_risk: i128,
+    pub reward_per_risk: PodI128,
     pub reward_cap: u64,
     pub daily_reward_cap: u64,
+    /// Min seconds between rebalances while the mandate is not breached.
+    pub min_interval_secs: u32,
+    /// The keeper's pricing slot may be at most this old.
+    pub max_pricing_age_slots: u32,
 }
 
 /// Circuit breaker on the underlying's oracle: trips when price leaves its EMA by more than `max_ema_dev_bps` net of
 /// confidence, or confidence exceeds `max_conf_bps` of price.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 pub struct BreakerConfig {
     pub max_ema_dev_bps: u16,
     pub max_conf_bps: u16,
 }
 
-// Own deserialisation frame: a Vault holds two of these, and both inlined pushed its deserialiser near 4 KiB.
+// Own deserialisation frame: as an instruction argument (create_vault, queue_config) its derived deserialiser, with
+// MandateConfig's inlined, neared SBF's 4 KiB frame.
 keel_venue::deserialize_in_own_frame! {
     /// Deposit caps, withdrawal delay, fees, guardian pause limits, timelock.
-    #[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+    #[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+    #[repr(C)]
     pub struct VaultConfig {
         pub mandate: MandateConfig,
         pub rebalance: RebalanceConfig,
-        pub breaker: BreakerConfig,
-        pub allowed_markets: [Pubkey; MAX_ALLOWED_MARKETS],
         /// Total assets cap, per-depositor cap (value of their shares after the deposit) and minimum deposit
         /// (tokens).
         pub max_total_assets: u64,
         pub max_user_assets: u64,
         pub min_deposit: u64,
-        pub withdrawal_delay_secs: u32,
-        /// Management fee per year and performance fee over the high-water mark, bps.
-        pub management_fee_bps: u16,
-        pub performance_fee_bps: u16,
+        pub allowed_markets: [Pubkey; MAX_ALLOWED_MARKETS],
         pub fee_recipient: Pubkey,
+        pub withdrawal_delay_secs: u32,
         pub max_pause_secs: u32,
         /// After a pause ends, the guardian must wait this long before pausing again.
         pub pause_cooldown_secs: u32,
         pub timelock_secs: u32,
+        /// Management fee per year and performance fee over the high-water mark, bps.
+        pub management_fee_bps: u16,
+        pub performance_fee_bps: u16,
+        pub breaker: BreakerConfig,
     }
 }
 
@@ -101,9 +110,9 @@ impl VaultConfig {
     pub fn is_valid(&self) -> bool {
         let r = &self.rebalance;
         self.mandate.mandate().is_valid()
-            && fx(r.latency_conf_multiple) > fixed::types::I80F48::ZERO
-            && fx(r.min_benefit_ratio) >= fixed::types::I80F48::ONE
-            && fx(r.reward_per_risk) >= fixed::types::I80F48::ZERO
+            && r.latency_conf_multiple.fx() > fixed::types::I80F48::ZERO
+            && r.min_benefit_ratio.fx() >= fixed::types::I80F48::ONE
+            && r.reward_per_risk.fx() >= fixed::types::I80F48::ZERO
             && r.max_pricing_age_slots > 0
             && self.breaker.max_ema_dev_bps > 0
             && self.breaker.max_conf_bps > 0

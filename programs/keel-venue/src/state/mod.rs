@@ -35,6 +35,7 @@ pub use surface::*;
 pub use underlying::*;
 pub use venue::*;
 
+use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 
 /// Stored raw bits -> I80F48.
@@ -45,4 +46,59 @@ pub fn fx(raw: i128) -> I80F48 {
 /// I80F48 -> stored raw bits.
 pub fn raw(x: I80F48) -> i128 {
     x.to_bits()
+}
+
+/// An i128 (I80F48 raw bits) stored as its 16 little-endian bytes: the same bytes as Borsh's i128, but with
+/// alignment 1. Zero-copy accounts need it because SBF account data is only 8-byte aligned while i128 is 16-byte
+/// aligned (on the host and on this SBF target), so a plain i128 field could not be read in place.
+#[derive(
+    AnchorSerialize,
+    AnchorDeserialize,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
+    InitSpace,
+)]
+#[repr(C)]
+pub struct PodI128 {
+    pub le_bytes: [u8; 16],
+}
+
+impl PodI128 {
+    pub const ZERO: Self = Self { le_bytes: [0; 16] };
+
+    pub const fn new(raw: i128) -> Self {
+        Self { le_bytes: raw.to_le_bytes() }
+    }
+
+    pub const fn get(self) -> i128 {
+        i128::from_le_bytes(self.le_bytes)
+    }
+
+    /// As I80F48.
+    pub const fn fx(self) -> I80F48 {
+        I80F48::from_bits(self.get())
+    }
+}
+
+impl From<i128> for PodI128 {
+    fn from(raw: i128) -> Self {
+        Self::new(raw)
+    }
+}
+
+impl From<I80F48> for PodI128 {
+    fn from(x: I80F48) -> Self {
+        Self::new(x.to_bits())
+    }
+}
+
+impl std::fmt::Debug for PodI128 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.get())
+    }
 }
