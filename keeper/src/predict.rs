@@ -12,7 +12,7 @@ use keel_math::SafeMath;
 use keel_vault::portfolio::{Held, Holdings};
 use keel_vault::state::Vault;
 use keel_venue::health::{charge_fee_ceil, settle_pnl_floor};
-use keel_venue::state::{MarginAccount, Market, Position, Venue};
+use keel_venue::state::{MarginAccount, Market, PodI128, Position, Venue};
 use solana_sdk::pubkey::Pubkey;
 use std::collections::BTreeMap;
 
@@ -38,7 +38,7 @@ impl Projection {
         Self {
             vault: view.vault,
             venue: view.venue.clone(),
-            margin: view.margin.clone(),
+            margin: view.margin,
             markets: view.markets.iter().cloned().collect(),
             venue_key: view.keys.venue,
             spot: view.price.price,
@@ -145,7 +145,8 @@ impl Projection {
         let e = |e: anchor_lang::error::Error| e.to_string();
         market.accrue_funding(self.now, self.spot).map_err(e)?;
         if !pos.is_open() {
-            pos = Position { market: *key, size: 0, cost: 0, funding_snap: market.book.funding_index };
+            pos =
+                Position { market: *key, size: 0, cost: PodI128::ZERO, funding_snap: market.book.funding_index.into() };
         }
         market.fold_funding(&mut pos, decimals).map_err(e)?;
         let before = (market.book.long_oi, market.book.short_oi);

@@ -52,7 +52,7 @@ async fn options_settle_at_the_oracle_price_within_the_window() {
     assert_eq!(m.book.settlement_value, (I80F48::from_num(120) - strike).to_bits());
 
     let before = s.margin(&mut ctx, &a.pubkey()).await;
-    let cost = I80F48::from_bits(before.positions[0].cost);
+    let cost = before.positions[0].cost.fx();
     send(&mut ctx, &[settle_pos(a.pubkey())]).await.unwrap();
     let after = s.margin(&mut ctx, &a.pubkey()).await;
     let payout = qty_from_lots(10 * LOT, 6).unwrap() * I80F48::from_bits(m.book.settlement_value) - cost;

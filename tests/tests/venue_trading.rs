@@ -49,7 +49,7 @@ async fn perp_fills_match_keel_math_to_the_token() {
     let acct = s.margin(&mut ctx, &a.pubkey()).await;
     let pos = acct.positions[0];
     assert_eq!((pos.market, pos.size), (market_pda(&s.f.venue, PERP), 10 * LOT));
-    assert_eq!(pos.cost, (qty_from_lots(10 * LOT, 6).unwrap() * p1).to_bits());
+    assert_eq!(pos.cost.get(), (qty_from_lots(10 * LOT, 6).unwrap() * p1).to_bits());
     assert_eq!(acct.collateral, (10_000 * USDC) as i64 - fee1);
     let book = s.market_state(&mut ctx, PERP).await.book;
     assert_eq!((book.long_oi, book.short_oi, book.net_size), (10 * LOT as u64, 0, 10 * LOT));
@@ -61,14 +61,12 @@ async fn perp_fills_match_keel_math_to_the_token() {
     let acct2 = s.margin(&mut ctx, &a.pubkey()).await;
     // Funding accrued between the two fills is folded into the cost first.
     let folded = acct2.positions[0].funding_snap;
-    let owed = qty_from_lots(10 * LOT, 6).unwrap() * I80F48::from_bits(folded);
-    let fill =
-        apply_fill(10 * LOT, I80F48::from_bits(pos.cost) + owed, -4 * LOT, qty_from_lots(-4 * LOT, 6).unwrap() * p2)
-            .unwrap();
+    let owed = qty_from_lots(10 * LOT, 6).unwrap() * folded.fx();
+    let fill = apply_fill(10 * LOT, pos.cost.fx() + owed, -4 * LOT, qty_from_lots(-4 * LOT, 6).unwrap() * p2).unwrap();
     let realized: i64 = fill.realized.floor().to_num();
     assert!(realized > 0, "a 2% rise on 4 units is a gain: {realized}");
     assert_eq!(acct2.collateral, acct.collateral + realized - fee_ceil(4 * LOT, p2));
-    assert_eq!((acct2.positions[0].size, acct2.positions[0].cost), (6 * LOT, fill.cost.to_bits()));
+    assert_eq!((acct2.positions[0].size, acct2.positions[0].cost.get()), (6 * LOT, fill.cost.to_bits()));
     let pool = s.venue_state(&mut ctx).await.pool_assets;
     assert_eq!(pool as i64, pool0 as i64 + fee1 - realized + fee_ceil(4 * LOT, p2));
     s.assert_reconciles(&mut ctx, &[a.pubkey()]).await;

@@ -59,8 +59,9 @@ pub fn find<'a, 'info>(accounts: &'a [AccountInfo<'info>], key: &Pubkey) -> Resu
     accounts.iter().find(|a| a.key == key).ok_or_else(|| error!(VaultError::MissingMarketAccount))
 }
 
-/// Deserialises a venue account (discriminator checked; the caller checks the owner) onto the heap in a frame of
-/// its own: two venue accounts side by side on the stack would overflow an SBF frame.
+/// Reads a venue account (discriminator checked; the caller checks the owner) onto the heap in a frame of its own:
+/// two venue accounts side by side on the stack would overflow an SBF frame. A Market is Borsh-decoded; a zero-copy
+/// MarginAccount is a plain copy of its bytes (its `AccountDeserialize`), no decoding.
 #[inline(never)]
 fn read_boxed<T: AccountDeserialize>(info: &AccountInfo) -> Result<Box<T>> {
     Ok(Box::new(T::try_deserialize(&mut &info.try_borrow_data()?[..])?))
@@ -194,8 +195,8 @@ pub fn lp_stake<'info>(
         let pos = keel_venue::state::Position {
             market: info.key(),
             size: mk.book.net_size,
-            cost: 0,
-            funding_snap: mk.book.funding_index,
+            cost: keel_venue::state::PodI128::ZERO,
+            funding_snap: mk.book.funding_index.into(),
         };
         let mut risk = mk.position_risk(&pos, venue.collateral_decimals)?;
         risk.qty = risk.qty.saturating_neg().safe_mul(fraction).map_err(m)?;

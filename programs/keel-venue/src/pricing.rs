@@ -88,11 +88,11 @@ impl Market {
     pub fn fold_funding(&mut self, pos: &mut Position, decimals: u8) -> Result<()> {
         let qty = qty_from_lots(pos.size, decimals).map_err(VenueError::from)?;
         let index = fx(self.book.funding_index);
-        let owed = qty.safe_mul(index.safe_sub(fx(pos.funding_snap)).map_err(VenueError::from)?);
+        let owed = qty.safe_mul(index.safe_sub(pos.funding_snap.fx()).map_err(VenueError::from)?);
         let owed = owed.map_err(VenueError::from)?;
-        let snap_delta = qty.safe_mul(index).and_then(|a| a.safe_sub(qty.safe_mul(fx(pos.funding_snap))?));
-        pos.cost = raw(fx(pos.cost).safe_add(owed).map_err(VenueError::from)?);
-        pos.funding_snap = raw(index);
+        let snap_delta = qty.safe_mul(index).and_then(|a| a.safe_sub(qty.safe_mul(pos.funding_snap.fx())?));
+        pos.cost = pos.cost.fx().safe_add(owed).map_err(VenueError::from)?.into();
+        pos.funding_snap = index.into();
         self.book.net_cost = raw(fx(self.book.net_cost).safe_add(owed).map_err(VenueError::from)?);
         self.book.net_funding_snap = raw(fx(self.book.net_funding_snap)
             .safe_add(snap_delta.map_err(VenueError::from)?)
@@ -105,7 +105,7 @@ impl Market {
     pub fn fill(&mut self, pos: &mut Position, delta: i64, price: I80F48, decimals: u8) -> Result<I80F48> {
         let value = qty_from_lots(delta, decimals).and_then(|q| q.safe_mul(price)).map_err(VenueError::from)?;
         let old = pos.size;
-        let f = apply_fill(old, fx(pos.cost), delta, value).map_err(VenueError::from)?;
+        let f = apply_fill(old, pos.cost.fx(), delta, value).map_err(VenueError::from)?;
         let b = &mut self.book;
         // Open interest per side, from the before/after sizes.
         let (long_before, short_before) = (old.max(0).unsigned_abs(), old.min(0).unsigned_abs());
@@ -114,14 +114,14 @@ impl Market {
         b.long_oi = oi(b.long_oi, long_before, long_after).ok_or(VenueError::MathOverflow)?;
         b.short_oi = oi(b.short_oi, short_before, short_after).ok_or(VenueError::MathOverflow)?;
         b.net_size = b.net_size.checked_add(delta).ok_or(VenueError::MathOverflow)?;
-        let cost_change = f.cost.safe_sub(fx(pos.cost)).map_err(VenueError::from)?;
+        let cost_change = f.cost.safe_sub(pos.cost.fx()).map_err(VenueError::from)?;
         b.net_cost = raw(fx(b.net_cost).safe_add(cost_change).map_err(VenueError::from)?);
         // The funding snapshot moves with the size (it equals the index after folding).
-        let snap_change = qty_from_lots(delta, decimals).and_then(|q| q.safe_mul(fx(pos.funding_snap)));
+        let snap_change = qty_from_lots(delta, decimals).and_then(|q| q.safe_mul(pos.funding_snap.fx()));
         b.net_funding_snap =
             raw(fx(b.net_funding_snap).safe_add(snap_change.map_err(VenueError::from)?).map_err(VenueError::from)?);
         pos.size = f.size;
-        pos.cost = raw(f.cost);
+        pos.cost = f.cost.into();
         Ok(f.realized)
     }
 
@@ -129,7 +129,7 @@ impl Market {
     /// risk (after settlement: the payoff, no bias, no scenario risk).
     pub fn position_risk(&self, pos: &Position, decimals: u8) -> Result<PositionRisk> {
         let qty = qty_from_lots(pos.size, decimals).map_err(VenueError::from)?;
-        let funding = fx(self.book.funding_index).safe_sub(fx(pos.funding_snap)).and_then(|d| qty.safe_mul(d));
+        let funding = fx(self.book.funding_index).safe_sub(pos.funding_snap.fx()).and_then(|d| qty.safe_mul(d));
         let c = &self.cache;
         let (mark, bias, risk_array) = if self.book.settled {
             (fx(self.book.settlement_value), I80F48::ZERO, [I80F48::ZERO; crate::state::RISK_SCENARIOS])
@@ -138,7 +138,7 @@ impl Market {
         };
         Ok(PositionRisk {
             qty,
-            cost: fx(pos.cost),
+            cost: pos.cost.fx(),
             funding_owed: funding.map_err(VenueError::from)?,
             mark,
             bias,

@@ -23,7 +23,7 @@ pub struct Liquidate<'info> {
     #[account(mut, has_one = collateral_mint, has_one = collateral_vault)]
     pub venue: Box<Account<'info, Venue>>,
     #[account(mut, has_one = venue)]
-    pub margin_account: Box<Account<'info, MarginAccount>>,
+    pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     #[account(mut, has_one = venue, has_one = underlying)]
@@ -48,17 +48,17 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     let market = &ctx.accounts.market;
     let key = market.key();
     require!(!market.book.settled && (!market.is_option() || now < market.config.expiry), VenueError::MarketExpired);
-    let slot = ctx.accounts.margin_account.slot_of(&key).ok_or(VenueError::PositionNotFound)?;
+    let mut acct = ctx.accounts.margin_account.load_mut()?;
+    let slot = acct.slot_of(&key).ok_or(VenueError::PositionNotFound)?;
     let cfg = ctx.accounts.underlying.config;
     let (oracle, _) = checked_price(&ctx.accounts.price_update, &cfg, now, OracleUse::ReduceRisk)?;
     market.require_fresh(now, Some((oracle.price, &cfg)))?;
     // 2. Below maintenance.
-    let before =
-        health(&ctx.accounts.margin_account, &ctx.accounts.venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
+    let before = health(&acct, &ctx.accounts.venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
     require!(before.is_liquidatable(), VenueError::NotLiquidatable);
     // 3. How much to close: the caller's maximum, capped at the per-call fraction (at least one lot) unless the
     //    account is bankrupt (equity <= 0), when waiting only lets the deficit grow.
-    let mut pos = ctx.accounts.margin_account.positions[slot];
+    let mut pos = acct.positions[slot];
     let held = pos.size.unsigned_abs();
     let margin = ctx.accounts.venue.margin;
     let fraction = u128::from(held) * u128::from(margin.liquidation_max_close_bps);
@@ -75,8 +75,7 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     market.fold_funding(&mut pos, decimals)?;
     let realized = market.fill(&mut pos, delta, price, decimals)?;
     let venue = &mut ctx.accounts.venue;
-    let acct = &mut ctx.accounts.margin_account;
-    let realized = settle_pnl_floor(venue, acct, realized)?;
+    let realized = settle_pnl_floor(venue, &mut acct, realized)?;
     acct.positions[slot] = if pos.size == 0 { Position::default() } else { pos };
     // 5. The liquidator's reward: the penalty on the closed notional (rounded up), out of what collateral is left.
     let notional = qty_from_lots(lots, decimals).and_then(|q| q.safe_mul(price)).map_err(VenueError::from)?;
@@ -87,9 +86,9 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     let penalty: u64 = penalty.ceil().checked_to_num().ok_or(VenueError::MathOverflow)?;
     let reward = penalty.min(acct.collateral.max(0).unsigned_abs());
     acct.collateral -= i64::try_from(reward).map_err(|_| VenueError::MathOverflow)?;
-    let bad_debt = write_off_bad_debt(venue, acct)?;
+    let bad_debt = write_off_bad_debt(venue, &mut acct)?;
     // 6. The step must shrink the shortfall below maintenance.
-    let after = health(acct, venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
+    let after = health(&acct, venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
     let (sf_before, sf_after) = (before.maintenance_shortfall(), after.maintenance_shortfall());
     let (sf_before, sf_after) = (sf_before.map_err(VenueError::from)?, sf_after.map_err(VenueError::from)?);
     require!(sf_after < sf_before, VenueError::LiquidationNotImproving);
@@ -110,7 +109,7 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
         shortfall_before: sf_before.to_bits(),
         shortfall_after: sf_after.to_bits(),
         position_size: pos.size,
-        collateral: a.margin_account.collateral,
+        collateral: acct.collateral,
         bad_debt,
         pool_assets: a.venue.pool_assets,
     });

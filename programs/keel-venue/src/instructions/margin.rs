@@ -18,23 +18,23 @@ pub struct OpenMarginAccount<'info> {
     #[account(
         init,
         payer = payer,
-        space = 8 + MarginAccount::INIT_SPACE,
+        space = MarginAccount::SPACE,
         seeds = [MarginAccount::SEED, venue.key().as_ref(), owner.key().as_ref()],
         bump,
     )]
-    pub margin_account: Box<Account<'info, MarginAccount>>,
+    pub margin_account: AccountLoader<'info, MarginAccount>,
     pub system_program: Program<'info, System>,
 }
 
 pub fn open_margin_account(ctx: Context<OpenMarginAccount>) -> Result<()> {
     // 1. Empty account bound to its venue and owner.
-    let a = &mut ctx.accounts.margin_account;
+    let mut a = ctx.accounts.margin_account.load_init()?;
     a.bump = ctx.bumps.margin_account;
     a.venue = ctx.accounts.venue.key();
     a.owner = ctx.accounts.owner.key();
     a.collateral = 0;
     a.positions = Default::default();
-    emit!(MarginFlow { account: a.key(), owner: a.owner, amount: 0, collateral: 0 });
+    emit!(MarginFlow { account: ctx.accounts.margin_account.key(), owner: a.owner, amount: 0, collateral: 0 });
     Ok(())
 }
 
@@ -44,7 +44,7 @@ pub struct MarginFlowAccounts<'info> {
     #[account(mut, has_one = collateral_mint, has_one = collateral_vault)]
     pub venue: Box<Account<'info, Venue>>,
     #[account(mut, has_one = venue, has_one = owner @ VenueError::UnauthorizedOwner)]
-    pub margin_account: Box<Account<'info, MarginAccount>>,
+    pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(mint::token_program = token_program)]
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(mut)]
@@ -67,9 +67,14 @@ pub fn deposit_margin(ctx: Context<MarginFlowAccounts>, amount: u64) -> Result<(
         (a.owner_collateral.to_account_info(), a.collateral_vault.to_account_info(), a.owner.to_account_info());
     pull_in(&a.token_program, &a.collateral_mint, from, vault, owner, amount)?;
     // 3. Credit and announce.
-    let acct = &mut ctx.accounts.margin_account;
+    let mut acct = ctx.accounts.margin_account.load_mut()?;
     acct.collateral = acct.collateral.checked_add(signed).ok_or(VenueError::MathOverflow)?;
-    emit!(MarginFlow { account: acct.key(), owner: acct.owner, amount: signed, collateral: acct.collateral });
+    emit!(MarginFlow {
+        account: ctx.accounts.margin_account.key(),
+        owner: acct.owner,
+        amount: signed,
+        collateral: acct.collateral,
+    });
     Ok(())
 }
 
@@ -78,22 +83,20 @@ pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, am
     require!(!ctx.accounts.venue.is_paused(op::WITHDRAW), VenueError::OperationPaused);
     require!(amount > 0, VenueError::InvalidAmount);
     let signed = i64::try_from(amount).map_err(|_| VenueError::MathOverflow)?;
-    require!(ctx.accounts.margin_account.collateral >= signed, VenueError::InsufficientCollateral);
-    // 2. Debit, then require initial margin on what is left.
+    // 2. Debit, then require initial margin on what is left (the borrow ends before the token CPI).
     let now = Clock::get()?.unix_timestamp;
-    let acct = &mut ctx.accounts.margin_account;
-    acct.collateral -= signed;
-    let h = health(acct, &ctx.accounts.venue, &[], ctx.remaining_accounts, now)?;
-    require!(h.meets_initial(), VenueError::InsufficientMargin);
+    let (owner, collateral) = {
+        let mut acct = ctx.accounts.margin_account.load_mut()?;
+        require!(acct.collateral >= signed, VenueError::InsufficientCollateral);
+        acct.collateral -= signed;
+        let h = health(&acct, &ctx.accounts.venue, &[], ctx.remaining_accounts, now)?;
+        require!(h.meets_initial(), VenueError::InsufficientMargin);
+        (acct.owner, acct.collateral)
+    };
     // 3. Tokens out, signed by the venue PDA.
     let a = &ctx.accounts;
     let (vault, to) = (a.collateral_vault.to_account_info(), a.owner_collateral.to_account_info());
     pay_out(&a.venue, &a.token_program, &a.collateral_mint, vault, to, amount)?;
-    emit!(MarginFlow {
-        account: a.margin_account.key(),
-        owner: a.margin_account.owner,
-        amount: -signed,
-        collateral: a.margin_account.collateral,
-    });
+    emit!(MarginFlow { account: a.margin_account.key(), owner, amount: -signed, collateral });
     Ok(())
 }

@@ -62,7 +62,7 @@ pub struct SettlePosition<'info> {
     #[account(mut)]
     pub venue: Box<Account<'info, Venue>>,
     #[account(mut, has_one = venue)]
-    pub margin_account: Box<Account<'info, MarginAccount>>,
+    pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(mut, has_one = venue)]
     pub market: Box<Account<'info, Market>>,
 }
@@ -72,8 +72,9 @@ pub fn settle_position(ctx: Context<SettlePosition>) -> Result<()> {
     let market = &ctx.accounts.market;
     require!(market.book.settled, VenueError::MarketNotSettled);
     let key = market.key();
-    let slot = ctx.accounts.margin_account.slot_of(&key).ok_or(VenueError::PositionNotFound)?;
-    let mut pos = ctx.accounts.margin_account.positions[slot];
+    let mut acct = ctx.accounts.margin_account.load_mut()?;
+    let slot = acct.slot_of(&key).ok_or(VenueError::PositionNotFound)?;
+    let mut pos = acct.positions[slot];
     // 2. Close it at the payoff against the pool; realised P&L moves as cash (floored against the holder).
     let decimals = ctx.accounts.venue.collateral_decimals;
     let market = &mut ctx.accounts.market;
@@ -81,12 +82,11 @@ pub fn settle_position(ctx: Context<SettlePosition>) -> Result<()> {
     let size = pos.size;
     let realized = market.fill(&mut pos, -size, value, decimals)?;
     let venue = &mut ctx.accounts.venue;
-    let acct = &mut ctx.accounts.margin_account;
-    let realized = settle_pnl_floor(venue, acct, realized)?;
+    let realized = settle_pnl_floor(venue, &mut acct, realized)?;
     acct.positions[slot] = Position::default();
-    let bad_debt = write_off_bad_debt(venue, acct)?;
+    let bad_debt = write_off_bad_debt(venue, &mut acct)?;
     emit!(PositionSettled {
-        account: acct.key(),
+        account: ctx.accounts.margin_account.key(),
         market: key,
         size,
         realized,

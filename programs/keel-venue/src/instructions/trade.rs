@@ -6,7 +6,7 @@ use crate::error::VenueError;
 use crate::events::Traded;
 use crate::health::{charge_fee_ceil, health, settle_pnl_floor};
 use crate::oracle::{checked_price, OracleUse, OracleValidity};
-use crate::state::{fx, op, MarginAccount, Market, Position, Underlying, Venue};
+use crate::state::{fx, op, MarginAccount, Market, PodI128, Position, Underlying, Venue};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use keel_math::margin::qty_from_lots;
@@ -19,7 +19,7 @@ pub struct Trade<'info> {
     #[account(mut)]
     pub venue: Box<Account<'info, Venue>>,
     #[account(mut, has_one = venue, has_one = owner @ VenueError::UnauthorizedOwner)]
-    pub margin_account: Box<Account<'info, MarginAccount>>,
+    pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     #[account(mut, has_one = venue, has_one = underlying)]
@@ -35,7 +35,7 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     let market = &ctx.accounts.market;
     require!(!market.book.settled && (!market.is_option() || now < market.config.expiry), VenueError::MarketExpired);
     // 2. The position slot, and whether this only reduces it.
-    let acct = &ctx.accounts.margin_account;
+    let mut acct = ctx.accounts.margin_account.load_mut()?;
     let key = market.key();
     let slot = acct.slot_of(&key).or_else(|| acct.free_slot()).ok_or(VenueError::TooManyPositions)?;
     let mut pos = acct.positions[slot];
@@ -66,7 +66,7 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     let market = &mut ctx.accounts.market;
     market.accrue_funding(now, oracle.price)?;
     if !pos.is_open() {
-        pos = Position { market: key, size: 0, cost: 0, funding_snap: market.book.funding_index };
+        pos = Position { market: key, size: 0, cost: PodI128::ZERO, funding_snap: market.book.funding_index.into() };
     }
     market.fold_funding(&mut pos, decimals)?;
     let before = (market.book.long_oi, market.book.short_oi);
@@ -79,16 +79,15 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     );
     // 6. Cash: realised P&L (floored against the trader) and the fee (ceiled) between the account and the pool.
     let venue = &mut ctx.accounts.venue;
-    let acct = &mut ctx.accounts.margin_account;
-    let realized = settle_pnl_floor(venue, acct, realized)?;
+    let realized = settle_pnl_floor(venue, &mut acct, realized)?;
     let notional = qty_from_lots(size, decimals).and_then(|q| q.safe_mul(price)).map_err(VenueError::from)?;
-    let fee = charge_fee_ceil(venue, acct, notional, market.config.taker_fee_bps)?;
+    let fee = charge_fee_ceil(venue, &mut acct, notional, market.config.taker_fee_bps)?;
     acct.positions[slot] = if pos.size == 0 { Position::default() } else { pos };
     // 7. Margin: anything that is not a pure reduction must leave equity >= initial margin.
-    let h = health(acct, venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
+    let h = health(&acct, venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
     require!(reduce_only || h.meets_initial(), VenueError::InsufficientMargin);
     emit!(Traded {
-        account: acct.key(),
+        account: ctx.accounts.margin_account.key(),
         owner: acct.owner,
         market: key,
         size,
@@ -97,7 +96,7 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
         fee,
         realized,
         position_size: pos.size,
-        position_cost: if pos.size == 0 { 0 } else { pos.cost },
+        position_cost: if pos.size == 0 { 0 } else { pos.cost.get() },
         collateral: acct.collateral,
         equity: h.equity.to_bits(),
         initial_margin: h.initial.to_bits(),
