@@ -126,3 +126,21 @@ impl VaultConfig {
             && self.timelock_secs > 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored form is the Borsh form: an instruction's `VaultConfig` argument (decoded by
+    /// `deserialize_in_own_frame!`) and the bytes the zero-copy `Vault` holds are the same, field for field.
+    #[test]
+    fn stored_bytes_are_the_borsh_encoding() {
+        let mut c: VaultConfig = bytemuck::Zeroable::zeroed();
+        for (i, b) in bytemuck::bytes_of_mut(&mut c).iter_mut().enumerate() {
+            *b = u8::try_from(i % 251).unwrap();
+        }
+        let borsh = borsh::to_vec(&c).unwrap();
+        assert_eq!(borsh, bytemuck::bytes_of(&c));
+        assert_eq!(VaultConfig::try_from_slice(&borsh).unwrap(), c);
+    }
+}

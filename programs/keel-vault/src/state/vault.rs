@@ -5,7 +5,7 @@ use keel_venue::state::PodI128;
 /// One vault. PDA: ["vault", venue, id (u16 LE)]. It owns its idle collateral account, its share mint, the share
 /// escrow of pending withdrawals, and a margin account on the venue.
 ///
-/// Zero-copy: every vault instruction reads it in place instead of deserialising ~2.3 KB (Borsh cost ~20k CU per
+/// Zero-copy: every vault instruction reads it in place instead of deserialising ~2.1 KB (Borsh cost ~20k CU per
 /// instruction on SBF). `repr(C)` with fields ordered widest first so there is no padding.
 #[account(zero_copy)]
 #[derive(Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct Vault {
     /// Fee shares accrued to the fee recipient, minted on `claim_fees`.
     pub unminted_fee_shares: u64,
     pub pending_withdrawal_shares: u64,
-    /// Curator change waiting for its timelock (`pending_eta` 0: none).
+    /// When `pending_config` may be applied (0: nothing queued).
     pub pending_eta: i64,
     /// Incremented by every rebalance/allocate/deleverage: keepers bind their transaction to it.
     pub sequence: u64,
@@ -48,6 +48,7 @@ pub struct Vault {
     /// High-water mark of NAV per share (I80F48 bits) for the performance fee.
     pub high_water_mark: PodI128,
     pub config: VaultConfig,
+    /// Curator change waiting for its timelock (see `pending_eta`).
     pub pending_config: VaultConfig,
     pub id: u16,
     pub bump: u8,
@@ -87,11 +88,6 @@ pub struct VaultSigner<'info> {
 }
 
 impl<'info> VaultSigner<'info> {
-    /// Loads the vault just long enough to copy its seeds.
-    pub fn load(vault: &AccountLoader<'info, Vault>) -> Result<Self> {
-        Ok(vault.load()?.signer(vault.to_account_info()))
-    }
-
     /// Runs `f` with the vault PDA's signer seeds.
     pub fn with_signer<R>(&self, f: impl FnOnce(&[&[&[u8]]]) -> R) -> R {
         let seeds: [&[u8]; 4] = [Vault::SEED, self.venue.as_ref(), &self.id, &self.bump];
