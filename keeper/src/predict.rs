@@ -135,8 +135,8 @@ impl Projection {
     pub fn trade(&mut self, key: &Pubkey, size: i64) -> Result<(), Refusal> {
         let price = self.execution_price(key, size)?;
         let decimals = self.venue.collateral_decimals;
-        let mut market = self.market(key)?.clone();
-        if market.book.settled || (market.is_option() && self.now >= market.config.expiry) {
+        let mut market = *self.market(key)?;
+        if market.book.is_settled() || (market.is_option() && self.now >= market.config.expiry) {
             return Err("MarketExpired".into());
         }
         let slot = self.margin.slot_of(key).or_else(|| self.margin.free_slot()).ok_or("TooManyPositions")?;
@@ -145,8 +145,7 @@ impl Projection {
         let e = |e: anchor_lang::error::Error| e.to_string();
         market.accrue_funding(self.now, self.spot).map_err(e)?;
         if !pos.is_open() {
-            pos =
-                Position { market: *key, size: 0, cost: PodI128::ZERO, funding_snap: market.book.funding_index.into() };
+            pos = Position { market: *key, size: 0, cost: PodI128::ZERO, funding_snap: market.book.funding_index };
         }
         market.fold_funding(&mut pos, decimals).map_err(e)?;
         let before = (market.book.long_oi, market.book.short_oi);

@@ -163,7 +163,7 @@ impl<P: Policy> Rebalancer<P> {
         send_refresh: bool,
     ) -> Result<Result<Plan, String>, KeeperError> {
         let now = view.clock.unix_timestamp;
-        let live = |m: &keel_venue::state::Market| !m.book.settled && (!m.is_option() || now < m.config.expiry);
+        let live = |m: &keel_venue::state::Market| m.is_live(now);
         let allowed: Vec<Pubkey> =
             view.vault.config.allowed_markets.iter().filter(|k| view.market(k).is_some_and(live)).copied().collect();
         // 1. Every candidate's greeks fresh at the current price.
@@ -187,7 +187,7 @@ impl<P: Policy> Rebalancer<P> {
             let held = view.margin.slot_of(k).map_or(0, |s| view.margin.positions[s].size) as f64 / LOT as f64;
             let (min_units, max_units) = if m.is_option() { ((-held).min(0.0), (-held).max(0.0)) } else { (-cap, cap) };
             instruments.push(Instrument {
-                greeks: [c.delta, c.gamma, c.vega].map(|x| f(I80F48::from_bits(x))),
+                greeks: [c.delta, c.gamma, c.vega].map(|x| f(x.fx())),
                 cost_per_unit: f(m.mark_at(spot)?) * bps / 10_000.0,
                 min_units,
                 max_units,

@@ -169,9 +169,8 @@ pub struct Choice {
 /// call whose strikes are nearest (in log-moneyness) the target-delta strikes at `vol`.
 pub fn choose(markets: &[(Pubkey, &Market)], spec: &StrategySpec, now: i64, spot: f64, vol: f64) -> Option<Choice> {
     let wanted = now as f64 + spec.tenor_days * 86_400.0;
-    let live = |m: &Market| m.is_option() && !m.book.settled && m.config.expiry > now + spec.roll_secs();
-    let has =
-        |e: i64, k: MarketKind| markets.iter().any(|(_, m)| live(m) && m.config.expiry == e && m.config.kind == k);
+    let live = |m: &Market| m.is_option() && !m.book.is_settled() && m.config.expiry > now + spec.roll_secs();
+    let has = |e: i64, k: MarketKind| markets.iter().any(|(_, m)| live(m) && m.config.expiry == e && m.kind() == k);
     let expiry = markets
         .iter()
         .filter(|(_, m)| live(m) && has(m.config.expiry, MarketKind::Put) && has(m.config.expiry, MarketKind::Call))
@@ -182,8 +181,8 @@ pub fn choose(markets: &[(Pubkey, &Market)], spec: &StrategySpec, now: i64, spot
     let nearest = |kind: MarketKind, k: f64| {
         markets
             .iter()
-            .filter(|(_, m)| live(m) && m.config.expiry == expiry && m.config.kind == kind)
-            .map(|(key, m)| (*key, I80F48::from_bits(m.config.strike).to_num::<f64>()))
+            .filter(|(_, m)| live(m) && m.config.expiry == expiry && m.kind() == kind)
+            .map(|(key, m)| (*key, m.config.strike.fx().to_num::<f64>()))
             .min_by(|a, b| (a.1 / k).ln().abs().total_cmp(&(b.1 / k).ln().abs()))
             .map(|(key, _)| key)
     };
@@ -201,7 +200,7 @@ impl Strategist {
     async fn settle_expired<C: Chain>(&self, chain: &mut C, view: &VaultView) -> Result<bool, KeeperError> {
         let now = view.clock.unix_timestamp;
         let me = self.strategist.pubkey();
-        let expired = |m: &Market| m.is_option() && now >= m.config.expiry && !m.book.settled;
+        let expired = |m: &Market| m.is_option() && now >= m.config.expiry && !m.book.is_settled();
         let held = view.position_markets();
         let mut ixs = Vec::new();
         for (key, m) in &view.markets {
@@ -282,7 +281,7 @@ impl Strategist {
         let mut live_legs = 0;
         for p in view.margin.positions.iter().filter(|p| p.is_open()) {
             let Some(m) = view.market(&p.market) else { continue };
-            if !m.is_option() || m.book.settled || now >= m.config.expiry {
+            if !m.is_option() || m.book.is_settled() || now >= m.config.expiry {
                 continue;
             }
             if now >= m.config.expiry - self.spec.roll_secs() {

@@ -1,7 +1,7 @@
 //! A vault as the keeper sees it: the accounts fetched through a [`Chain`], measured with keel-vault's own pure
 //! functions (`Held::new`, `Holdings::portfolio`) and keel-math, so the keeper's numbers are the program's.
 use crate::chain::{Chain, ChainError};
-use anchor_lang::{prelude::AccountInfo, AccountSerialize};
+use anchor_lang::{prelude::AccountInfo, Discriminator};
 use fixed::types::I80F48;
 use keel_client::vault::VaultKeys;
 use keel_client::venue::{margin_pda, market_pda};
@@ -81,7 +81,7 @@ impl VaultView {
         let k = &self.keys;
         keys.iter()
             .filter_map(|key| self.market(key).map(|m| (key, m)))
-            .filter(|(_, m)| !m.book.settled && (!m.is_option() || now < m.config.expiry))
+            .filter(|(_, m)| m.is_live(now))
             .map(|(key, m)| {
                 let surface = m.is_option().then_some(m.surface);
                 keel_client::venue::refresh_market_ix(payer, &k.venue, &k.underlying, key, &k.oracle, surface)
@@ -91,7 +91,7 @@ impl VaultView {
 
     /// The highest implied vol the venue cached for the loaded markets (perps cache 0).
     pub fn max_implied_vol(&self) -> f64 {
-        self.markets.iter().map(|(_, m)| I80F48::from_bits(m.cache.vol).to_num::<f64>()).fold(0.0, f64::max)
+        self.markets.iter().map(|(_, m)| m.cache.vol.fx().to_num::<f64>()).fold(0.0, f64::max)
     }
 
     /// Markets of the open venue positions, in slot order.
@@ -149,7 +149,7 @@ pub fn venue_markets<'a>(
     markets: impl IntoIterator<Item = (&'a Pubkey, &'a Market)>,
 ) -> Result<Vec<(Pubkey, Market)>, KeeperError> {
     let mut all: Vec<(Pubkey, Market)> =
-        markets.into_iter().filter(|(_, m)| m.venue == *venue_key).map(|(k, m)| (*k, m.clone())).collect();
+        markets.into_iter().filter(|(_, m)| m.venue == *venue_key).map(|(k, m)| (*k, *m)).collect();
     all.sort_by_key(|(_, m)| m.index);
     all.dedup_by_key(|(_, m)| m.index);
     let n = usize::try_from(venue.num_markets).unwrap_or(usize::MAX);
@@ -168,8 +168,8 @@ pub fn with_images<R>(
 ) -> Result<R, KeeperError> {
     let mut images = Vec::with_capacity(markets.len());
     for (key, m) in markets {
-        let mut data = Vec::new();
-        m.try_serialize(&mut data)?;
+        // A zero-copy account's bytes: its discriminator, then the struct as it lies in memory.
+        let data = [Market::DISCRIMINATOR, bytemuck::bytes_of(m)].concat();
         images.push((*key, 0u64, data));
     }
     let owner = keel_venue::ID;

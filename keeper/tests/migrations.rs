@@ -53,7 +53,7 @@ async fn the_demo_spec_deploys_once_and_a_re_run_changes_nothing() {
     let venue: keel_venue::state::Venue = chain.read(&first.venue).await.unwrap();
     assert_eq!(venue.pool_assets, 1_000_000_000_000, "1,000,000 tokens of LP liquidity at 6 decimals");
     let call: keel_venue::state::Market = chain.read(&first.markets[&1]).await.unwrap();
-    let strike: f64 = fixed::types::I80F48::from_bits(call.config.strike).to_num();
+    let strike: f64 = call.config.strike.fx().to_num();
     assert!((strike - 110.0).abs() < 1e-9, "strike = 1.1 x the reference spot: {strike}");
 
     // Snapshot every deployed account, re-run, compare byte for byte.

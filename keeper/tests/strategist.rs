@@ -294,8 +294,8 @@ async fn expired_legs_are_settled_and_the_next_strangle_sold() {
     assert!(matches!(&o, StrategyOutcome::Held(_)), "{o:?}");
     for k in [put, call] {
         let m: Market = w.chain.read(&k).await.unwrap();
-        assert!(m.book.settled, "market {k} settled");
-        assert_eq!(I80F48::from_bits(m.book.settlement_value), I80F48::ZERO, "out of the money at 100.5");
+        assert!(m.book.is_settled(), "market {k} settled");
+        assert_eq!(m.book.settlement_value.fx(), I80F48::ZERO, "out of the money at 100.5");
     }
     let after = margin(&mut w).await;
     assert!(legs(&after, &w).is_empty(), "positions settled: {:?}", legs(&after, &w));

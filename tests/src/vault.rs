@@ -293,7 +293,7 @@ pub async fn measure(ctx: &mut ProgramTestContext, v: &VaultFixture) -> (f64, fi
         let m: keel_venue::state::Market = account(ctx, p.market).await;
         let r = m.position_risk(p, 6).expect("risk");
         keel_math::risk::accumulate(&mut scenarios, &r.risk_array, r.qty).unwrap();
-        delta += I80F48::from_num(p.size) / I80F48::from_num(1_000_000) * I80F48::from_bits(m.cache.delta);
+        delta += I80F48::from_num(p.size) / I80F48::from_num(1_000_000) * m.cache.delta.fx();
         risks.push(r);
     }
     let h =
@@ -336,16 +336,11 @@ pub async fn reward_basis(
         let r = m.position_risk(p, 6).expect("risk");
         keel_math::risk::accumulate(&mut scenarios, &r.risk_array, r.qty).unwrap();
         let units = I80F48::from_num(p.size) / I80F48::from_num(1_000_000);
-        delta += units * I80F48::from_bits(m.cache.delta);
-        gamma += units * I80F48::from_bits(m.cache.gamma);
+        delta += units * m.cache.delta.fx();
+        gamma += units * m.cache.gamma.fx();
     }
     let perp: keel_venue::state::Market = account(ctx, market_pda(&v.t.f.venue, PERP)).await;
-    let p = keel_math::mandate::PortfolioRisk {
-        spot: I80F48::from_bits(perp.cache.spot),
-        delta,
-        gamma,
-        ..Default::default()
-    };
+    let p = keel_math::mandate::PortfolioRisk { spot: perp.cache.spot.fx(), delta, gamma, ..Default::default() };
     let mandate = v.state(ctx).await.config.mandate.mandate();
     let range = I80F48::from_bits(bits(0.15));
     let delta_risk = mandate.delta_risk(&p, range, I80F48::from_num(1_000_000)).unwrap();

@@ -45,7 +45,7 @@ async fn the_keeper_hedges_only_breaches_and_handles_races() {
     let ix = v.deposit_ix(&mut ctx, &d, 100_000 * USDC).await;
     send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();
     let call = v.t.market_state(&mut ctx, CALL).await;
-    let hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
+    let hedge = (call.cache.delta.fx() * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
     v.allocate(&mut ctx, 30_000 * USDC, vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, hedge, 101.0)], 0)
         .await
         .unwrap();

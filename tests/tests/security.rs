@@ -96,7 +96,7 @@ async fn sandwiching_a_rebalance_does_not_pay() {
     let mut ctx = program_test().start_with_context().await;
     let (mut v, _) = VaultFixture::funded(&mut ctx).await;
     let call = v.t.market_state(&mut ctx, CALL).await;
-    let hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
+    let hedge = (call.cache.delta.fx() * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
     v.allocate(&mut ctx, 20_000 * USDC, vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, hedge, 101.0)], 0)
         .await
         .unwrap();

@@ -114,9 +114,7 @@ impl Book {
             depositors.push(d);
         }
         let put = v.t.market_state(&mut ctx, PUT).await;
-        let hedge = (fixed::types::I80F48::from_bits(put.cache.delta) * fixed::types::I80F48::from_num(PUTS * LOT))
-            .round()
-            .to_num::<i64>();
+        let hedge = (put.cache.delta.fx() * fixed::types::I80F48::from_num(PUTS * LOT)).round().to_num::<i64>();
         let legs = vec![v.leg(PUT, -PUTS * LOT, 0.0), v.leg(PERP, hedge, 99.0)];
         v.allocate(&mut ctx, MARGIN, legs, 0).await.expect("the hedged short-put book");
         // 2. A trader long the perp at 5x, a liquidator and a keeper.
@@ -197,7 +195,7 @@ async fn stress(path: Vec<f64>) -> Run {
     // 5. A day later, at the same price, each claim pays min(value at request, value now), in any order.
     let t = now(&mut ctx).await + 86_400;
     set_time(&mut ctx, t).await;
-    let last = v.t.market_state(&mut ctx, PERP).await.cache.spot;
+    let last = v.t.market_state(&mut ctx, PERP).await.cache.spot.get();
     v.t.set_price(&mut ctx, fixed::types::I80F48::from_bits(last).to_num()).await;
     for d in depositors.iter().rev() {
         let r: WithdrawalRequest = account(&mut ctx, keel_client::vault::withdrawal_pda(&v.vault, &d.a.pubkey())).await;

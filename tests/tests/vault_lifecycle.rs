@@ -40,7 +40,7 @@ async fn depositors_strategy_and_withdrawals_reconcile_to_the_token() {
 
     // The strategist sells 100 calls and delta-hedges with perps, through the vault PDA's margin account.
     let call = v.t.market_state(&mut ctx, CALL).await;
-    let hedge_lots = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
+    let hedge_lots = (call.cache.delta.fx() * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
     let legs = vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, hedge_lots, 101.0)];
     v.allocate(&mut ctx, 30_000 * USDC, legs, 0).await.expect("allocate inside the mandate");
     let acct = v.t.margin(&mut ctx, &v.vault).await;

@@ -31,7 +31,7 @@ async fn funded(ctx: &mut ProgramTestContext, t: &TradingFixture, id: u16, confi
 /// Sell `units` calls and buy the perps that flatten their delta.
 async fn hedged_short_calls(ctx: &mut ProgramTestContext, v: &VaultFixture, units: i64) -> Vec<Leg> {
     let call = v.t.market_state(ctx, CALL).await;
-    let hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(units * LOT)).round().to_num::<i64>();
+    let hedge = (call.cache.delta.fx() * I80F48::from_num(units * LOT)).round().to_num::<i64>();
     vec![v.leg(CALL, -units * LOT, 0.0), v.leg(PERP, hedge, 101.0)]
 }
 
@@ -57,7 +57,7 @@ async fn each_mandate_limit_rejects_a_breaching_allocation() {
     // Gamma and vega: 50 long calls, delta-hedged.
     let legs = |v: &VaultFixture, hedge: i64| vec![v.leg(CALL, 50 * LOT, 1e6), v.leg(PERP, -hedge, 99.0)];
     let call = t.market_state(&mut ctx, CALL).await;
-    let hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(50 * LOT)).round().to_num::<i64>();
+    let hedge = (call.cache.delta.fx() * I80F48::from_num(50 * LOT)).round().to_num::<i64>();
     let c =
         VaultConfig { mandate: keel_vault::state::MandateConfig { max_abs_gamma: pod(0.5), ..base.mandate }, ..base };
     let v = funded(&mut ctx, &t, 2, c).await;

@@ -31,7 +31,7 @@ async fn hedged_vault(ctx: &mut ProgramTestContext, mandate: MandateConfig, marg
     let ix = v.deposit_ix(ctx, &d, 100_000 * USDC).await;
     send_with(ctx, &[ix], &[&d.a.key]).await.unwrap();
     let call = v.t.market_state(ctx, CALL).await;
-    let hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
+    let hedge = (call.cache.delta.fx() * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
     let legs = vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, hedge, 101.0)];
     v.allocate(ctx, margin, legs, 0).await.expect("hedged book inside the mandate");
     v
@@ -87,7 +87,7 @@ async fn rebalances_are_validated_and_paid_exactly() {
     expect(send_rebalance(&mut ctx, &v, &k1, p, vec![], false).await, VaultError::NotRiskReducing);
     // Back in band while pushing vega past its limit (200 short calls) is refused.
     let call = v.t.market_state(&mut ctx, CALL).await;
-    let extra_hedge = (I80F48::from_bits(call.cache.delta) * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
+    let extra_hedge = (call.cache.delta.fx() * I80F48::from_num(100 * LOT)).round().to_num::<i64>();
     let legs = vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, flatten + extra_hedge, 109.0)];
     expect(send_rebalance(&mut ctx, &v, &k1, p, legs, false).await, VaultError::LimitWorsened);
     // A small fix buried in an expensive round trip costs more than the risk it removes.

@@ -59,7 +59,7 @@ async fn full_lifecycle_on_the_ftx_crash_reconciles_to_the_token() {
         set_time(&mut ctx, t0 + (t - path[0].0)).await;
         s.set_price(&mut ctx, *close).await;
         liquidation_steps += liquidate_while_possible(&mut ctx, &s, &liquidator, &bull.pubkey(), PERP).await;
-        let f = s.market_state(&mut ctx, PERP).await.book.funding_index;
+        let f = s.market_state(&mut ctx, PERP).await.book.funding_index.get();
         peak_funding = peak_funding.max(f);
         s.assert_reconciles(&mut ctx, &owners).await;
         if i == 12 && !second_lp_done {
@@ -97,7 +97,7 @@ async fn full_lifecycle_on_the_ftx_crash_reconciles_to_the_token() {
     let perp = s.market_state(&mut ctx, PERP).await;
     // Funding follows the skew: the index rose while traders were net long (longs paid), and fell once the
     // liquidation left them net short (shorts paid).
-    assert!(peak_funding > 0 && perp.book.net_size < 0 && perp.book.funding_index < peak_funding);
+    assert!(peak_funding > 0 && perp.book.net_size < 0 && perp.book.funding_index.get() < peak_funding);
 
     // Expiry: options settle at the first oracle price published in the window after expiry.
     let close = path.last().unwrap().1;
@@ -111,11 +111,8 @@ async fn full_lifecycle_on_the_ftx_crash_reconciles_to_the_token() {
         send_with(&mut ctx, &[ix], &[]).await.expect("settle position");
     }
     let put = s.market_state(&mut ctx, PUT).await;
-    let strike = fixed::types::I80F48::from_bits(put.config.strike);
-    assert_eq!(
-        put.book.settlement_value,
-        (strike - fixed::types::I80F48::from_bits(put.book.settlement_price)).to_bits()
-    );
+    let strike = put.config.strike.fx();
+    assert_eq!(put.book.settlement_value.get(), (strike - put.book.settlement_price.fx()).to_bits());
     assert_eq!((put.book.long_oi, put.book.short_oi, put.book.net_size), (0, 0, 0));
     s.assert_reconciles(&mut ctx, &owners).await;
 

@@ -7,7 +7,7 @@ use keel_tests::trading::{option_config, perp_config, svi_params};
 use keel_tests::venue::*;
 use keel_tests::*;
 use keel_venue::error::VenueError;
-use keel_venue::state::{op, Market, MarketConfig, MarketKind, VolSurface};
+use keel_venue::state::{op, Market, MarketConfig, MarketKind, PodI128, VolSurface};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::{pubkey::Pubkey, signer::Signer};
 
@@ -76,9 +76,9 @@ async fn cache_equals_keel_math_for_perp_and_option() {
     let (spot, sr, vr) = (I80F48::from_num(150), I80F48::from_bits(bits(0.15)), I80F48::from_bits(bits(0.25)));
     let perp_m: Market = account(&mut ctx, market_pda(&s.f.venue, 0)).await;
     let want = instrument_risk(&Instrument::Perp, spot, sr, vr).unwrap();
-    assert_eq!(perp_m.cache.mark, want.greeks.price.to_bits());
-    assert_eq!(perp_m.cache.risk_array, want.risk_array.map(|x| x.to_bits()));
-    assert!(perp_m.cache.oracle_valid);
+    assert_eq!(perp_m.cache.mark.get(), want.greeks.price.to_bits());
+    assert_eq!(perp_m.cache.risk_array.map(|x| x.get()), want.risk_array.map(|x| x.to_bits()));
+    assert!(perp_m.cache.oracle_was_valid());
 
     let call_m: Market = account(&mut ctx, market_pda(&s.f.venue, 1)).await;
     let surface: VolSurface = account(&mut ctx, s.surface).await;
@@ -89,21 +89,18 @@ async fn cache_equals_keel_math_for_perp_and_option() {
     assert_eq!(
         (c.mark, c.delta, c.gamma, c.vega, c.theta),
         (
-            want.greeks.price.to_bits(),
-            want.greeks.delta.to_bits(),
-            want.greeks.gamma.to_bits(),
-            want.greeks.vega.to_bits(),
-            want.greeks.theta.to_bits(),
+            want.greeks.price.into(),
+            want.greeks.delta.into(),
+            want.greeks.gamma.into(),
+            want.greeks.vega.into(),
+            want.greeks.theta.into(),
         )
     );
-    assert_eq!(
-        (c.risk_array, c.vol, c.spot),
-        (want.risk_array.map(|x| x.to_bits()), want.vol.to_bits(), spot.to_bits())
-    );
+    assert_eq!((c.risk_array, c.vol, c.spot), (want.risk_array.map(PodI128::from), want.vol.into(), spot.into()));
     // Sanity on the economics: an OTM 30-day call is worth something, less than spot, delta in (0, 0.5).
-    let mark = I80F48::from_bits(c.mark);
+    let mark = c.mark.fx();
     assert!(mark > I80F48::ZERO && mark < spot);
-    assert!(I80F48::from_bits(c.delta) > I80F48::ZERO && I80F48::from_bits(c.delta) < I80F48::lit("0.5"));
+    assert!(c.delta.fx() > I80F48::ZERO && c.delta.fx() < I80F48::lit("0.5"));
 }
 
 #[tokio::test]
@@ -157,7 +154,7 @@ async fn refresh_errors_and_oracle_tolerance() {
     set_pyth_price(&mut ctx, s.f.oracle, PythPrice::new(FEED, 150.0, t0));
     refresh(&mut ctx, &s, 0, s.f.oracle, None).await.unwrap();
     let m: Market = account(&mut ctx, market_pda(&s.f.venue, 0)).await;
-    assert!(!m.cache.oracle_valid);
+    assert!(!m.cache.oracle_was_valid());
     // Beyond the grace (60 s + 600 s): refused.
     set_time(&mut ctx, t0 + 700).await;
     assert_eq!(custom_error(refresh(&mut ctx, &s, 0, s.f.oracle, None).await), code(VenueError::OracleStale));

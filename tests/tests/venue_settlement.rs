@@ -48,14 +48,14 @@ async fn options_settle_at_the_oracle_price_within_the_window() {
     send(&mut ctx, &[settle_market_ix(&me, &call)]).await.unwrap();
     expect_err(send(&mut ctx, &[settle_market_ix(&me, &call)]).await, VenueError::AlreadySettled);
     let m = s.market_state(&mut ctx, CALL).await;
-    let strike = I80F48::from_bits(m.config.strike);
-    assert_eq!(m.book.settlement_value, (I80F48::from_num(120) - strike).to_bits());
+    let strike = m.config.strike.fx();
+    assert_eq!(m.book.settlement_value.get(), (I80F48::from_num(120) - strike).to_bits());
 
     let before = s.margin(&mut ctx, &a.pubkey()).await;
     let cost = before.positions[0].cost.fx();
     send(&mut ctx, &[settle_pos(a.pubkey())]).await.unwrap();
     let after = s.margin(&mut ctx, &a.pubkey()).await;
-    let payout = qty_from_lots(10 * LOT, 6).unwrap() * I80F48::from_bits(m.book.settlement_value) - cost;
+    let payout = qty_from_lots(10 * LOT, 6).unwrap() * m.book.settlement_value.fx() - cost;
     assert_eq!(after.collateral, before.collateral + payout.floor().to_num::<i64>());
     assert!(!after.has_positions());
     // Nothing left to settle for A, and B never held the option.

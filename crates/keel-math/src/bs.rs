@@ -18,7 +18,7 @@
 //! saturate N(d) to 0/1 exactly. Nothing panics: invalid inputs and overflows return a [`MathError`].
 use crate::elementary::{exp, ln, sqrt};
 use crate::error::{MathError, MathErrorKind, MathResult};
-use crate::normal::{norm_cdf, norm_pdf};
+use crate::normal::{kernel_pair, norm_cdf_from_kernel, FRAC_1_SQRT_2PI};
 use crate::safe::SafeMath;
 use fixed::types::I80F48;
 
@@ -126,6 +126,7 @@ pub struct Invariants {
     carry_df: I80F48,
     df: I80F48,
     sqrt_t: I80F48,
+    strike: I80F48,
     ln_strike: I80F48,
     carry_t: I80F48,
 }
@@ -139,6 +140,7 @@ impl Invariants {
             carry_df: exp(i.carry.safe_sub(i.rate)?.safe_mul(i.t)?)?,
             df: exp(-(i.rate.safe_mul(i.t)?))?,
             sqrt_t: sqrt(i.t)?,
+            strike: i.strike,
             ln_strike: ln(i.strike)?,
             carry_t: i.carry.safe_mul(i.t)?,
         })
@@ -150,6 +152,29 @@ impl Invariants {
     pub fn moneyness(&self, spot: I80F48) -> MathResult<I80F48> {
         ln(spot)?.safe_sub(self.ln_strike)?.safe_add(self.carry_t)
     }
+
+    /// The moneyness at `spot` with e^{-|m|}, which lets N(d1) and N(d2) share one exponential at every
+    /// volatility priced at this spot.
+    #[track_caller]
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn at(&self, spot: I80F48) -> MathResult<Moneyness> {
+        let m = self.moneyness(spot)?;
+        // Without carry F = S, and e^{-|m|} = min(S, K) / max(S, K): a division is cheaper than exp on SBF.
+        let decay = if self.carry_t == I80F48::ZERO {
+            let (lo, hi) = if spot < self.strike { (spot, self.strike) } else { (self.strike, spot) };
+            lo.safe_div(hi)?
+        } else {
+            exp(-m.saturating_abs())?
+        };
+        Ok(Moneyness { m, decay })
+    }
+}
+
+/// Log-moneyness m = ln(F/K) at one spot and e^{-|m|} (from [`Invariants::at`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Moneyness {
+    m: I80F48,
+    decay: I80F48,
 }
 
 /// σ√T and its reciprocal at one volatility: what every scenario at that volatility shares. d1 = m/v + v/2 is
@@ -173,15 +198,15 @@ impl VolTerms {
     }
 }
 
-/// The core at moneyness `m` (from [`Invariants::moneyness`] of `i.spot`) and `vt` (of `i.vol`); φ(d1) only
-/// when `with_pdf` (greeks).
+/// The core at the moneyness `at` (from [`Invariants::at`] of `i.spot`) and `vt` (of `i.vol`); φ(d1) only
+/// when `with_pdf` (greeks). N(d1), N(d2) and φ(d1) share one exponential ([`kernel_pair`]).
 #[track_caller]
 #[cfg_attr(target_os = "solana", inline(never))]
-fn core_at(i: &BsmInputs, inv: &Invariants, m: I80F48, vt: &VolTerms, with_pdf: bool) -> MathResult<Core> {
+fn core_at(i: &BsmInputs, inv: &Invariants, at: &Moneyness, vt: &VolTerms, with_pdf: bool) -> MathResult<Core> {
     if i.spot <= I80F48::ZERO {
         return Err(MathError::new(MathErrorKind::InvalidParameter));
     }
-    let (carry_df, df, sqrt_t, v) = (inv.carry_df, inv.df, inv.sqrt_t, vt.v);
+    let (carry_df, df, sqrt_t, v, m) = (inv.carry_df, inv.df, inv.sqrt_t, vt.v, at.m);
     if v < MIN_TOTAL_VOL {
         // Expiry / zero-vol limit: N(d) is a step in the forward moneyness.
         let step = if m > I80F48::ZERO {
@@ -196,23 +221,24 @@ fn core_at(i: &BsmInputs, inv: &Invariants, m: I80F48, vt: &VolTerms, with_pdf: 
     // d1 = m/v + v/2, d2 = d1 - v.
     let d1 = m.safe_mul(vt.inv_v)?.safe_add(v / 2)?;
     let d2 = d1.safe_sub(v)?;
-    let pdf_d1 = if with_pdf { norm_pdf(d1)? } else { I80F48::ZERO };
-    Ok(Core { carry_df, df, nd1: norm_cdf(d1)?, nd2: norm_cdf(d2)?, pdf_d1, sqrt_t, v, degenerate: false })
+    let (k1, k2) = kernel_pair(d1, d2, m, at.decay)?;
+    let pdf_d1 = if with_pdf { k1.safe_mul(FRAC_1_SQRT_2PI)? } else { I80F48::ZERO };
+    let (nd1, nd2) = (norm_cdf_from_kernel(d1, k1)?, norm_cdf_from_kernel(d2, k2)?);
+    Ok(Core { carry_df, df, nd1, nd2, pdf_d1, sqrt_t, v, degenerate: false })
 }
 
 #[track_caller]
 fn core(i: &BsmInputs, with_pdf: bool) -> MathResult<Core> {
     let inv = Invariants::new(i)?;
-    let m = inv.moneyness(i.spot)?;
-    core_at(i, &inv, m, &VolTerms::new(i.vol, &inv)?, with_pdf)
+    core_at(i, &inv, &inv.at(i.spot)?, &VolTerms::new(i.vol, &inv)?, with_pdf)
 }
 
-/// The price of `i` (same strike, expiry, rate and carry as the inputs `inv` was built from) at moneyness `m`
-/// and the vol terms of `i.vol`: scenario revaluation without recomputing what the scenarios share.
+/// The price of `i` (same strike, expiry, rate and carry as the inputs `inv` was built from) at the moneyness `at`
+/// of `i.spot` and the vol terms of `i.vol`: scenario revaluation without recomputing what the scenarios share.
 #[track_caller]
 #[cfg_attr(target_os = "solana", inline(never))]
-pub fn price_at(i: &BsmInputs, inv: &Invariants, m: I80F48, vt: &VolTerms) -> MathResult<I80F48> {
-    let c = core_at(i, inv, m, vt, false)?;
+pub fn price_at(i: &BsmInputs, inv: &Invariants, at: &Moneyness, vt: &VolTerms) -> MathResult<I80F48> {
+    let c = core_at(i, inv, at, vt, false)?;
     value(i, &c)
 }
 
@@ -239,7 +265,7 @@ pub fn price(i: &BsmInputs) -> MathResult<I80F48> {
     value(i, &c)
 }
 
-/// Price, delta, gamma, vega and theta in one pass (one ln, one sqrt, three exp, two N, one φ).
+/// Price, delta, gamma, vega and theta in one pass (one ln, one sqrt, a few exp; N(d1), N(d2) and φ(d1) share one).
 #[track_caller]
 #[cfg_attr(target_os = "solana", inline(never))]
 pub fn greeks(i: &BsmInputs) -> MathResult<Greeks> {
@@ -250,7 +276,7 @@ pub fn greeks(i: &BsmInputs) -> MathResult<Greeks> {
 #[track_caller]
 #[cfg_attr(target_os = "solana", inline(never))]
 pub fn greeks_with(i: &BsmInputs, inv: &Invariants) -> MathResult<Greeks> {
-    let c = core_at(i, inv, inv.moneyness(i.spot)?, &VolTerms::new(i.vol, inv)?, true)?;
+    let c = core_at(i, inv, &inv.at(i.spot)?, &VolTerms::new(i.vol, inv)?, true)?;
     let price = value(i, &c)?;
     let spot_leg = i.spot.safe_mul(c.carry_df)?;
     let strike_leg = i.strike.safe_mul(c.df)?;

@@ -57,18 +57,19 @@ pub fn option_risk_array_from(
     out: &mut [I80F48],
 ) -> MathResult<()> {
     check_shape(spot_shocks, vol_shocks, out)?;
-    // ln S once per spot shock, 1/(σ√T) once per vol shock; then every scenario is two N(d) and a value.
-    let mut spots = [(I80F48::ZERO, I80F48::ZERO); MAX_SCENARIOS];
+    // ln S and e^{-|m|} once per spot shock, 1/(σ√T) once per vol shock; then every scenario is one exp, two N(d)
+    // and a value.
+    let mut spots = [None; MAX_SCENARIOS];
     for (slot, ds) in spots.iter_mut().zip(spot_shocks) {
         let spot = inputs.spot.safe_mul(I80F48::ONE.safe_add(*ds)?)?;
-        *slot = (spot, inv.moneyness(spot)?);
+        *slot = Some((spot, inv.at(spot)?));
     }
     let nv = vol_shocks.len();
     for (j, dv) in vol_shocks.iter().enumerate() {
         let vol = inputs.vol.safe_mul(I80F48::ONE.safe_add(*dv)?)?;
         let vt = VolTerms::new(vol, inv)?;
-        for (i, (spot, m)) in spots[..spot_shocks.len()].iter().enumerate() {
-            let shocked = price_at(&inputs.with_spot_vol(*spot, vol), inv, *m, &vt)?;
+        for (i, (spot, at)) in spots[..spot_shocks.len()].iter().flatten().enumerate() {
+            let shocked = price_at(&inputs.with_spot_vol(*spot, vol), inv, at, &vt)?;
             out[i * nv + j] = shocked.safe_sub(base)?;
         }
     }

@@ -302,10 +302,8 @@ impl<C: OracleControl> World<C> {
 
     async fn sell_hedged_calls(&mut self, amounts: &[u64], calls: i64) -> Result<(), KeeperError> {
         let call: keel_venue::state::Market = self.chain.read(&self.markets[1]).await?;
-        let hedge = (fixed::types::I80F48::from_bits(call.cache.delta) * fixed::types::I80F48::from_num(calls * LOT))
-            .round()
-            .to_num::<i64>();
-        let spot: f64 = fixed::types::I80F48::from_bits(call.cache.spot).to_num();
+        let hedge = (call.cache.delta.fx() * fixed::types::I80F48::from_num(calls * LOT)).round().to_num::<i64>();
+        let spot: f64 = call.cache.spot.fx().to_num();
         let legs = vec![
             Leg { market: self.markets[1], size: -calls * LOT, limit_price: 0 },
             Leg { market: self.markets[0], size: hedge, limit_price: bits(spot * 1.01) },

@@ -106,7 +106,7 @@ pub async fn workers<C: Chain>(
             .ok_or_else(|| anyhow::anyhow!("{at}: perp_market {} is not in the deployment", entry.perp_market))?;
         let market: keel_venue::state::Market = chain.read(&perp).await?;
         anyhow::ensure!(
-            market.config.kind == keel_venue::state::MarketKind::Perp,
+            market.kind() == keel_venue::state::MarketKind::Perp,
             "{at}: market {} is not a perp; set perp_market to the deployment index of a perp",
             entry.perp_market
         );

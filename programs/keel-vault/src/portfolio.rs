@@ -31,11 +31,7 @@ impl Held {
     pub fn new(p: &keel_venue::state::Position, m: &Market, decimals: u8) -> Result<Self> {
         let risk = m.position_risk(p, decimals)?;
         let c = &m.cache;
-        let greeks = if m.book.settled {
-            [I80F48::ZERO; 3]
-        } else {
-            [I80F48::from_bits(c.delta), I80F48::from_bits(c.gamma), I80F48::from_bits(c.vega)]
-        };
+        let greeks = if m.book.is_settled() { [I80F48::ZERO; 3] } else { [c.delta.fx(), c.gamma.fx(), c.vega.fx()] };
         Ok(Held { market: p.market, size: p.size, risk, greeks })
     }
 }
@@ -60,8 +56,8 @@ pub fn find<'a, 'info>(accounts: &'a [AccountInfo<'info>], key: &Pubkey) -> Resu
 }
 
 /// Reads a venue account (discriminator checked; the caller checks the owner) onto the heap in a frame of its own:
-/// two venue accounts side by side on the stack would overflow an SBF frame. A Market is Borsh-decoded; a zero-copy
-/// MarginAccount is a plain copy of its bytes (its `AccountDeserialize`), no decoding.
+/// two venue accounts side by side on the stack would overflow an SBF frame. Both are zero-copy, so this is a plain
+/// copy of their bytes (their `AccountDeserialize`), no decoding.
 #[inline(never)]
 fn read_boxed<T: AccountDeserialize>(info: &AccountInfo) -> Result<Box<T>> {
     Ok(Box::new(T::try_deserialize(&mut &info.try_borrow_data()?[..])?))
@@ -188,7 +184,7 @@ pub fn lp_stake<'info>(
     let mut exposures = Vec::new();
     for info in all {
         let mk = Market::try_deserialize(&mut &info.try_borrow_data()?[..])?;
-        if mk.book.net_size == 0 || mk.book.settled {
+        if mk.book.net_size == 0 || mk.book.is_settled() {
             continue;
         }
         // The pool holds -net size; the vault holds its fraction of that (for greeks and scenarios; no cost).
@@ -196,7 +192,7 @@ pub fn lp_stake<'info>(
             market: info.key(),
             size: mk.book.net_size,
             cost: keel_venue::state::PodI128::ZERO,
-            funding_snap: mk.book.funding_index.into(),
+            funding_snap: mk.book.funding_index,
         };
         let mut risk = mk.position_risk(&pos, venue.collateral_decimals)?;
         risk.qty = risk.qty.saturating_neg().safe_mul(fraction).map_err(m)?;
@@ -208,7 +204,7 @@ pub fn lp_stake<'info>(
             .checked_to_num()
             .ok_or(VaultError::MathOverflow)?;
         let c = &mk.cache;
-        let greeks = [I80F48::from_bits(c.delta), I80F48::from_bits(c.gamma), I80F48::from_bits(c.vega)];
+        let greeks = [c.delta.fx(), c.gamma.fx(), c.vega.fx()];
         exposures.push(Held { market: info.key(), size, risk, greeks });
     }
     Ok(LpStake { lower, upper, exposures })

@@ -37,11 +37,12 @@ pub fn health<'info>(
     Ok(account_health(collateral, &risks, &venue.margin.params()).map_err(VenueError::from)?)
 }
 
-/// A market passed as a remaining account, owner- and discriminator-checked, deserialised in its own frame and kept
-/// on the heap (a Market is too big to sit in an SBF frame next to a handler's other state).
+/// A market passed as a remaining account, owner- and discriminator-checked and copied onto the heap (zero-copy:
+/// a plain copy of its bytes, no decoding; a Market is too big to sit in an SBF frame next to a handler's state).
 #[inline(never)]
-pub fn load_market<'info>(info: &'info AccountInfo<'info>) -> Result<Box<Account<'info, Market>>> {
-    Ok(Box::new(Account::try_from(info)?))
+pub fn load_market(info: &AccountInfo) -> Result<Box<Market>> {
+    require_keys_eq!(*info.owner, crate::ID, ErrorCode::AccountOwnedByWrongProgram);
+    Ok(Box::new(Market::try_deserialize(&mut &info.try_borrow_data()?[..])?))
 }
 
 /// Moves realised P&L between the account and the pool: the account receives floor(realized) (a loss is charged

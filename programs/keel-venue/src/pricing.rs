@@ -2,7 +2,7 @@
 //! funding from the pool's skew, position fills with the market aggregates, and the pool's claim on a market.
 //! Pure state arithmetic (no accounts), so every instruction applies the same rules.
 use crate::error::VenueError;
-use crate::state::{fx, raw, Market, MarketKind, Position, UnderlyingConfig};
+use crate::state::{Market, MarketKind, PodI128, Position, UnderlyingConfig};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use keel_math::margin::{apply_fill, holding_value, qty_from_lots, Bound, PositionRisk};
@@ -17,13 +17,18 @@ fn bps(x: u16) -> I80F48 {
 
 impl Market {
     pub fn is_option(&self) -> bool {
-        self.config.kind != MarketKind::Perp
+        self.kind() != MarketKind::Perp
+    }
+
+    /// Open for trading at `now`: not settled and, for an option, before expiry.
+    pub fn is_live(&self, now: i64) -> bool {
+        !self.book.is_settled() && (!self.is_option() || now < self.config.expiry)
     }
 
     /// Intrinsic value per unit at `spot` (options) or `spot` itself (perps).
     pub fn payoff(&self, spot: I80F48) -> Result<I80F48> {
-        let k = fx(self.config.strike);
-        let v = match self.config.kind {
+        let k = self.config.strike.fx();
+        let v = match self.kind() {
             MarketKind::Perp => spot,
             MarketKind::Call => spot.safe_sub(k).map_err(VenueError::from)?.max(I80F48::ZERO),
             MarketKind::Put => k.safe_sub(spot).map_err(VenueError::from)?.max(I80F48::ZERO),
@@ -34,12 +39,12 @@ impl Market {
     /// The cache may be used at `now` (and, when the caller read the oracle, at `spot`): refreshed recently and
     /// spot within the underlying's move limit of the spot it was computed at. Settled markets need no cache.
     pub fn require_fresh(&self, now: i64, spot: Option<(I80F48, &UnderlyingConfig)>) -> Result<()> {
-        if self.book.settled {
+        if self.book.is_settled() {
             return Ok(());
         }
         require!(now <= self.cache.valid_until, VenueError::RiskCacheStale);
         if let Some((spot, cfg)) = spot {
-            let cached = fx(self.cache.spot);
+            let cached = self.cache.spot.fx();
             let moved = spot.safe_sub(cached).map_err(VenueError::from)?.saturating_abs();
             let limit = cached.safe_mul(bps(cfg.cache_max_move_bps)).map_err(VenueError::from)?;
             require!(moved <= limit, VenueError::RiskCacheStale);
@@ -51,10 +56,12 @@ impl Market {
     /// delta is 1 and gamma 0). Execution never uses a price that transaction ordering can move.
     pub fn mark_at(&self, spot: I80F48) -> Result<I80F48> {
         let c = &self.cache;
-        let ds = spot.safe_sub(fx(c.spot)).map_err(VenueError::from)?;
-        let half_gamma = fx(c.gamma) / I80F48::from_num(2);
-        let m = fx(c.mark)
-            .safe_add(fx(c.delta).safe_mul(ds).map_err(VenueError::from)?)
+        let ds = spot.safe_sub(c.spot.fx()).map_err(VenueError::from)?;
+        let half_gamma = c.gamma.fx() / I80F48::from_num(2);
+        let m = c
+            .mark
+            .fx()
+            .safe_add(c.delta.fx().safe_mul(ds).map_err(VenueError::from)?)
             .and_then(|m| m.safe_add(half_gamma.safe_mul(ds)?.safe_mul(ds)?))
             .map_err(VenueError::from)?;
         Ok(m.max(I80F48::ZERO))
@@ -79,7 +86,8 @@ impl Market {
             .and_then(|r| r.safe_mul(I80F48::from_num(dt)))
             .and_then(|r| r.safe_div(I80F48::from_num(SECONDS_PER_DAY)))
             .map_err(VenueError::from)?;
-        self.book.funding_index = raw(fx(self.book.funding_index).safe_add(per_unit).map_err(VenueError::from)?);
+        self.book.funding_index =
+            PodI128::from(self.book.funding_index.fx().safe_add(per_unit).map_err(VenueError::from)?);
         Ok(())
     }
 
@@ -87,16 +95,20 @@ impl Market {
     /// step), so that a fill sees a clean basis.
     pub fn fold_funding(&mut self, pos: &mut Position, decimals: u8) -> Result<()> {
         let qty = qty_from_lots(pos.size, decimals).map_err(VenueError::from)?;
-        let index = fx(self.book.funding_index);
+        let index = self.book.funding_index.fx();
         let owed = qty.safe_mul(index.safe_sub(pos.funding_snap.fx()).map_err(VenueError::from)?);
         let owed = owed.map_err(VenueError::from)?;
         let snap_delta = qty.safe_mul(index).and_then(|a| a.safe_sub(qty.safe_mul(pos.funding_snap.fx())?));
         pos.cost = pos.cost.fx().safe_add(owed).map_err(VenueError::from)?.into();
         pos.funding_snap = index.into();
-        self.book.net_cost = raw(fx(self.book.net_cost).safe_add(owed).map_err(VenueError::from)?);
-        self.book.net_funding_snap = raw(fx(self.book.net_funding_snap)
-            .safe_add(snap_delta.map_err(VenueError::from)?)
-            .map_err(VenueError::from)?);
+        self.book.net_cost = PodI128::from(self.book.net_cost.fx().safe_add(owed).map_err(VenueError::from)?);
+        self.book.net_funding_snap = PodI128::from(
+            self.book
+                .net_funding_snap
+                .fx()
+                .safe_add(snap_delta.map_err(VenueError::from)?)
+                .map_err(VenueError::from)?,
+        );
         Ok(())
     }
 
@@ -115,11 +127,12 @@ impl Market {
         b.short_oi = oi(b.short_oi, short_before, short_after).ok_or(VenueError::MathOverflow)?;
         b.net_size = b.net_size.checked_add(delta).ok_or(VenueError::MathOverflow)?;
         let cost_change = f.cost.safe_sub(pos.cost.fx()).map_err(VenueError::from)?;
-        b.net_cost = raw(fx(b.net_cost).safe_add(cost_change).map_err(VenueError::from)?);
+        b.net_cost = PodI128::from(b.net_cost.fx().safe_add(cost_change).map_err(VenueError::from)?);
         // The funding snapshot moves with the size (it equals the index after folding).
         let snap_change = qty_from_lots(delta, decimals).and_then(|q| q.safe_mul(pos.funding_snap.fx()));
-        b.net_funding_snap =
-            raw(fx(b.net_funding_snap).safe_add(snap_change.map_err(VenueError::from)?).map_err(VenueError::from)?);
+        b.net_funding_snap = PodI128::from(
+            b.net_funding_snap.fx().safe_add(snap_change.map_err(VenueError::from)?).map_err(VenueError::from)?,
+        );
         pos.size = f.size;
         pos.cost = f.cost.into();
         Ok(f.realized)
@@ -129,12 +142,12 @@ impl Market {
     /// risk (after settlement: the payoff, no bias, no scenario risk).
     pub fn position_risk(&self, pos: &Position, decimals: u8) -> Result<PositionRisk> {
         let qty = qty_from_lots(pos.size, decimals).map_err(VenueError::from)?;
-        let funding = fx(self.book.funding_index).safe_sub(pos.funding_snap.fx()).and_then(|d| qty.safe_mul(d));
+        let funding = self.book.funding_index.fx().safe_sub(pos.funding_snap.fx()).and_then(|d| qty.safe_mul(d));
         let c = &self.cache;
-        let (mark, bias, risk_array) = if self.book.settled {
-            (fx(self.book.settlement_value), I80F48::ZERO, [I80F48::ZERO; crate::state::RISK_SCENARIOS])
+        let (mark, bias, risk_array) = if self.book.is_settled() {
+            (self.book.settlement_value.fx(), I80F48::ZERO, [I80F48::ZERO; crate::state::RISK_SCENARIOS])
         } else {
-            (fx(c.mark), fx(c.bias), c.risk_array.map(fx))
+            (c.mark.fx(), c.bias.fx(), c.risk_array.map(PodI128::fx))
         };
         Ok(PositionRisk {
             qty,
@@ -142,29 +155,30 @@ impl Market {
             funding_owed: funding.map_err(VenueError::from)?,
             mark,
             bias,
-            spot: fx(c.spot),
+            spot: c.spot.fx(),
             risk_array,
-            is_option: self.is_option() && !self.book.settled,
+            is_option: self.is_option() && !self.book.is_settled(),
         })
     }
 
     /// The pool's unrealised claim on this market (tokens): it holds the opposite of every position, so
     /// net cost + funding owed to it - value of net size, valued at the `bound` of the confidence band.
     pub fn pool_claim(&self, decimals: u8, bound: Bound) -> Result<I80F48> {
-        if self.book.net_size == 0 && self.book.net_cost == 0 && self.book.net_funding_snap == 0 {
+        if self.book.net_size == 0 && self.book.net_cost == PodI128::ZERO && self.book.net_funding_snap == PodI128::ZERO
+        {
             return Ok(I80F48::ZERO);
         }
         let net_qty = qty_from_lots(self.book.net_size, decimals).map_err(VenueError::from)?;
-        let (mark, bias) = if self.book.settled {
-            (fx(self.book.settlement_value), I80F48::ZERO)
+        let (mark, bias) = if self.book.is_settled() {
+            (self.book.settlement_value.fx(), I80F48::ZERO)
         } else {
-            (fx(self.cache.mark), fx(self.cache.bias))
+            (self.cache.mark.fx(), self.cache.bias.fx())
         };
         let held = holding_value(net_qty.saturating_neg(), mark, bias, bound).map_err(VenueError::from)?;
         let funding = net_qty
-            .safe_mul(fx(self.book.funding_index))
-            .and_then(|f| f.safe_sub(fx(self.book.net_funding_snap)))
+            .safe_mul(self.book.funding_index.fx())
+            .and_then(|f| f.safe_sub(self.book.net_funding_snap.fx()))
             .map_err(VenueError::from)?;
-        held.safe_add(fx(self.book.net_cost)).and_then(|v| v.safe_add(funding)).map_err(|e| VenueError::from(e).into())
+        held.safe_add(self.book.net_cost.fx()).and_then(|v| v.safe_add(funding)).map_err(|e| VenueError::from(e).into())
     }
 }

@@ -18,11 +18,11 @@ pub struct AddMarket<'info> {
     #[account(
         init,
         payer = admin,
-        space = 8 + Market::INIT_SPACE,
+        space = Market::SPACE,
         seeds = [Market::SEED, venue.key().as_ref(), &venue.num_markets.to_le_bytes()],
         bump,
     )]
-    pub market: Box<Account<'info, Market>>,
+    pub market: AccountLoader<'info, Market>,
     pub system_program: Program<'info, System>,
 }
 
@@ -55,16 +55,16 @@ pub fn add_market(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
     };
     // 3. Write the market (empty cache until the first refresh) and bump the counter.
     let venue = &mut ctx.accounts.venue;
-    let m = &mut ctx.accounts.market;
+    let key = ctx.accounts.market.key();
+    let mut m = ctx.accounts.market.load_init()?;
     m.bump = ctx.bumps.market;
     m.venue = venue.key();
     m.underlying = ctx.accounts.underlying.key();
     m.surface = surface;
     m.index = venue.num_markets;
-    m.config = c;
-    m.cache = Default::default();
+    m.config = c.into();
     m.book = MarketBook { last_funding_ts: now, ..Default::default() };
     venue.num_markets = venue.num_markets.checked_add(1).ok_or(VenueError::MathOverflow)?;
-    emit!(MarketAdded { venue: venue.key(), market: m.key(), underlying: m.underlying, index: m.index, config: c });
+    emit!(MarketAdded { venue: venue.key(), market: key, underlying: m.underlying, index: m.index, config: c });
     Ok(())
 }

@@ -27,7 +27,7 @@ pub struct Liquidate<'info> {
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     #[account(mut, has_one = venue, has_one = underlying)]
-    pub market: Box<Account<'info, Market>>,
+    pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
     #[account(mint::token_program = token_program)]
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
@@ -45,16 +45,16 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     require!(!ctx.accounts.venue.is_paused(op::LIQUIDATE), VenueError::OperationPaused);
     require!(max_lots > 0, VenueError::InvalidAmount);
     let now = Clock::get()?.unix_timestamp;
-    let market = &ctx.accounts.market;
-    let key = market.key();
-    require!(!market.book.settled && (!market.is_option() || now < market.config.expiry), VenueError::MarketExpired);
+    let key = ctx.accounts.market.key();
+    let mut market = ctx.accounts.market.load_mut()?;
+    require!(market.is_live(now), VenueError::MarketExpired);
     let mut acct = ctx.accounts.margin_account.load_mut()?;
     let slot = acct.slot_of(&key).ok_or(VenueError::PositionNotFound)?;
     let cfg = ctx.accounts.underlying.config;
     let (oracle, _) = checked_price(&ctx.accounts.price_update, &cfg, now, OracleUse::ReduceRisk)?;
     market.require_fresh(now, Some((oracle.price, &cfg)))?;
     // 2. Below maintenance.
-    let before = health(&acct, &ctx.accounts.venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
+    let before = health(&acct, &ctx.accounts.venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
     require!(before.is_liquidatable(), VenueError::NotLiquidatable);
     // 3. How much to close: the caller's maximum, capped at the per-call fraction (at least one lot) unless the
     //    account is bankrupt (equity <= 0), when waiting only lets the deficit grow.
@@ -70,7 +70,6 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     // 4. Close at the mark against the pool; realised P&L moves as cash.
     let decimals = ctx.accounts.venue.collateral_decimals;
     let price = market.mark_at(oracle.price)?;
-    let market = &mut ctx.accounts.market;
     market.accrue_funding(now, oracle.price)?;
     market.fold_funding(&mut pos, decimals)?;
     let realized = market.fill(&mut pos, delta, price, decimals)?;
@@ -88,7 +87,7 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     acct.collateral -= i64::try_from(reward).map_err(|_| VenueError::MathOverflow)?;
     let bad_debt = write_off_bad_debt(venue, &mut acct)?;
     // 6. The step must shrink the shortfall below maintenance.
-    let after = health(&acct, venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
+    let after = health(&acct, venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
     let (sf_before, sf_after) = (before.maintenance_shortfall(), after.maintenance_shortfall());
     let (sf_before, sf_after) = (sf_before.map_err(VenueError::from)?, sf_after.map_err(VenueError::from)?);
     require!(sf_after < sf_before, VenueError::LiquidationNotImproving);

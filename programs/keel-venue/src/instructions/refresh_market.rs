@@ -4,7 +4,7 @@
 use crate::error::VenueError;
 use crate::events::MarketRefreshed;
 use crate::oracle::{checked_price, OracleUse, OracleValidity};
-use crate::state::{fx, op, raw, Market, MarketKind, RiskCache, Underlying, Venue, VolSurface};
+use crate::state::{fx, op, Market, MarketKind, PodI128, RiskCache, Underlying, Venue, VolSurface};
 use anchor_lang::prelude::*;
 use keel_math::bs::{years_from_seconds, OptionKind};
 use keel_math::instrument::{instrument_risk, Instrument};
@@ -18,7 +18,7 @@ pub struct RefreshMarket<'info> {
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     #[account(mut, has_one = venue, has_one = underlying)]
-    pub market: Box<Account<'info, Market>>,
+    pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
     /// Required for options: must be the market's surface.
     pub surface: Option<Box<Account<'info, VolSurface>>>,
@@ -34,8 +34,8 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
     //    market) and records whether the price was fully Valid for risk-increasing consumers.
     let (price, validity) = checked_price(&ctx.accounts.price_update, &cfg, now, OracleUse::ReduceRisk)?;
     // 3. Instrument at this time: options need a live market and a fresh surface.
-    let market = &ctx.accounts.market;
-    let inst = match market.config.kind {
+    let mut market = ctx.accounts.market.load_mut()?;
+    let inst = match market.kind() {
         MarketKind::Perp => Instrument::Perp,
         kind => {
             require!(now < market.config.expiry, VenueError::MarketExpired);
@@ -44,7 +44,7 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
             require!(now.saturating_sub(s.posted_ts) <= i64::from(cfg.surface_max_age_secs), VenueError::SurfaceStale);
             let t = years_from_seconds(market.config.expiry - now).map_err(VenueError::from)?;
             let kind = if kind == MarketKind::Call { OptionKind::Call } else { OptionKind::Put };
-            Instrument::Option { kind, strike: fx(market.config.strike), t, svi: s.svi() }
+            Instrument::Option { kind, strike: market.config.strike.fx(), t, svi: s.svi() }
         }
     };
     // 4. The maths, in keel-math (the keeper calls the same function to predict this cache).
@@ -53,25 +53,26 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
     let bias =
         risk.greeks.delta.saturating_abs().safe_mul(fx(cfg.conf_multiplier)).and_then(|b| b.safe_mul(price.conf));
     let cache = RiskCache {
-        mark: raw(risk.greeks.price),
-        delta: raw(risk.greeks.delta),
-        gamma: raw(risk.greeks.gamma),
-        vega: raw(risk.greeks.vega),
-        theta: raw(risk.greeks.theta),
-        risk_array: risk.risk_array.map(raw),
-        spot: raw(price.price),
-        conf: raw(price.conf),
-        bias: raw(bias.map_err(VenueError::from)?),
-        vol: raw(risk.vol),
+        mark: risk.greeks.price.into(),
+        delta: risk.greeks.delta.into(),
+        gamma: risk.greeks.gamma.into(),
+        vega: risk.greeks.vega.into(),
+        theta: risk.greeks.theta.into(),
+        risk_array: risk.risk_array.map(PodI128::from),
+        spot: price.price.into(),
+        conf: price.conf.into(),
+        bias: bias.map_err(VenueError::from)?.into(),
+        vol: risk.vol.into(),
         slot: clock.slot,
         ts: now,
         valid_until: now.saturating_add(i64::from(cfg.cache_max_age_secs)),
-        oracle_valid: validity == OracleValidity::Valid,
+        oracle_valid: u8::from(validity == OracleValidity::Valid),
+        reserved: [0; 7],
     };
     // 5. Perp funding accrues to now at this spot; store and announce.
-    let market = &mut ctx.accounts.market;
     market.accrue_funding(now, price.price)?;
     market.cache = cache;
-    emit!(MarketRefreshed { market: market.key(), cache, book: market.book, refresher: ctx.accounts.refresher.key() });
+    let (key, refresher) = (ctx.accounts.market.key(), ctx.accounts.refresher.key());
+    emit!(MarketRefreshed { market: key, cache, book: market.book, refresher });
     Ok(())
 }

@@ -16,16 +16,17 @@ pub struct SettleMarket<'info> {
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     #[account(mut, has_one = venue, has_one = underlying)]
-    pub market: Box<Account<'info, Market>>,
+    pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
 }
 
 pub fn settle_market(ctx: Context<SettleMarket>) -> Result<()> {
     // 1. An expired, unsettled option.
     let now = Clock::get()?.unix_timestamp;
-    let market = &ctx.accounts.market;
+    let key = ctx.accounts.market.key();
+    let mut market = ctx.accounts.market.load_mut()?;
     require!(market.is_option(), VenueError::NotAnOption);
-    require!(!market.book.settled, VenueError::AlreadySettled);
+    require!(!market.book.is_settled(), VenueError::AlreadySettled);
     require!(now >= market.config.expiry, VenueError::SettleTooEarly);
     // 2. A price published inside [expiry, expiry + window], positive and not too uncertain at its own time
     //    (settlement is final, so an uncertain print is refused; a later print inside the window may be used).
@@ -43,12 +44,11 @@ pub fn settle_market(ctx: Context<SettleMarket>) -> Result<()> {
     }
     // 3. Fix the payoff.
     let value = market.payoff(p.price)?;
-    let market = &mut ctx.accounts.market;
-    market.book.settled = true;
-    market.book.settlement_price = raw(p.price);
-    market.book.settlement_value = raw(value);
+    market.book.settled = 1;
+    market.book.settlement_price = p.price.into();
+    market.book.settlement_value = value.into();
     emit!(MarketSettled {
-        market: market.key(),
+        market: key,
         settlement_price: raw(p.price),
         publish_time: p.publish_time,
         book: market.book
@@ -64,21 +64,20 @@ pub struct SettlePosition<'info> {
     #[account(mut, has_one = venue)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(mut, has_one = venue)]
-    pub market: Box<Account<'info, Market>>,
+    pub market: AccountLoader<'info, Market>,
 }
 
 pub fn settle_position(ctx: Context<SettlePosition>) -> Result<()> {
     // 1. A settled market and a position in it.
-    let market = &ctx.accounts.market;
-    require!(market.book.settled, VenueError::MarketNotSettled);
-    let key = market.key();
+    let key = ctx.accounts.market.key();
+    let mut market = ctx.accounts.market.load_mut()?;
+    require!(market.book.is_settled(), VenueError::MarketNotSettled);
     let mut acct = ctx.accounts.margin_account.load_mut()?;
     let slot = acct.slot_of(&key).ok_or(VenueError::PositionNotFound)?;
     let mut pos = acct.positions[slot];
     // 2. Close it at the payoff against the pool; realised P&L moves as cash (floored against the holder).
     let decimals = ctx.accounts.venue.collateral_decimals;
-    let market = &mut ctx.accounts.market;
-    let value = crate::state::fx(market.book.settlement_value);
+    let value = market.book.settlement_value.fx();
     let size = pos.size;
     let realized = market.fill(&mut pos, -size, value, decimals)?;
     let venue = &mut ctx.accounts.venue;

@@ -23,7 +23,7 @@ pub struct Trade<'info> {
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     #[account(mut, has_one = venue, has_one = underlying)]
-    pub market: Box<Account<'info, Market>>,
+    pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
 }
 
@@ -32,11 +32,11 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     require!(!ctx.accounts.venue.is_paused(op::TRADE), VenueError::OperationPaused);
     require!(size != 0, VenueError::InvalidAmount);
     let now = Clock::get()?.unix_timestamp;
-    let market = &ctx.accounts.market;
-    require!(!market.book.settled && (!market.is_option() || now < market.config.expiry), VenueError::MarketExpired);
+    let key = ctx.accounts.market.key();
+    let mut market = ctx.accounts.market.load_mut()?;
+    require!(market.is_live(now), VenueError::MarketExpired);
     // 2. The position slot, and whether this only reduces it.
     let mut acct = ctx.accounts.margin_account.load_mut()?;
-    let key = market.key();
     let slot = acct.slot_of(&key).or_else(|| acct.free_slot()).ok_or(VenueError::TooManyPositions)?;
     let mut pos = acct.positions[slot];
     let reduce_only = pos.size != 0 && (pos.size > 0) != (size > 0) && size.unsigned_abs() <= pos.size.unsigned_abs();
@@ -63,10 +63,9 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     require!(if size > 0 { price <= limit } else { price >= limit }, VenueError::LimitPriceViolated);
     // 5. Funding to date, then the fill against the pool; open interest may only grow within the cap.
     let decimals = ctx.accounts.venue.collateral_decimals;
-    let market = &mut ctx.accounts.market;
     market.accrue_funding(now, oracle.price)?;
     if !pos.is_open() {
-        pos = Position { market: key, size: 0, cost: PodI128::ZERO, funding_snap: market.book.funding_index.into() };
+        pos = Position { market: key, size: 0, cost: PodI128::ZERO, funding_snap: market.book.funding_index };
     }
     market.fold_funding(&mut pos, decimals)?;
     let before = (market.book.long_oi, market.book.short_oi);
@@ -84,7 +83,7 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     let fee = charge_fee_ceil(venue, &mut acct, notional, market.config.taker_fee_bps)?;
     acct.positions[slot] = if pos.size == 0 { Position::default() } else { pos };
     // 7. Margin: anything that is not a pure reduction must leave equity >= initial margin.
-    let h = health(&acct, venue, &[(key, &***market)], ctx.remaining_accounts, now)?;
+    let h = health(&acct, venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
     require!(reduce_only || h.meets_initial(), VenueError::InsufficientMargin);
     emit!(Traded {
         account: ctx.accounts.margin_account.key(),
