@@ -1,6 +1,6 @@
 //! Attacks on account lifecycles and token plumbing that must fail: depositing a token of another mint (with other
-//! decimals) into a vault, re-initialising an existing vault, using or re-opening a half-created vault, and
-//! replaying a claim on a closed withdrawal request.
+//! decimals) into a vault, re-initialising an existing vault, using or re-opening a half-created vault,
+//! replaying a claim on a closed withdrawal request, and a counterfeit market in an LP flow's market list.
 use keel_client::vault::withdrawal_pda;
 use keel_tests::vault::*;
 use keel_tests::*;
@@ -123,4 +123,37 @@ async fn a_vault_is_unusable_until_its_curator_opens_its_accounts_and_opens_only
     );
     let after: keel_vault::state::Vault = account(&mut ctx, half.vault).await;
     assert_eq!(after.share_mint, state.share_mint);
+}
+
+/// The pool's NAV is summed over the markets an LP flow passes, checked by their venue and index fields. A
+/// counterfeit holds a real market's bytes (those fields included) with a book claiming traders owe the pool a
+/// fortune, under an address another program owns: withdrawing against it would pay out of other LPs' capital.
+/// The zero-copy read checks the owner before it trusts a byte, so the flow is refused and nothing moves.
+#[tokio::test]
+async fn a_counterfeit_market_cannot_inflate_the_pool_in_an_lp_flow() {
+    use keel_tests::trading::*;
+    use keel_tests::venue::*;
+    use keel_venue::state::Market;
+    let mut ctx = program_test().start_with_context().await;
+    let token = anchor_spl::token::ID;
+    let s = TradingFixture::new(&mut ctx, token, 100.0, 1_000_000 * USDC).await;
+    let real = market_pda(&s.f.venue, PERP);
+    let mut acc = ctx.banks_client.get_account(real).await.unwrap().unwrap();
+    let mut m: Market = account(&mut ctx, real).await;
+    m.book.net_cost = bits(1e9).into();
+    acc.data = [<Market as anchor_lang::Discriminator>::DISCRIMINATOR, bytemuck::bytes_of(&m)].concat();
+    acc.owner = keel_vault::ID;
+    let fake = solana_sdk::pubkey::Pubkey::new_unique();
+    ctx.set_account(&fake, &acc.into());
+    let mut markets = s.markets();
+    markets[PERP as usize] = fake;
+    let (shares_before, pool_before) = (token_balance(&mut ctx, s.lp_shares).await, s.venue_state(&mut ctx).await);
+    let ix = lp_ix_with(&s.lp_accounts(), LpAction::Withdraw(shares_before / 2), &markets);
+    let code = custom_error(send_with(&mut ctx, &[ix], &[&s.lp.key]).await);
+    assert_eq!(code, u32::from(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram), "code {code}");
+    assert_eq!(token_balance(&mut ctx, s.lp_shares).await, shares_before);
+    assert_eq!(s.venue_state(&mut ctx).await.pool_assets, pool_before.pool_assets);
+    // The same withdrawal against the real markets goes through.
+    let ix = lp_ix_with(&s.lp_accounts(), LpAction::Withdraw(shares_before / 2), &s.markets());
+    send_with(&mut ctx, &[ix], &[&s.lp.key]).await.expect("withdrawal against the real markets");
 }
