@@ -37,7 +37,7 @@ impl Projection {
     pub fn new(view: &VaultView) -> Self {
         Self {
             vault: view.vault,
-            venue: view.venue.clone(),
+            venue: view.venue,
             margin: view.margin,
             markets: view.markets.iter().cloned().collect(),
             venue_key: view.keys.venue,

@@ -190,3 +190,29 @@ async fn lp_capital_counts_in_nav_and_returns_to_idle() {
     assert_vault_reconciles(&mut ctx, &v).await;
     v.t.assert_reconciles(&mut ctx, &[v.vault, trader.pubkey()]).await;
 }
+
+/// An LP allocation is judged on the pool as the deposit left it. Traders hold 8 perps long, so the pool is short
+/// 8. The vault puts 850,000 into a 1,000,000 pool: it then owns ~46% of it, a delta of ~-3.7 inside the mandate's
+/// band of 5. Judged on the venue as it was before the deposit (the old LP supply), its share would read as ~85%
+/// (delta ~-6.8) and the allocation would be refused for a breach it does not have.
+#[tokio::test]
+async fn an_lp_allocation_is_judged_on_the_pool_after_the_deposit() {
+    let mut ctx = program_test().start_with_context().await;
+    let v = setup(&mut ctx).await;
+    let d = v.depositor(&mut ctx, 1_000_000 * USDC).await;
+    let ix = v.deposit_ix(&mut ctx, &d, 1_000_000 * USDC).await;
+    send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();
+    let trader = v.t.trader(&mut ctx, 10_000 * USDC).await;
+    v.t.trade(&mut ctx, &trader, PERP, 8 * LOT, 101.0).await.unwrap();
+
+    let moves = keel_vault::instructions::Moves { lp_in: 850_000 * USDC, ..Default::default() };
+    v.allocate_moves(&mut ctx, moves, vec![]).await.expect("an allocation inside the delta band");
+    // The vault's share of the pool's short, as the program measured it: fraction of LP supply x -8.
+    let (s, venue) = (v.state(&mut ctx).await, v.t.venue_state(&mut ctx).await);
+    let virt = keel_venue::state::Venue::LP_SHARE_MATH.virtual_shares;
+    let fraction = s.lp_shares_held as f64 / (venue.lp_shares + virt) as f64;
+    assert!((0.45..0.47).contains(&fraction), "the vault owns {fraction} of the pool");
+    let delta = -8.0 * fraction;
+    assert!(delta.abs() < 5.0 && delta.abs() > 3.5, "LP delta {delta}");
+    assert_vault_reconciles(&mut ctx, &v).await;
+}

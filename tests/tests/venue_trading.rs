@@ -221,9 +221,9 @@ async fn venue_creation_rejects_bad_margin_parameters() {
     let mint = create_mint(&mut ctx, program, 6).await;
     let admin = ctx.payer.pubkey();
     let bad = [
-        keel_venue::state::MarginConfig { im_multiplier: bits(0.5), ..default_margin_config() },
-        keel_venue::state::MarginConfig { mm_fraction: 0, ..default_margin_config() },
-        keel_venue::state::MarginConfig { short_option_min: bits(1.0), ..default_margin_config() },
+        keel_venue::state::MarginConfig { im_multiplier: pod(0.5), ..default_margin_config() },
+        keel_venue::state::MarginConfig { mm_fraction: pod(0.0), ..default_margin_config() },
+        keel_venue::state::MarginConfig { short_option_min: pod(1.0), ..default_margin_config() },
         keel_venue::state::MarginConfig { liquidation_fee_bps: 1001, ..default_margin_config() },
         keel_venue::state::MarginConfig { liquidation_max_close_bps: 0, ..default_margin_config() },
     ];

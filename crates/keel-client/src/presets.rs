@@ -12,9 +12,9 @@ pub const USDC: u64 = 1_000_000;
 /// closed notional and closes at most a quarter of a position per call.
 pub fn margin_config() -> MarginConfig {
     MarginConfig {
-        im_multiplier: bits(1.0),
-        mm_fraction: bits(0.5),
-        short_option_min: bits(0.1),
+        im_multiplier: pod(1.0),
+        mm_fraction: pod(0.5),
+        short_option_min: pod(0.1),
         liquidation_fee_bps: 50,
         liquidation_max_close_bps: 2500,
     }

@@ -16,7 +16,7 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 pub struct VenueLink<'info> {
     pub venue_program: Program<'info, KeelVenue>,
     #[account(mut)]
-    pub venue: Box<Account<'info, VenueState>>,
+    pub venue: AccountLoader<'info, VenueState>,
     /// CHECK: must be the vault's margin account (`check`); owner and layout are verified where it is read.
     #[account(mut)]
     pub margin_account: UncheckedAccount<'info>,
@@ -40,7 +40,7 @@ impl<'info> VenueLink<'info> {
         markets: &'info [AccountInfo<'info>],
         now: i64,
     ) -> Result<crate::portfolio::Holdings> {
-        crate::portfolio::Holdings::load(vault, &self.venue, &self.margin_account, markets, now)
+        crate::portfolio::Holdings::load(vault, &*self.venue.load()?, &self.margin_account, markets, now)
     }
 
     /// The underlying's oracle price (feed id and verification checked) and whether the breaker is tripped.

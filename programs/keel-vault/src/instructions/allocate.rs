@@ -66,9 +66,9 @@ pub struct Allocate<'info> {
     #[account(mut)]
     pub idle: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The venue's collateral vault.
-    #[account(mut, address = link.venue.collateral_vault @ VaultError::VenueAccountMismatch)]
+    #[account(mut, address = link.venue.load()?.collateral_vault @ VaultError::VenueAccountMismatch)]
     pub venue_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(mut, address = link.venue.lp_mint @ VaultError::VenueAccountMismatch)]
+    #[account(mut, address = link.venue.load()?.lp_mint @ VaultError::VenueAccountMismatch)]
     pub venue_lp_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(mut, address = vault.load()?.lp_account @ VaultError::VenueAccountMismatch)]
     pub vault_lp: Box<InterfaceAccount<'info, TokenAccount>>,
@@ -104,7 +104,7 @@ impl<'info> Allocate<'info> {
             owner_lp: self.vault_lp.to_account_info(),
             token_program: self.token_program.to_account_info(),
         };
-        let n = self.link.venue.num_markets as usize;
+        let n = self.link.venue.load()?.num_markets as usize;
         require!(markets.len() >= n, VaultError::MissingMarketAccount);
         let all = markets[..n].to_vec();
         let program = self.link.venue_program.key();
@@ -171,8 +171,11 @@ pub fn allocate<'info>(ctx: Context<'info, Allocate<'info>>, moves: Moves, legs:
     v.idle_assets = apply(v.idle_assets, idle_change)?;
     v.lp_shares_held = apply(v.lp_shares_held, lp_change)?;
     // 4. The result must sit inside every limit.
-    let holdings = Holdings::load(&v, &a.link.venue, &a.link.margin_account, markets, now)?;
-    let p = holdings.portfolio(&v, &a.link.venue, price.price)?;
+    // The venue as the CPIs left it (pool cash and LP supply moved with any LP flow).
+    let venue = a.link.venue.load()?;
+    let holdings = Holdings::load(&v, &venue, &a.link.margin_account, markets, now)?;
+    let p = holdings.portfolio(&v, &venue, price.price)?;
+    drop(venue);
     let mandate = v.config.mandate.mandate();
     require_within(&mandate, &p)?;
     let breach = mandate.breach(&mandate.excesses(&p).map_err(VaultError::from)?).map_err(VaultError::from)?;

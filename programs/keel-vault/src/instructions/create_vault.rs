@@ -14,10 +14,10 @@ use keel_venue::state::{PodI128, Underlying, Venue as VenueState};
 pub struct CreateVault<'info> {
     #[account(mut)]
     pub curator: Signer<'info>,
-    pub venue: Box<Account<'info, VenueState>>,
+    pub venue: AccountLoader<'info, VenueState>,
     #[account(constraint = underlying.venue == venue.key() @ VaultError::VenueAccountMismatch)]
     pub underlying: Box<Account<'info, Underlying>>,
-    #[account(address = venue.collateral_mint @ VaultError::VenueAccountMismatch)]
+    #[account(address = venue.load()?.collateral_mint @ VaultError::VenueAccountMismatch)]
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(
         init,
@@ -47,7 +47,8 @@ pub fn create_vault(
         &keel_venue::ID,
     );
     let (venue, underlying, curator) = (a.venue.key(), a.underlying.key(), a.curator.key());
-    let (mint, decimals, token_program) = (a.collateral_mint.key(), a.collateral_mint.decimals, a.venue.token_program);
+    let (mint, decimals, token_program) =
+        (a.collateral_mint.key(), a.collateral_mint.decimals, a.venue.load()?.token_program);
     let vault = ctx.accounts.vault.key();
     let mut v = ctx.accounts.vault.load_init()?;
     v.bump = ctx.bumps.vault;

@@ -15,7 +15,7 @@ pub struct OpenVaultAccounts<'info> {
     pub curator: Signer<'info>,
     #[account(mut, has_one = curator @ VaultError::UnauthorizedCurator, has_one = venue @ VaultError::VenueAccountMismatch)]
     pub vault: AccountLoader<'info, Vault>,
-    pub venue: Box<Account<'info, VenueState>>,
+    pub venue: AccountLoader<'info, VenueState>,
     #[account(address = vault.load()?.collateral_mint @ VaultError::VenueAccountMismatch, mint::token_program = token_program)]
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(
@@ -48,7 +48,7 @@ pub struct OpenVaultAccounts<'info> {
         token::token_program = token_program,
     )]
     pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(address = venue.lp_mint @ VaultError::VenueAccountMismatch)]
+    #[account(address = venue.load()?.lp_mint @ VaultError::VenueAccountMismatch)]
     pub venue_lp_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(
         init,

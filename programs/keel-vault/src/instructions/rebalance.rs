@@ -43,7 +43,7 @@ pub struct Rebalance<'info> {
     #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
     pub keeper_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The venue's collateral vault (for returning freed margin to idle).
-    #[account(mut, address = link.venue.collateral_vault @ VaultError::VenueAccountMismatch)]
+    #[account(mut, address = link.venue.load()?.collateral_vault @ VaultError::VenueAccountMismatch)]
     pub venue_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
@@ -111,8 +111,13 @@ fn run<'info>(
     require!(age <= u64::from(cfg.max_pricing_age_slots), VaultError::PricingTooOld);
     // 3. Before: the portfolio, the breach, the value at unbiased marks.
     let mandate = vault.config.mandate.mandate();
-    let before_h = Holdings::load(&vault, &link.venue, &link.margin_account, markets, now)?;
-    let before = before_h.portfolio(&vault, &link.venue, price.price)?;
+    // The venue is read before and again after the CPIs (they move its pool cash); no borrow spans them.
+    let (before_h, before) = {
+        let venue = link.venue.load()?;
+        let h = Holdings::load(&vault, &venue, &link.margin_account, markets, now)?;
+        let p = h.portfolio(&vault, &venue, price.price)?;
+        (h, p)
+    };
     require!(before.nav > I80F48::ZERO, VaultError::NonPositiveNav);
     let breach_before = mandate.breach(&mandate.excesses(&before).map_err(m)?).map_err(m)?;
     if deleverage {
@@ -140,14 +145,16 @@ fn run<'info>(
     }
     let moved = I80F48::from_num(margin_out);
     // 5. After, with the reward taken out of idle, judged against before.
-    let after_h = Holdings::load(&vault, &link.venue, &link.margin_account, markets, now)?;
-    let mut after = after_h.portfolio(&vault, &link.venue, price.price)?;
+    let venue = link.venue.load()?;
+    let after_h = Holdings::load(&vault, &venue, &link.margin_account, markets, now)?;
+    let mut after = after_h.portfolio(&vault, &venue, price.price)?;
     after.idle = after.idle.safe_add(moved).map_err(m)?;
     after.nav = after.nav.safe_add(moved).map_err(m)?;
     // Risk removed: the larger of the fall in worst scenario loss and the fall in money at risk in the delta excess
     // (a delta cure can raise the symmetric worst case of a short-gamma book while removing the breach).
     let range = fx(link.underlying.config.spot_range);
-    let per_quote = I80F48::from_num(10u64.pow(u32::from(link.venue.collateral_decimals)));
+    let per_quote = I80F48::from_num(10u64.pow(u32::from(venue.collateral_decimals)));
+    drop(venue);
     let delta_removed = mandate
         .delta_risk(&before, range, per_quote)
         .and_then(|b| b.safe_sub(mandate.delta_risk(&after, range, per_quote)?))

@@ -10,7 +10,7 @@ pub struct AddMarket<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
     #[account(mut, has_one = admin @ VenueError::UnauthorizedAdmin)]
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     /// The option's surface (same underlying and expiry); omitted for perps.
@@ -19,7 +19,7 @@ pub struct AddMarket<'info> {
         init,
         payer = admin,
         space = Market::SPACE,
-        seeds = [Market::SEED, venue.key().as_ref(), &venue.num_markets.to_le_bytes()],
+        seeds = [Market::SEED, venue.key().as_ref(), &venue.load()?.num_markets.to_le_bytes()],
         bump,
     )]
     pub market: AccountLoader<'info, Market>,
@@ -54,17 +54,18 @@ pub fn add_market(ctx: Context<AddMarket>, config: MarketConfig) -> Result<()> {
         }
     };
     // 3. Write the market (empty cache until the first refresh) and bump the counter.
-    let venue = &mut ctx.accounts.venue;
+    let venue_key = ctx.accounts.venue.key();
+    let mut venue = ctx.accounts.venue.load_mut()?;
     let key = ctx.accounts.market.key();
     let mut m = ctx.accounts.market.load_init()?;
     m.bump = ctx.bumps.market;
-    m.venue = venue.key();
+    m.venue = venue_key;
     m.underlying = ctx.accounts.underlying.key();
     m.surface = surface;
     m.index = venue.num_markets;
     m.config = c.into();
     m.book = MarketBook { last_funding_ts: now, ..Default::default() };
     venue.num_markets = venue.num_markets.checked_add(1).ok_or(VenueError::MathOverflow)?;
-    emit!(MarketAdded { venue: venue.key(), market: key, underlying: m.underlying, index: m.index, config: c });
+    emit!(MarketAdded { venue: venue_key, market: key, underlying: m.underlying, index: m.index, config: c });
     Ok(())
 }

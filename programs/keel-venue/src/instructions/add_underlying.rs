@@ -13,12 +13,12 @@ pub struct AddUnderlying<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
     #[account(mut, has_one = admin @ VenueError::UnauthorizedAdmin)]
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(
         init,
         payer = admin,
         space = 8 + Underlying::INIT_SPACE,
-        seeds = [Underlying::SEED, venue.key().as_ref(), &venue.num_underlyings.to_le_bytes()],
+        seeds = [Underlying::SEED, venue.key().as_ref(), &venue.load()?.num_underlyings.to_le_bytes()],
         bump,
     )]
     pub underlying: Box<Account<'info, Underlying>>,
@@ -40,19 +40,14 @@ pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingConfig) -> 
     let now = Clock::get()?.unix_timestamp;
     let (price, _) = checked_price(&ctx.accounts.price_update, &params, now, OracleUse::IncreaseRisk)?;
     // 3. Write the underlying and bump the venue's counter.
-    let venue = &mut ctx.accounts.venue;
+    let key = ctx.accounts.venue.key();
+    let mut venue = ctx.accounts.venue.load_mut()?;
     let u = &mut ctx.accounts.underlying;
     u.bump = ctx.bumps.underlying;
-    u.venue = venue.key();
+    u.venue = key;
     u.index = venue.num_underlyings;
     u.config = params;
     venue.num_underlyings = venue.num_underlyings.checked_add(1).ok_or(VenueError::MathOverflow)?;
-    emit!(UnderlyingAdded {
-        venue: venue.key(),
-        underlying: u.key(),
-        index: u.index,
-        config: params,
-        price: raw(price.price),
-    });
+    emit!(UnderlyingAdded { venue: key, underlying: u.key(), index: u.index, config: params, price: raw(price.price) });
     Ok(())
 }

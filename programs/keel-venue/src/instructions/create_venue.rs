@@ -16,11 +16,11 @@ pub struct CreateVenue<'info> {
     #[account(
         init,
         payer = admin,
-        space = 8 + Venue::INIT_SPACE,
+        space = Venue::SPACE,
         seeds = [Venue::SEED, collateral_mint.key().as_ref(), &id.to_le_bytes()],
         bump,
     )]
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(
         init,
         payer = admin,
@@ -55,7 +55,8 @@ pub fn create_venue(
     // 1. Margin parameters within their documented ranges.
     require!(margin.is_valid(), VenueError::InvalidMarginParams);
     // 2. Record roles, collateral and the vault (Anchor created and checked both accounts).
-    let venue = &mut ctx.accounts.venue;
+    let key = ctx.accounts.venue.key();
+    let mut venue = ctx.accounts.venue.load_init()?;
     venue.bump = ctx.bumps.venue;
     venue.vault_bump = ctx.bumps.collateral_vault;
     venue.id = id;
@@ -75,7 +76,7 @@ pub fn create_venue(
     venue.margin = margin;
     // 3. Announce with the full post-state.
     emit!(VenueCreated {
-        venue: venue.key(),
+        venue: key,
         id,
         admin: venue.admin,
         guardian,

@@ -21,7 +21,7 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 pub struct Liquidate<'info> {
     pub liquidator: Signer<'info>,
     #[account(mut, has_one = collateral_mint, has_one = collateral_vault)]
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(mut, has_one = venue)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(has_one = venue)]
@@ -36,13 +36,15 @@ pub struct Liquidate<'info> {
     /// Receives the reward.
     #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
     pub liquidator_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(address = venue.token_program)]
+    #[account(address = venue.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) -> Result<()> {
     // 1. Open, a position in this live market, an oracle the reduce-risk policy accepts and a fresh cache.
-    require!(!ctx.accounts.venue.is_paused(op::LIQUIDATE), VenueError::OperationPaused);
+    // The venue is borrowed until step 7, whose token CPI it signs.
+    let mut venue = ctx.accounts.venue.load_mut()?;
+    require!(!venue.is_paused(op::LIQUIDATE), VenueError::OperationPaused);
     require!(max_lots > 0, VenueError::InvalidAmount);
     let now = Clock::get()?.unix_timestamp;
     let key = ctx.accounts.market.key();
@@ -54,13 +56,13 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     let (oracle, _) = checked_price(&ctx.accounts.price_update, &cfg, now, OracleUse::ReduceRisk)?;
     market.require_fresh(now, Some((oracle.price, &cfg)))?;
     // 2. Below maintenance.
-    let before = health(&acct, &ctx.accounts.venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
+    let before = health(&acct, &venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
     require!(before.is_liquidatable(), VenueError::NotLiquidatable);
     // 3. How much to close: the caller's maximum, capped at the per-call fraction (at least one lot) unless the
     //    account is bankrupt (equity <= 0), when waiting only lets the deficit grow.
     let mut pos = acct.positions[slot];
     let held = pos.size.unsigned_abs();
-    let margin = ctx.accounts.venue.margin;
+    let margin = venue.margin;
     let fraction = u128::from(held) * u128::from(margin.liquidation_max_close_bps);
     let step = u64::try_from(fraction.div_ceil(10_000)).map_err(|_| VenueError::MathOverflow)?;
     let step = if before.equity <= I80F48::ZERO { held } else { step };
@@ -68,13 +70,12 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     let lots = i64::try_from(lots).map_err(|_| VenueError::MathOverflow)?;
     let delta = if pos.size > 0 { -lots } else { lots };
     // 4. Close at the mark against the pool; realised P&L moves as cash.
-    let decimals = ctx.accounts.venue.collateral_decimals;
+    let decimals = venue.collateral_decimals;
     let price = market.mark_at(oracle.price)?;
     market.accrue_funding(now, oracle.price)?;
     market.fold_funding(&mut pos, decimals)?;
     let realized = market.fill(&mut pos, delta, price, decimals)?;
-    let venue = &mut ctx.accounts.venue;
-    let realized = settle_pnl_floor(venue, &mut acct, realized)?;
+    let realized = settle_pnl_floor(&mut venue, &mut acct, realized)?;
     acct.positions[slot] = if pos.size == 0 { Position::default() } else { pos };
     // 5. The liquidator's reward: the penalty on the closed notional (rounded up), out of what collateral is left.
     let notional = qty_from_lots(lots, decimals).and_then(|q| q.safe_mul(price)).map_err(VenueError::from)?;
@@ -85,17 +86,19 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     let penalty: u64 = penalty.ceil().checked_to_num().ok_or(VenueError::MathOverflow)?;
     let reward = penalty.min(acct.collateral.max(0).unsigned_abs());
     acct.collateral -= i64::try_from(reward).map_err(|_| VenueError::MathOverflow)?;
-    let bad_debt = write_off_bad_debt(venue, &mut acct)?;
+    let bad_debt = write_off_bad_debt(&mut venue, &mut acct)?;
     // 6. The step must shrink the shortfall below maintenance.
-    let after = health(&acct, venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
+    let after = health(&acct, &venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
     let (sf_before, sf_after) = (before.maintenance_shortfall(), after.maintenance_shortfall());
     let (sf_before, sf_after) = (sf_before.map_err(VenueError::from)?, sf_after.map_err(VenueError::from)?);
     require!(sf_after < sf_before, VenueError::LiquidationNotImproving);
     // 7. Pay the reward from the vault (the venue PDA signs) and announce.
+    let (signer, pool_assets) = (venue.signer(), venue.pool_assets);
+    drop(venue);
     let a = &ctx.accounts;
     if reward > 0 {
         let (vault, to) = (a.collateral_vault.to_account_info(), a.liquidator_collateral.to_account_info());
-        pay_out(&a.venue, &a.token_program, &a.collateral_mint, vault, to, reward)?;
+        pay_out(a.venue.to_account_info(), &signer, &a.token_program, &a.collateral_mint, vault, to, reward)?;
     }
     emit!(Liquidated {
         account: a.margin_account.key(),
@@ -110,7 +113,7 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
         position_size: pos.size,
         collateral: acct.collateral,
         bad_debt,
-        pool_assets: a.venue.pool_assets,
+        pool_assets,
     });
     Ok(())
 }

@@ -14,7 +14,7 @@ pub struct OpenMarginAccount<'info> {
     #[account(mut)]
     pub payer: Signer<'info>,
     pub owner: Signer<'info>,
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(
         init,
         payer = payer,
@@ -42,7 +42,7 @@ pub fn open_margin_account(ctx: Context<OpenMarginAccount>) -> Result<()> {
 pub struct MarginFlowAccounts<'info> {
     pub owner: Signer<'info>,
     #[account(mut, has_one = collateral_mint, has_one = collateral_vault)]
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(mut, has_one = venue, has_one = owner @ VenueError::UnauthorizedOwner)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(mint::token_program = token_program)]
@@ -52,13 +52,13 @@ pub struct MarginFlowAccounts<'info> {
     /// The owner's token account (source on deposit, destination on withdrawal; any owner on withdrawal).
     #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
     pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(address = venue.token_program)]
+    #[account(address = venue.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 pub fn deposit_margin(ctx: Context<MarginFlowAccounts>, amount: u64) -> Result<()> {
     // 1. Open and positive.
-    require!(!ctx.accounts.venue.is_paused(op::DEPOSIT), VenueError::OperationPaused);
+    require!(!ctx.accounts.venue.load()?.is_paused(op::DEPOSIT), VenueError::OperationPaused);
     require!(amount > 0, VenueError::InvalidAmount);
     let signed = i64::try_from(amount).map_err(|_| VenueError::MathOverflow)?;
     // 2. Tokens in (the owner signs for its token account; the token program rejects anyone else's).
@@ -80,23 +80,27 @@ pub fn deposit_margin(ctx: Context<MarginFlowAccounts>, amount: u64) -> Result<(
 
 pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, amount: u64) -> Result<()> {
     // 1. Open, positive, covered by realised collateral (unrealised gains are not withdrawable).
-    require!(!ctx.accounts.venue.is_paused(op::WITHDRAW), VenueError::OperationPaused);
+    let venue = ctx.accounts.venue.load()?;
+    require!(!venue.is_paused(op::WITHDRAW), VenueError::OperationPaused);
     require!(amount > 0, VenueError::InvalidAmount);
     let signed = i64::try_from(amount).map_err(|_| VenueError::MathOverflow)?;
-    // 2. Debit, then require initial margin on what is left (the borrow ends before the token CPI).
+    // 2. Debit, then require initial margin on what is left (the borrows end before the token CPI, which the
+    //    venue signs).
     let now = Clock::get()?.unix_timestamp;
     let (owner, collateral) = {
         let mut acct = ctx.accounts.margin_account.load_mut()?;
         require!(acct.collateral >= signed, VenueError::InsufficientCollateral);
         acct.collateral -= signed;
-        let h = health(&acct, &ctx.accounts.venue, &[], ctx.remaining_accounts, now)?;
+        let h = health(&acct, &venue, &[], ctx.remaining_accounts, now)?;
         require!(h.meets_initial(), VenueError::InsufficientMargin);
         (acct.owner, acct.collateral)
     };
+    let signer = venue.signer();
+    drop(venue);
     // 3. Tokens out, signed by the venue PDA.
     let a = &ctx.accounts;
     let (vault, to) = (a.collateral_vault.to_account_info(), a.owner_collateral.to_account_info());
-    pay_out(&a.venue, &a.token_program, &a.collateral_mint, vault, to, amount)?;
+    pay_out(a.venue.to_account_info(), &signer, &a.token_program, &a.collateral_mint, vault, to, amount)?;
     emit!(MarginFlow { account: a.margin_account.key(), owner, amount: -signed, collateral });
     Ok(())
 }

@@ -16,7 +16,7 @@ pub struct PostSurface<'info> {
     #[account(mut)]
     pub vol_authority: Signer<'info>,
     #[account(has_one = vol_authority @ VenueError::UnauthorizedVolAuthority)]
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     #[account(
@@ -32,7 +32,7 @@ pub struct PostSurface<'info> {
 
 pub fn post_surface(ctx: Context<PostSurface>, expiry: i64, params: [i128; 5]) -> Result<()> {
     // 1. Operation not paused; expiry in the future.
-    require!(!ctx.accounts.venue.is_paused(op::POST_SURFACE), VenueError::OperationPaused);
+    require!(!ctx.accounts.venue.load()?.is_paused(op::POST_SURFACE), VenueError::OperationPaused);
     let clock = Clock::get()?;
     require!(expiry > clock.unix_timestamp, VenueError::SurfaceExpired);
     // 2. Parameter constraints, then no butterfly arbitrage on the grid.

@@ -14,7 +14,7 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 #[derive(Accounts)]
 pub struct RefreshMarket<'info> {
     pub refresher: Signer<'info>,
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     #[account(mut, has_one = venue, has_one = underlying)]
@@ -26,7 +26,7 @@ pub struct RefreshMarket<'info> {
 
 pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
     // 1. Not paused.
-    require!(!ctx.accounts.venue.is_paused(op::REFRESH), VenueError::OperationPaused);
+    require!(!ctx.accounts.venue.load()?.is_paused(op::REFRESH), VenueError::OperationPaused);
     let clock = Clock::get()?;
     let now = clock.unix_timestamp;
     let cfg = ctx.accounts.underlying.config;

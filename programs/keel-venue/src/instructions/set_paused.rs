@@ -8,15 +8,15 @@ use anchor_lang::prelude::*;
 pub struct SetPaused<'info> {
     pub guardian: Signer<'info>,
     #[account(mut, has_one = guardian @ VenueError::UnauthorizedGuardian)]
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
 }
 
 pub fn set_paused(ctx: Context<SetPaused>, paused: u32) -> Result<()> {
     // 1. Only known operation bits.
     require!(paused & !op::ALL == 0, VenueError::InvalidPauseFlags);
     // 2. Apply and announce.
-    let venue = &mut ctx.accounts.venue;
+    let mut venue = ctx.accounts.venue.load_mut()?;
     venue.paused = paused;
-    emit!(PauseSet { venue: venue.key(), guardian: venue.guardian, paused });
+    emit!(PauseSet { venue: ctx.accounts.venue.key(), guardian: venue.guardian, paused });
     Ok(())
 }

@@ -12,7 +12,7 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 #[derive(Accounts)]
 pub struct SettleMarket<'info> {
     pub settler: Signer<'info>,
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(has_one = venue)]
     pub underlying: Box<Account<'info, Underlying>>,
     #[account(mut, has_one = venue, has_one = underlying)]
@@ -60,7 +60,7 @@ pub fn settle_market(ctx: Context<SettleMarket>) -> Result<()> {
 pub struct SettlePosition<'info> {
     pub cranker: Signer<'info>,
     #[account(mut)]
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(mut, has_one = venue)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(mut, has_one = venue)]
@@ -76,14 +76,14 @@ pub fn settle_position(ctx: Context<SettlePosition>) -> Result<()> {
     let slot = acct.slot_of(&key).ok_or(VenueError::PositionNotFound)?;
     let mut pos = acct.positions[slot];
     // 2. Close it at the payoff against the pool; realised P&L moves as cash (floored against the holder).
-    let decimals = ctx.accounts.venue.collateral_decimals;
+    let mut venue = ctx.accounts.venue.load_mut()?;
+    let decimals = venue.collateral_decimals;
     let value = market.book.settlement_value.fx();
     let size = pos.size;
     let realized = market.fill(&mut pos, -size, value, decimals)?;
-    let venue = &mut ctx.accounts.venue;
-    let realized = settle_pnl_floor(venue, &mut acct, realized)?;
+    let realized = settle_pnl_floor(&mut venue, &mut acct, realized)?;
     acct.positions[slot] = Position::default();
-    let bad_debt = write_off_bad_debt(venue, &mut acct)?;
+    let bad_debt = write_off_bad_debt(&mut venue, &mut acct)?;
     emit!(PositionSettled {
         account: ctx.accounts.margin_account.key(),
         market: key,

@@ -17,7 +17,7 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 pub struct Trade<'info> {
     pub owner: Signer<'info>,
     #[account(mut)]
-    pub venue: Box<Account<'info, Venue>>,
+    pub venue: AccountLoader<'info, Venue>,
     #[account(mut, has_one = venue, has_one = owner @ VenueError::UnauthorizedOwner)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(has_one = venue)]
@@ -29,7 +29,8 @@ pub struct Trade<'info> {
 
 pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i128) -> Result<()> {
     // 1. Open, non-zero, live market.
-    require!(!ctx.accounts.venue.is_paused(op::TRADE), VenueError::OperationPaused);
+    let mut venue = ctx.accounts.venue.load_mut()?;
+    require!(!venue.is_paused(op::TRADE), VenueError::OperationPaused);
     require!(size != 0, VenueError::InvalidAmount);
     let now = Clock::get()?.unix_timestamp;
     let key = ctx.accounts.market.key();
@@ -62,7 +63,7 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     let limit = fx(limit_price);
     require!(if size > 0 { price <= limit } else { price >= limit }, VenueError::LimitPriceViolated);
     // 5. Funding to date, then the fill against the pool; open interest may only grow within the cap.
-    let decimals = ctx.accounts.venue.collateral_decimals;
+    let decimals = venue.collateral_decimals;
     market.accrue_funding(now, oracle.price)?;
     if !pos.is_open() {
         pos = Position { market: key, size: 0, cost: PodI128::ZERO, funding_snap: market.book.funding_index };
@@ -77,13 +78,12 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
         VenueError::OpenInterestCap
     );
     // 6. Cash: realised P&L (floored against the trader) and the fee (ceiled) between the account and the pool.
-    let venue = &mut ctx.accounts.venue;
-    let realized = settle_pnl_floor(venue, &mut acct, realized)?;
+    let realized = settle_pnl_floor(&mut venue, &mut acct, realized)?;
     let notional = qty_from_lots(size, decimals).and_then(|q| q.safe_mul(price)).map_err(VenueError::from)?;
-    let fee = charge_fee_ceil(venue, &mut acct, notional, market.config.taker_fee_bps)?;
+    let fee = charge_fee_ceil(&mut venue, &mut acct, notional, market.config.taker_fee_bps)?;
     acct.positions[slot] = if pos.size == 0 { Position::default() } else { pos };
     // 7. Margin: anything that is not a pure reduction must leave equity >= initial margin.
-    let h = health(&acct, venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
+    let h = health(&acct, &venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
     require!(reduce_only || h.meets_initial(), VenueError::InsufficientMargin);
     emit!(Traded {
         account: ctx.accounts.margin_account.key(),

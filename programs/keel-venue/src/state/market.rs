@@ -199,16 +199,8 @@ impl Market {
 
 #[cfg(test)]
 mod tests {
+    use super::super::patterned;
     use super::*;
-
-    /// Fills a Pod value with distinct bytes, so that a field written in the wrong place or order shows.
-    fn patterned<T: bytemuck::Pod>() -> T {
-        let mut v: T = bytemuck::Zeroable::zeroed();
-        for (i, b) in bytemuck::bytes_of_mut(&mut v).iter_mut().enumerate() {
-            *b = u8::try_from(i % 251).unwrap();
-        }
-        v
-    }
 
     /// Events carry the cache and the book in Borsh; the zero-copy Market holds them as bytes. They are the same
     /// bytes, and `RiskCache`'s hand-written decoder (`deserialize_in_own_frame!`) reads them back field for field.

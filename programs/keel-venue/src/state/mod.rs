@@ -102,3 +102,14 @@ impl std::fmt::Debug for PodI128 {
         write!(f, "{}", self.get())
     }
 }
+
+/// A Pod value filled with distinct bytes, so that a field written in the wrong place or order shows (tests of the
+/// claim that a zero-copy part's stored bytes are its Borsh encoding).
+#[cfg(test)]
+pub(crate) fn patterned<T: bytemuck::Pod>() -> T {
+    let mut v: T = bytemuck::Zeroable::zeroed();
+    for (i, b) in bytemuck::bytes_of_mut(&mut v).iter_mut().enumerate() {
+        *b = u8::try_from(i % 251).unwrap();
+    }
+    v
+}
