@@ -331,6 +331,30 @@ mod tests {
         I80F48::lit(s)
     }
 
+    /// The venue's path (Black-76, no carry): e^{-|m|} comes from min(S, K) / max(S, K), not from exp. The kernels
+    /// the pair gives stay within a few ulps of separate exponentials from deep out to deep in the money (2 measured).
+    #[test]
+    fn moneyness_decay_without_carry_matches_separate_kernels() {
+        use crate::normal::gauss_kernel;
+        let strike = I80F48::from_num(100);
+        let mut worst = 0;
+        for s in (30..=300).step_by(7) {
+            let spot = I80F48::from_num(s);
+            let base = BsmInputs::black76(Call, spot, strike, lit("0.25"), lit("0.8"), I80F48::ZERO);
+            let inv = Invariants::new(&base).unwrap();
+            let at = inv.at(spot).unwrap();
+            for vol in ["0.02", "0.3", "0.8", "2.5"] {
+                let vt = VolTerms::new(lit(vol), &inv).unwrap();
+                let d1 = at.m.safe_mul(vt.inv_v).unwrap().safe_add(vt.v / 2).unwrap();
+                let d2 = d1 - vt.v;
+                let (k1, k2) = kernel_pair(d1, d2, at.m, at.decay).unwrap();
+                let ulps = |a: I80F48, b: I80F48| (a - b).abs().to_bits();
+                worst = worst.max(ulps(k1, gauss_kernel(d1).unwrap())).max(ulps(k2, gauss_kernel(d2).unwrap()));
+            }
+        }
+        assert!(worst <= 4, "kernel pair from S/K differs by {worst} ulps");
+    }
+
     /// Asserts |got - want| <= tol, with the published value's own rounding as the tolerance.
     fn close(got: I80F48, want: &str, tol: &str, what: &str) {
         let d = (got - lit(want)).abs();

@@ -45,7 +45,7 @@ const HART_DEN: [I80F48; 8] = [
 
 /// e^{-x²/2}, zero far in the tails.
 #[track_caller]
-pub fn gauss_kernel(x: I80F48) -> MathResult<I80F48> {
+pub(crate) fn gauss_kernel(x: I80F48) -> MathResult<I80F48> {
     let ax = x.saturating_abs();
     if ax > TAIL_CUTOFF {
         return Ok(I80F48::ZERO);
