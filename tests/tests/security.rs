@@ -55,13 +55,13 @@ async fn fake_programs_and_another_vaults_accounts_are_refused() {
         custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await),
         u32::from(anchor_lang::error::ErrorCode::InvalidProgramId)
     );
-    // A fake token program (the other token program: the mint's owner no longer matches).
+    // A fake token program (the other token program: the depositor's token account is not owned by it).
     let mut ix = v.deposit_ix(&mut ctx, &d, USDC).await;
     let tp = ix.accounts.len() - 1;
     ix.accounts[tp].pubkey = anchor_spl::token_2022::ID;
     assert_eq!(
         custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await),
-        u32::from(anchor_lang::error::ErrorCode::ConstraintMintTokenProgram)
+        u32::from(anchor_lang::error::ErrorCode::ConstraintTokenTokenProgram)
     );
     // The other vault's idle account (PDA substitution across vaults) and its venue margin account.
     let mut ix = v.deposit_ix(&mut ctx, &d, USDC).await;
@@ -133,7 +133,8 @@ async fn sandwiching_a_rebalance_does_not_pay() {
 async fn duplicate_mutable_accounts_are_refused() {
     // Passing a program's own token account as the destination (a margin withdrawal or liquidation reward "to" the
     // venue's vault, a claim or keeper reward "to" the vault's idle account) would debit a claim without moving a
-    // token. Anchor 1.x refuses any account passed twice as mutable; these tests pin that for every such slot.
+    // token. Anchor 1.x refuses any decoded account passed twice as mutable; the claim passes the idle account
+    // undecoded and refuses it as the destination itself, with the same error. These tests pin every such slot.
     let mut ctx = program_test().start_with_context().await;
     let (v, d) = VaultFixture::funded(&mut ctx).await;
     let dup = u32::from(anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount);

@@ -1,10 +1,11 @@
 //! Attacks on account lifecycles and token plumbing that must fail: depositing a token of another mint (with other
-//! decimals) into a vault, re-initialising an existing vault, using or re-opening a half-created vault,
-//! replaying a claim on a closed withdrawal request, and a counterfeit market in an LP flow's market list.
-use keel_client::vault::withdrawal_pda;
+//! decimals) into a vault, another vault's mints and token accounts in a withdrawal, re-initialising an existing
+//! vault, using or re-opening a half-created vault, replaying a claim on a closed withdrawal request, and a
+//! counterfeit market in an LP flow's market list.
+use keel_client::vault::{escrow_pda, idle_pda, shares_pda, withdrawal_pda};
 use keel_tests::vault::*;
 use keel_tests::*;
-use solana_sdk::{signature::Keypair, signer::Signer};
+use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer};
 
 const USDC: u64 = 1_000_000;
 
@@ -27,6 +28,55 @@ async fn a_deposit_of_another_mint_with_other_decimals_is_refused() {
     assert_eq!(token_balance(&mut ctx, source).await, 1_000_000_000);
     let after = v.state(&mut ctx).await;
     assert_eq!((after.total_shares, after.idle_assets), (before.total_shares, before.idle_assets));
+}
+
+/// Deposits and withdrawals pass the vault's share mint, escrow, idle account and collateral mint undecoded (the
+/// token program checks mints, decimals and authorities in its own instructions): `has_one` on the vault is what
+/// ties each to this vault. Another vault's, or another mint, swapped in one at a time, is refused and nothing moves.
+#[tokio::test]
+async fn a_withdrawal_cannot_use_another_vaults_mints_or_token_accounts() {
+    let mut ctx = program_test().start_with_context().await;
+    let (mut v, d) = VaultFixture::funded(&mut ctx).await;
+    let fee = Keypair::new();
+    let config = keel_vault::state::VaultConfig {
+        fee_recipient: fee.pubkey(),
+        ..default_vault_config(&v.t.markets(), fee.pubkey())
+    };
+    let other = VaultFixture::with_config(&mut ctx, v.t.clone(), 1, config, fee).await;
+    let foreign_mint = create_mint(&mut ctx, v.keys().token_program, 6).await;
+    let swap = |ix: &Instruction, mine: Pubkey, theirs: Pubkey| {
+        let mut ix = ix.clone();
+        let i = ix.accounts.iter().position(|m| m.pubkey == mine).expect("the account is in the instruction");
+        ix.accounts[i].pubkey = theirs;
+        ix
+    };
+    let has_one = u32::from(anchor_lang::error::ErrorCode::ConstraintHasOne);
+    let (share_mints, escrows) =
+        ((shares_pda(&v.vault), shares_pda(&other.vault)), (escrow_pda(&v.vault), escrow_pda(&other.vault)));
+    // Request: the share mint and the escrow.
+    let shares = token_balance(&mut ctx, d.shares).await;
+    let request = v.request_ix(&mut ctx, &d, shares / 2).await;
+    for (mine, theirs) in [share_mints, escrows] {
+        let code = custom_error(send_with(&mut ctx, &[swap(&request, mine, theirs)], &[&d.a.key]).await);
+        assert_eq!(code, has_one, "{mine} -> {theirs}");
+    }
+    assert_eq!(token_balance(&mut ctx, d.shares).await, shares);
+    send_with(&mut ctx, &[request], &[&d.a.key]).await.expect("the request with the vault's own accounts");
+    // Claim: those two, the idle account and the collateral mint.
+    let t = now(&mut ctx).await;
+    set_time(&mut ctx, t + 86_400).await;
+    v.t.set_price(&mut ctx, 100.0).await;
+    let claim = v.claim_ix(&mut ctx, &d).await;
+    let state = |s: keel_vault::state::Vault| (s.total_shares, s.idle_assets, s.pending_withdrawal_shares);
+    let before = (token_balance(&mut ctx, d.a.collateral).await, state(v.state(&mut ctx).await));
+    let idles = (idle_pda(&v.vault), idle_pda(&other.vault));
+    for (mine, theirs) in [share_mints, escrows, idles, (v.keys().mint, foreign_mint)] {
+        let code = custom_error(send_with(&mut ctx, &[swap(&claim, mine, theirs)], &[&d.a.key]).await);
+        assert_eq!(code, has_one, "{mine} -> {theirs}");
+    }
+    assert_eq!((token_balance(&mut ctx, d.a.collateral).await, state(v.state(&mut ctx).await)), before);
+    send_with(&mut ctx, &[claim], &[&d.a.key]).await.expect("the claim with the vault's own accounts");
+    assert!(token_balance(&mut ctx, d.a.collateral).await > before.0);
 }
 
 #[tokio::test]
@@ -93,9 +143,10 @@ async fn a_vault_is_unusable_until_its_curator_opens_its_accounts_and_opens_only
     send_with(&mut ctx, &[create_vault_ix(&me, &v.t, 5, me, me, config)], &[]).await.expect("create");
     let half = keel_client::vault::VaultKeys { vault: vault_pda(&v.t.f.venue, 5), ..v.keys() };
     let d = v.depositor(&mut ctx, 1_000 * USDC).await;
+    // The vault has recorded no idle account yet, so the one at its PDA is not the vault's.
     let ix = half.deposit_ix(&d.a.pubkey(), &d.a.collateral, &d.shares, 1_000 * USDC, &[]);
     let code = custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await);
-    assert_eq!(code, u32::from(anchor_lang::error::ErrorCode::AccountNotInitialized), "code {code}");
+    assert_eq!(code, u32::from(anchor_lang::error::ErrorCode::ConstraintHasOne), "code {code}");
     // Only the curator may run step 2.
     let stranger = Keypair::new();
     fund(&mut ctx, stranger.pubkey(), 1_000_000_000).await;

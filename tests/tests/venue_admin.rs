@@ -67,11 +67,11 @@ async fn add_underlying_errors() {
     let r = send(&mut ctx, &[add_underlying_ix(&admin, &f.venue, 0, &f.oracle, p)]).await;
     assert_eq!(custom_error(r), code(VenueError::InvalidOracleLimits));
     let mut p = good;
-    p.spot_range = bits(1.5);
+    p.spot_range = pod(1.5);
     let r = send(&mut ctx, &[add_underlying_ix(&admin, &f.venue, 0, &f.oracle, p)]).await;
     assert_eq!(custom_error(r), code(VenueError::InvalidRiskGrid));
     let mut p = good;
-    p.conf_multiplier = bits(-1.0);
+    p.conf_multiplier = pod(-1.0);
     let r = send(&mut ctx, &[add_underlying_ix(&admin, &f.venue, 0, &f.oracle, p)]).await;
     assert_eq!(custom_error(r), code(VenueError::InvalidRiskGrid));
 

@@ -1,5 +1,5 @@
 //! Reference configurations: the parameters the tests, the demo and the docs use, defined once.
-use crate::{bits, pod};
+use crate::pod;
 use anchor_lang::prelude::Pubkey;
 use keel_math::mandate::LIMITS;
 use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, VaultConfig, MAX_ALLOWED_MARKETS};
@@ -26,9 +26,9 @@ pub fn underlying_config(feed_id: [u8; 32]) -> UnderlyingConfig {
     UnderlyingConfig {
         feed_id,
         limits: OracleLimits { max_age_secs: 60, max_conf_bps: 100, max_ema_dev_bps: 500, reduce_only_grace_secs: 600 },
-        conf_multiplier: bits(1.0),
-        spot_range: bits(0.15),
-        vol_range: bits(0.25),
+        conf_multiplier: pod(1.0),
+        spot_range: pod(0.15),
+        vol_range: pod(0.25),
         surface_max_age_secs: 3600,
         cache_max_age_secs: 60,
         cache_max_move_bps: 50,

@@ -14,7 +14,7 @@ use keel_math::mandate::PortfolioRisk;
 use keel_math::margin::{account_health, account_value, Bound, PositionRisk};
 use keel_math::risk::{accumulate, worst_loss};
 use keel_math::SafeMath;
-use keel_venue::state::{MarginAccount, Market, Venue as VenueState};
+use keel_venue::state::{load_in_place, MarginAccount, Market, Venue as VenueState};
 
 /// One venue position with its market's per-unit greeks.
 #[derive(Clone, Copy, Debug)]
@@ -55,14 +55,6 @@ pub fn find<'a, 'info>(accounts: &'a [AccountInfo<'info>], key: &Pubkey) -> Resu
     accounts.iter().find(|a| a.key == key).ok_or_else(|| error!(VaultError::MissingMarketAccount))
 }
 
-/// Reads a venue account (discriminator checked; the caller checks the owner) onto the heap in a frame of its own:
-/// two venue accounts side by side on the stack would overflow an SBF frame. Both are zero-copy, so this is a plain
-/// copy of their bytes (their `AccountDeserialize`), no decoding.
-#[inline(never)]
-fn read_boxed<T: AccountDeserialize>(info: &AccountInfo) -> Result<Box<T>> {
-    Ok(Box::new(T::try_deserialize(&mut &info.try_borrow_data()?[..])?))
-}
-
 impl Holdings {
     /// Reads the margin account (owner and discriminator checked) and each position's market from `markets`.
     pub fn load<'info>(
@@ -74,12 +66,12 @@ impl Holdings {
     ) -> Result<Self> {
         require_keys_eq!(*margin.key, vault.margin_account, VaultError::VenueAccountMismatch);
         require_keys_eq!(*margin.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
-        let acct: Box<MarginAccount> = read_boxed(margin)?;
+        let acct = load_in_place::<MarginAccount>(margin)?;
         let mut positions = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
         for p in acct.positions.iter().filter(|p| p.is_open()) {
             let info = find(markets, &p.market)?;
             require_keys_eq!(*info.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
-            let m: Box<Market> = read_boxed(info)?;
+            let m = load_in_place::<Market>(info)?;
             require_keys_eq!(m.venue, vault.venue, VaultError::VenueAccountMismatch);
             m.require_fresh(now, None)?;
             positions.push(Held::new(p, &m, venue.collateral_decimals)?);
@@ -183,7 +175,7 @@ pub fn lp_stake<'info>(
     let fraction = held.safe_div(total).map_err(m)?;
     let mut exposures = Vec::new();
     for info in all {
-        let mk = Market::try_deserialize(&mut &info.try_borrow_data()?[..])?;
+        let mk = load_in_place::<Market>(info)?;
         if mk.book.net_size == 0 || mk.book.is_settled() {
             continue;
         }

@@ -9,7 +9,7 @@ use fixed::types::I80F48;
 use keel_math::SafeMath;
 use keel_venue::oracle::{read_price, OraclePrice};
 use keel_venue::program::KeelVenue;
-use keel_venue::state::{MarginAccount, Underlying, Venue as VenueState};
+use keel_venue::state::{load_in_place, MarginAccount, Underlying, Venue as VenueState};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 #[derive(Accounts)]
@@ -20,7 +20,7 @@ pub struct VenueLink<'info> {
     /// CHECK: must be the vault's margin account (`check`); owner and layout are verified where it is read.
     #[account(mut)]
     pub margin_account: UncheckedAccount<'info>,
-    pub underlying: Box<Account<'info, Underlying>>,
+    pub underlying: AccountLoader<'info, Underlying>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
 }
 
@@ -45,7 +45,7 @@ impl<'info> VenueLink<'info> {
 
     /// The underlying's oracle price (feed id and verification checked) and whether the breaker is tripped.
     pub fn price(&self, breaker: &BreakerConfig) -> Result<(OraclePrice, bool)> {
-        let p = read_price(&self.price_update, &self.underlying.config.feed_id)?;
+        let p = read_price(&self.price_update, &self.underlying.load()?.config.feed_id)?;
         Ok((p, tripped(&p, breaker)?))
     }
 
@@ -55,7 +55,7 @@ impl<'info> VenueLink<'info> {
         markets: &[AccountInfo<'info>],
         except: Option<&Pubkey>,
     ) -> Result<Vec<AccountInfo<'info>>> {
-        let acct = MarginAccount::try_deserialize(&mut &self.margin_account.try_borrow_data()?[..])?;
+        let acct = load_in_place::<MarginAccount>(&self.margin_account)?;
         let mut out = Vec::new();
         for p in acct.positions.iter().filter(|p| p.is_open() && Some(&p.market) != except) {
             out.push(find(markets, &p.market)?.clone());

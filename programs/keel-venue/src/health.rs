@@ -37,12 +37,10 @@ pub fn health<'info>(
     Ok(account_health(collateral, &risks, &venue.margin.params()).map_err(VenueError::from)?)
 }
 
-/// A market passed as a remaining account, owner- and discriminator-checked and copied onto the heap (zero-copy:
-/// a plain copy of its bytes, no decoding; a Market is too big to sit in an SBF frame next to a handler's state).
-#[inline(never)]
-pub fn load_market(info: &AccountInfo) -> Result<Box<Market>> {
-    require_keys_eq!(*info.owner, crate::ID, ErrorCode::AccountOwnedByWrongProgram);
-    Ok(Box::new(Market::try_deserialize(&mut &info.try_borrow_data()?[..])?))
+/// A market passed as a remaining account, owner- and discriminator-checked and read in place (see
+/// [`crate::state::load_in_place`]).
+pub fn load_market<'a>(info: &'a AccountInfo) -> Result<std::cell::Ref<'a, Market>> {
+    crate::state::load_in_place(info)
 }
 
 /// Moves realised P&L between the account and the pool: the account receives floor(realized) (a loss is charged

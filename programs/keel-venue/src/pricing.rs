@@ -11,7 +11,7 @@ use keel_math::SafeMath;
 const BPS: i64 = 10_000;
 const SECONDS_PER_DAY: i64 = 86_400;
 
-fn bps(x: u16) -> I80F48 {
+fn bps(x: u32) -> I80F48 {
     I80F48::from_num(x) / I80F48::from_num(BPS)
 }
 
@@ -80,7 +80,7 @@ impl Market {
         }
         let cap = I80F48::from_num(self.config.max_open_interest);
         let skew = (I80F48::from_num(self.book.net_size) / cap).clamp(I80F48::NEG_ONE, I80F48::ONE);
-        let per_unit = bps(self.config.max_funding_bps_per_day)
+        let per_unit = bps(u32::from(self.config.max_funding_bps_per_day))
             .safe_mul(skew)
             .and_then(|r| r.safe_mul(spot))
             .and_then(|r| r.safe_mul(I80F48::from_num(dt)))

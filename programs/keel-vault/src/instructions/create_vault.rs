@@ -15,8 +15,8 @@ pub struct CreateVault<'info> {
     #[account(mut)]
     pub curator: Signer<'info>,
     pub venue: AccountLoader<'info, VenueState>,
-    #[account(constraint = underlying.venue == venue.key() @ VaultError::VenueAccountMismatch)]
-    pub underlying: Box<Account<'info, Underlying>>,
+    #[account(constraint = underlying.load()?.venue == venue.key() @ VaultError::VenueAccountMismatch)]
+    pub underlying: AccountLoader<'info, Underlying>,
     #[account(address = venue.load()?.collateral_mint @ VaultError::VenueAccountMismatch)]
     pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
     #[account(

@@ -10,7 +10,7 @@ use crate::state::Vault;
 use crate::tokens::{mint_shares, transfer_signed_by_user};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 use keel_math::margin::Bound;
 
 #[derive(Accounts)]
@@ -19,12 +19,14 @@ pub struct Deposit<'info> {
     #[account(mut, has_one = collateral_mint, has_one = idle, has_one = share_mint)]
     pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
-    #[account(mint::token_program = token_program)]
-    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// CHECK: the vault's collateral mint (`has_one`); the token program checks it in `transfer_checked`.
+    pub collateral_mint: UncheckedAccount<'info>,
+    /// CHECK: the vault's idle token account (`has_one`); the token program checks its mint.
     #[account(mut)]
-    pub idle: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub idle: UncheckedAccount<'info>,
+    /// CHECK: the vault's share mint (`has_one`); the token program checks the vault PDA is its authority.
     #[account(mut)]
-    pub share_mint: Box<InterfaceAccount<'info, Mint>>,
+    pub share_mint: UncheckedAccount<'info>,
     #[account(mut, token::mint = collateral_mint, token::authority = owner, token::token_program = token_program)]
     pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(mut, token::mint = share_mint, token::authority = owner, token::token_program = token_program)]
@@ -35,7 +37,7 @@ pub struct Deposit<'info> {
 
 pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let (nav, amount, shares, signer) = {
+    let (nav, amount, shares, decimals, signer) = {
         let mut vault = ctx.accounts.vault.load_mut()?;
         // 1. Open for deposits: not paused, breaker not tripped, at least the minimum.
         ctx.accounts.link.check(&vault)?;
@@ -59,13 +61,14 @@ pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Resul
         require!(amount >= vault.config.min_deposit, VaultError::DepositCapReached);
         let shares = sm.amount_to_shares_floor(amount, nav, vault.total_shares).map_err(VaultError::from)?;
         require!(shares > 0, VaultError::RoundsToZero);
-        (nav, amount, shares, vault.signer(ctx.accounts.vault.to_account_info()))
+        (nav, amount, shares, vault.collateral_decimals, vault.signer(ctx.accounts.vault.to_account_info()))
     };
     // 4. Collateral in, shares out (no borrow of the vault is held across the CPIs).
     let a = &ctx.accounts;
     let (from, to, owner) = (a.owner_collateral.to_account_info(), a.idle.to_account_info(), a.owner.to_account_info());
-    transfer_signed_by_user(&a.token_program, &a.collateral_mint, from, to, owner, amount)?;
-    mint_shares(&signer, &a.token_program, &a.share_mint, a.owner_shares.to_account_info(), shares)?;
+    let mint = (a.collateral_mint.to_account_info(), decimals);
+    transfer_signed_by_user(&a.token_program, mint, from, to, owner, amount)?;
+    mint_shares(&signer, &a.token_program, a.share_mint.to_account_info(), a.owner_shares.to_account_info(), shares)?;
     // 5. Internal accounting and the event.
     let mut v = ctx.accounts.vault.load_mut()?;
     v.idle_assets = v.idle_assets.checked_add(amount).ok_or(VaultError::MathOverflow)?;

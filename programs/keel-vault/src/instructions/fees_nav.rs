@@ -45,7 +45,13 @@ pub fn collect_fees<'info>(ctx: Context<'info, CollectFees<'info>>) -> Result<()
     };
     // 2. Mint what has accrued to the recipient.
     if owed > 0 {
-        mint_shares(&signer, &a.token_program, &a.share_mint, a.recipient_shares.to_account_info(), owed)?;
+        mint_shares(
+            &signer,
+            &a.token_program,
+            a.share_mint.to_account_info(),
+            a.recipient_shares.to_account_info(),
+            owed,
+        )?;
     }
     let v = a.vault.load()?;
     emit!(FeesAccrued {

@@ -152,7 +152,7 @@ fn run<'info>(
     after.nav = after.nav.safe_add(moved).map_err(m)?;
     // Risk removed: the larger of the fall in worst scenario loss and the fall in money at risk in the delta excess
     // (a delta cure can raise the symmetric worst case of a short-gamma book while removing the breach).
-    let range = fx(link.underlying.config.spot_range);
+    let range = link.underlying.load()?.config.spot_range.fx();
     let per_quote = I80F48::from_num(10u64.pow(u32::from(venue.collateral_decimals)));
     drop(venue);
     let delta_removed = mandate
@@ -185,7 +185,8 @@ fn run<'info>(
     // 6. Pay, advance the sequence, announce.
     if reward > 0 {
         let (from, to) = (a.idle.to_account_info(), a.keeper_collateral.to_account_info());
-        transfer_signed_by_vault(&signer, &a.token_program, &a.collateral_mint, from, to, reward)?;
+        let mint = (a.collateral_mint.to_account_info(), a.collateral_mint.decimals);
+        transfer_signed_by_vault(&signer, &a.token_program, mint, from, to, reward)?;
     }
     let breach_after = mandate.breach(&mandate.excesses(&after).map_err(m)?).map_err(m)?;
     drop(vault);

@@ -10,7 +10,7 @@ use crate::state::{Vault, WithdrawalRequest};
 use crate::tokens::{burn_escrowed, transfer_signed_by_user, transfer_signed_by_vault};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 
 #[derive(Accounts)]
 pub struct RequestWithdrawal<'info> {
@@ -19,9 +19,11 @@ pub struct RequestWithdrawal<'info> {
     #[account(mut, has_one = share_mint, has_one = escrow)]
     pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
-    pub share_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// CHECK: the vault's share mint (`has_one`); the token program checks it against both token accounts.
+    pub share_mint: UncheckedAccount<'info>,
+    /// CHECK: the vault's share escrow (`has_one`); the token program checks its mint.
     #[account(mut)]
-    pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub escrow: UncheckedAccount<'info>,
     #[account(mut, token::mint = share_mint, token::authority = owner, token::token_program = token_program)]
     pub owner_shares: Box<InterfaceAccount<'info, TokenAccount>>,
     // init_if_needed so that a second request while one is pending gets a clear error from the handler instead
@@ -42,7 +44,7 @@ pub struct RequestWithdrawal<'info> {
 
 pub fn request_withdrawal<'info>(ctx: Context<'info, RequestWithdrawal<'info>>, shares: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let (nav, value, claimable_ts) = {
+    let (nav, value, claimable_ts, decimals) = {
         let mut vault = ctx.accounts.vault.load_mut()?;
         // 1. No request pending; positive and held.
         ctx.accounts.link.check(&vault)?;
@@ -57,12 +59,13 @@ pub fn request_withdrawal<'info>(ctx: Context<'info, RequestWithdrawal<'info>>, 
         require!(value > 0, VaultError::RoundsToZero);
         vault.pending_withdrawal_shares =
             vault.pending_withdrawal_shares.checked_add(shares).ok_or(VaultError::MathOverflow)?;
-        (nav, value, now.saturating_add(i64::from(vault.config.withdrawal_delay_secs)))
+        (nav, value, now.saturating_add(i64::from(vault.config.withdrawal_delay_secs)), vault.share_decimals())
     };
     // 3. Shares into escrow (the owner signs).
     let a = &ctx.accounts;
     let (from, to, owner) = (a.owner_shares.to_account_info(), a.escrow.to_account_info(), a.owner.to_account_info());
-    transfer_signed_by_user(&a.token_program, &a.share_mint, from, to, owner, shares)?;
+    let mint = (a.share_mint.to_account_info(), decimals);
+    transfer_signed_by_user(&a.token_program, mint, from, to, owner, shares)?;
     // 4. Record.
     let r = &mut ctx.accounts.request;
     r.bump = ctx.bumps.request;
@@ -85,15 +88,25 @@ pub struct ClaimWithdrawal<'info> {
     pub link: VenueLink<'info>,
     #[account(mut, close = owner, has_one = owner, has_one = vault)]
     pub request: Box<Account<'info, WithdrawalRequest>>,
+    /// CHECK: the vault's share mint (`has_one`); the token program checks the vault PDA is its authority.
     #[account(mut)]
-    pub share_mint: Box<InterfaceAccount<'info, Mint>>,
+    pub share_mint: UncheckedAccount<'info>,
+    /// CHECK: the vault's share escrow (`has_one`), owned by the vault PDA; the token program checks its mint.
     #[account(mut)]
-    pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(mint::token_program = token_program)]
-    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    pub escrow: UncheckedAccount<'info>,
+    /// CHECK: the vault's collateral mint (`has_one`); the token program checks it in `transfer_checked`.
+    pub collateral_mint: UncheckedAccount<'info>,
+    /// CHECK: the vault's idle token account (`has_one`); the token program checks its mint.
     #[account(mut)]
-    pub idle: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
+    pub idle: UncheckedAccount<'info>,
+    // The idle account is passed undecoded, which Anchor's duplicate check does not cover: paying "to" idle would
+    // burn the shares and debit idle_assets without moving a token.
+    #[account(
+        mut,
+        token::mint = collateral_mint,
+        token::token_program = token_program,
+        constraint = owner_collateral.key() != idle.key() @ ErrorCode::ConstraintDuplicateMutableAccount,
+    )]
     pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
@@ -103,7 +116,7 @@ pub fn claim_withdrawal<'info>(ctx: Context<'info, ClaimWithdrawal<'info>>) -> R
     let now = Clock::get()?.unix_timestamp;
     let r = &ctx.accounts.request;
     let (shares, at_request) = (r.shares, r.value_at_request);
-    let (paid, value_now, signer) = {
+    let (paid, value_now, decimals, signer) = {
         let mut vault = ctx.accounts.vault.load_mut()?;
         // 1. The delay has passed.
         ctx.accounts.link.check(&vault)?;
@@ -115,14 +128,15 @@ pub fn claim_withdrawal<'info>(ctx: Context<'info, ClaimWithdrawal<'info>>) -> R
             Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
         let paid = at_request.min(value_now);
         require!(paid <= vault.idle_assets, VaultError::InsufficientIdle);
-        (paid, value_now, vault.signer(ctx.accounts.vault.to_account_info()))
+        (paid, value_now, vault.collateral_decimals, vault.signer(ctx.accounts.vault.to_account_info()))
     };
     // 3. Burn the escrowed shares and pay.
     let a = &ctx.accounts;
-    burn_escrowed(&signer, &a.token_program, &a.share_mint, a.escrow.to_account_info(), shares)?;
+    burn_escrowed(&signer, &a.token_program, a.share_mint.to_account_info(), a.escrow.to_account_info(), shares)?;
     if paid > 0 {
         let (from, to) = (a.idle.to_account_info(), a.owner_collateral.to_account_info());
-        transfer_signed_by_vault(&signer, &a.token_program, &a.collateral_mint, from, to, paid)?;
+        let mint = (a.collateral_mint.to_account_info(), decimals);
+        transfer_signed_by_vault(&signer, &a.token_program, mint, from, to, paid)?;
     }
     // 4. Internal accounting and the event (the request account closes to the owner).
     let mut v = ctx.accounts.vault.load_mut()?;

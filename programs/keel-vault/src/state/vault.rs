@@ -69,6 +69,11 @@ impl Vault {
     pub const SHARE_MATH: keel_math::ShareMath = keel_math::ShareMath::DEFAULT;
     pub const SHARE_EXTRA_DECIMALS: u8 = 3;
 
+    /// The share mint's decimals (set when it was created: the collateral's plus the virtual-share digits).
+    pub fn share_decimals(&self) -> u8 {
+        self.collateral_decimals.saturating_add(Self::SHARE_EXTRA_DECIMALS)
+    }
+
     pub fn is_paused(&self, now: i64) -> bool {
         now < self.paused_until
     }

@@ -12,7 +12,7 @@ pub struct AddMarket<'info> {
     #[account(mut, has_one = admin @ VenueError::UnauthorizedAdmin)]
     pub venue: AccountLoader<'info, Venue>,
     #[account(has_one = venue)]
-    pub underlying: Box<Account<'info, Underlying>>,
+    pub underlying: AccountLoader<'info, Underlying>,
     /// The option's surface (same underlying and expiry); omitted for perps.
     pub surface: Option<Box<Account<'info, VolSurface>>>,
     #[account(

@@ -3,7 +3,7 @@
 use crate::error::VenueError;
 use crate::events::UnderlyingAdded;
 use crate::oracle::{checked_price, OracleUse};
-use crate::state::{fx, raw, Underlying, UnderlyingConfig, Venue};
+use crate::state::{raw, PodI128, Underlying, UnderlyingConfig, Venue};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
@@ -17,11 +17,11 @@ pub struct AddUnderlying<'info> {
     #[account(
         init,
         payer = admin,
-        space = 8 + Underlying::INIT_SPACE,
+        space = Underlying::SPACE,
         seeds = [Underlying::SEED, venue.key().as_ref(), &venue.load()?.num_underlyings.to_le_bytes()],
         bump,
     )]
-    pub underlying: Box<Account<'info, Underlying>>,
+    pub underlying: AccountLoader<'info, Underlying>,
     /// Owner (the Pyth receiver program) and layout are checked by `Account`.
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
     pub system_program: Program<'info, System>,
@@ -33,21 +33,21 @@ pub fn add_underlying(ctx: Context<AddUnderlying>, params: UnderlyingConfig) -> 
     require!(l.max_age_secs > 0 && l.max_conf_bps > 0 && l.max_ema_dev_bps > 0, VenueError::InvalidOracleLimits);
     let ages = [params.surface_max_age_secs, params.cache_max_age_secs, params.settlement_window_secs];
     require!(ages.iter().all(|a| *a > 0) && params.cache_max_move_bps > 0, VenueError::InvalidOracleLimits);
-    let unit = |x: i128| fx(x) > I80F48::ZERO && fx(x) < I80F48::ONE;
+    let unit = |x: PodI128| x.fx() > I80F48::ZERO && x.fx() < I80F48::ONE;
     require!(unit(params.spot_range) && unit(params.vol_range), VenueError::InvalidRiskGrid);
-    require!(fx(params.conf_multiplier) >= I80F48::ZERO, VenueError::InvalidRiskGrid);
+    require!(params.conf_multiplier.fx() >= I80F48::ZERO, VenueError::InvalidRiskGrid);
     // 2. The feed must be live and valid now.
     let now = Clock::get()?.unix_timestamp;
     let (price, _) = checked_price(&ctx.accounts.price_update, &params, now, OracleUse::IncreaseRisk)?;
     // 3. Write the underlying and bump the venue's counter.
-    let key = ctx.accounts.venue.key();
+    let (key, underlying) = (ctx.accounts.venue.key(), ctx.accounts.underlying.key());
     let mut venue = ctx.accounts.venue.load_mut()?;
-    let u = &mut ctx.accounts.underlying;
+    let mut u = ctx.accounts.underlying.load_init()?;
     u.bump = ctx.bumps.underlying;
     u.venue = key;
     u.index = venue.num_underlyings;
     u.config = params;
     venue.num_underlyings = venue.num_underlyings.checked_add(1).ok_or(VenueError::MathOverflow)?;
-    emit!(UnderlyingAdded { venue: key, underlying: u.key(), index: u.index, config: params, price: raw(price.price) });
+    emit!(UnderlyingAdded { venue: key, underlying, index: u.index, config: params, price: raw(price.price) });
     Ok(())
 }

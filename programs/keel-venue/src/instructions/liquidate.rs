@@ -25,7 +25,7 @@ pub struct Liquidate<'info> {
     #[account(mut, has_one = venue)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(has_one = venue)]
-    pub underlying: Box<Account<'info, Underlying>>,
+    pub underlying: AccountLoader<'info, Underlying>,
     #[account(mut, has_one = venue, has_one = underlying)]
     pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
@@ -52,7 +52,7 @@ pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_lots: u64) ->
     require!(market.is_live(now), VenueError::MarketExpired);
     let mut acct = ctx.accounts.margin_account.load_mut()?;
     let slot = acct.slot_of(&key).ok_or(VenueError::PositionNotFound)?;
-    let cfg = ctx.accounts.underlying.config;
+    let cfg = ctx.accounts.underlying.load()?.config;
     let (oracle, _) = checked_price(&ctx.accounts.price_update, &cfg, now, OracleUse::ReduceRisk)?;
     market.require_fresh(now, Some((oracle.price, &cfg)))?;
     // 2. Below maintenance.

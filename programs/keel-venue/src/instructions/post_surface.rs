@@ -18,7 +18,7 @@ pub struct PostSurface<'info> {
     #[account(has_one = vol_authority @ VenueError::UnauthorizedVolAuthority)]
     pub venue: AccountLoader<'info, Venue>,
     #[account(has_one = venue)]
-    pub underlying: Box<Account<'info, Underlying>>,
+    pub underlying: AccountLoader<'info, Underlying>,
     #[account(
         init_if_needed,
         payer = vol_authority,

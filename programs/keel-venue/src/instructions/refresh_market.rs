@@ -4,7 +4,7 @@
 use crate::error::VenueError;
 use crate::events::MarketRefreshed;
 use crate::oracle::{checked_price, OracleUse, OracleValidity};
-use crate::state::{fx, op, Market, MarketKind, PodI128, RiskCache, Underlying, Venue, VolSurface};
+use crate::state::{op, Market, MarketKind, PodI128, RiskCache, Underlying, Venue, VolSurface};
 use anchor_lang::prelude::*;
 use keel_math::bs::{years_from_seconds, OptionKind};
 use keel_math::instrument::{instrument_risk, Instrument};
@@ -16,7 +16,7 @@ pub struct RefreshMarket<'info> {
     pub refresher: Signer<'info>,
     pub venue: AccountLoader<'info, Venue>,
     #[account(has_one = venue)]
-    pub underlying: Box<Account<'info, Underlying>>,
+    pub underlying: AccountLoader<'info, Underlying>,
     #[account(mut, has_one = venue, has_one = underlying)]
     pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
@@ -29,7 +29,7 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
     require!(!ctx.accounts.venue.load()?.is_paused(op::REFRESH), VenueError::OperationPaused);
     let clock = Clock::get()?;
     let now = clock.unix_timestamp;
-    let cfg = ctx.accounts.underlying.config;
+    let cfg = ctx.accounts.underlying.load()?.config;
     // 2. Oracle: refresh accepts what a risk-reducing action accepts (so exits keep working in a disorderly
     //    market) and records whether the price was fully Valid for risk-increasing consumers.
     let (price, validity) = checked_price(&ctx.accounts.price_update, &cfg, now, OracleUse::ReduceRisk)?;
@@ -48,10 +48,11 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         }
     };
     // 4. The maths, in keel-math (the keeper calls the same function to predict this cache).
-    let risk = instrument_risk(&inst, price.price, fx(cfg.spot_range), fx(cfg.vol_range)).map_err(VenueError::from)?;
+    let risk =
+        instrument_risk(&inst, price.price, cfg.spot_range.fx(), cfg.vol_range.fx()).map_err(VenueError::from)?;
     // Margin marks sit k confidence intervals against the holder, carried to the mark by |delta|.
     let bias =
-        risk.greeks.delta.saturating_abs().safe_mul(fx(cfg.conf_multiplier)).and_then(|b| b.safe_mul(price.conf));
+        risk.greeks.delta.saturating_abs().safe_mul(cfg.conf_multiplier.fx()).and_then(|b| b.safe_mul(price.conf));
     let cache = RiskCache {
         mark: risk.greeks.price.into(),
         delta: risk.greeks.delta.into(),
@@ -73,6 +74,6 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
     market.accrue_funding(now, price.price)?;
     market.cache = cache;
     let (key, refresher) = (ctx.accounts.market.key(), ctx.accounts.refresher.key());
-    emit!(MarketRefreshed { market: key, cache, book: market.book, refresher });
+    MarketRefreshed { market: key, cache, book: market.book, refresher }.emit_from_parts();
     Ok(())
 }

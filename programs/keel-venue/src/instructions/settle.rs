@@ -14,7 +14,7 @@ pub struct SettleMarket<'info> {
     pub settler: Signer<'info>,
     pub venue: AccountLoader<'info, Venue>,
     #[account(has_one = venue)]
-    pub underlying: Box<Account<'info, Underlying>>,
+    pub underlying: AccountLoader<'info, Underlying>,
     #[account(mut, has_one = venue, has_one = underlying)]
     pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
@@ -30,7 +30,7 @@ pub fn settle_market(ctx: Context<SettleMarket>) -> Result<()> {
     require!(now >= market.config.expiry, VenueError::SettleTooEarly);
     // 2. A price published inside [expiry, expiry + window], positive and not too uncertain at its own time
     //    (settlement is final, so an uncertain print is refused; a later print inside the window may be used).
-    let cfg = ctx.accounts.underlying.config;
+    let cfg = ctx.accounts.underlying.load()?.config;
     let p = read_price(&ctx.accounts.price_update, &cfg.feed_id)?;
     let window_end = market.config.expiry.saturating_add(i64::from(cfg.settlement_window_secs));
     require!(

@@ -21,7 +21,7 @@ pub struct Trade<'info> {
     #[account(mut, has_one = venue, has_one = owner @ VenueError::UnauthorizedOwner)]
     pub margin_account: AccountLoader<'info, MarginAccount>,
     #[account(has_one = venue)]
-    pub underlying: Box<Account<'info, Underlying>>,
+    pub underlying: AccountLoader<'info, Underlying>,
     #[account(mut, has_one = venue, has_one = underlying)]
     pub market: AccountLoader<'info, Market>,
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
@@ -42,7 +42,7 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     let mut pos = acct.positions[slot];
     let reduce_only = pos.size != 0 && (pos.size > 0) != (size > 0) && size.unsigned_abs() <= pos.size.unsigned_abs();
     // 3. Oracle under the policy for what the trade does, and a cache computed near this spot.
-    let cfg = ctx.accounts.underlying.config;
+    let cfg = ctx.accounts.underlying.load()?.config;
     let usage = if reduce_only { OracleUse::ReduceRisk } else { OracleUse::IncreaseRisk };
     let (oracle, validity) = checked_price(&ctx.accounts.price_update, &cfg, now, usage)?;
     market.require_fresh(now, Some((oracle.price, &cfg)))?;
