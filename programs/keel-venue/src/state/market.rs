@@ -216,6 +216,40 @@ mod tests {
         assert_eq!(borsh::to_vec(&terms).unwrap(), bytemuck::bytes_of(&terms));
     }
 
+    /// `load_in_place` reads a market where it lies, and refuses another program's account, a short or empty one
+    /// and another account type with Anchor's own errors (the checks a copy through `AccountDeserialize` made).
+    #[test]
+    fn markets_are_read_in_place_and_checked() {
+        use crate::state::{load_in_place, MarginAccount};
+        let mut market: Market = patterned();
+        market.index = 42;
+        // Account data is 8-byte aligned on SBF; a u64 buffer gives the same here.
+        let mut words = vec![0u64; Market::SPACE.div_ceil(8)];
+        let bytes: &mut [u8] = &mut bytemuck::cast_slice_mut(&mut words)[..Market::SPACE];
+        bytes[..8].copy_from_slice(Market::DISCRIMINATOR);
+        bytes[8..].copy_from_slice(bytemuck::bytes_of(&market));
+        let (key, mut lamports) = (Pubkey::new_unique(), 1u64);
+        let read = |owner: &Pubkey, data: &mut [u8], lamports: &mut u64| -> std::result::Result<u32, u32> {
+            let info = AccountInfo::new(&key, false, false, lamports, data, owner, false);
+            let code = |e: Error| match e {
+                Error::AnchorError(a) => a.error_code_number,
+                Error::ProgramError(_) => u32::MAX,
+            };
+            // Also the margin-account reading of the same bytes (another account type).
+            let other = load_in_place::<MarginAccount>(&info).map(|_| ()).map_err(code);
+            assert!(other.is_err());
+            load_in_place::<Market>(&info).map(|m| m.index).map_err(code)
+        };
+        assert_eq!(read(&crate::ID, bytes, &mut lamports), Ok(42));
+        let wrong_owner = read(&Pubkey::new_unique(), bytes, &mut lamports);
+        assert_eq!(wrong_owner, Err(ErrorCode::AccountOwnedByWrongProgram.into()));
+        let short = read(&crate::ID, &mut bytes[..Market::SPACE - 1], &mut lamports);
+        assert_eq!(short, Err(ErrorCode::AccountDidNotDeserialize.into()));
+        assert_eq!(read(&crate::ID, &mut [], &mut lamports), Err(ErrorCode::AccountDiscriminatorNotFound.into()));
+        bytes[0] ^= 1;
+        assert_eq!(read(&crate::ID, bytes, &mut lamports), Err(ErrorCode::AccountDiscriminatorMismatch.into()));
+    }
+
     /// The stored terms give back the listed config, kind included; an unknown kind byte reads as the
     /// strictest kind (a put: expiry and surface checks apply), never as a perp.
     #[test]
