@@ -133,8 +133,9 @@ async fn sandwiching_a_rebalance_does_not_pay() {
 async fn duplicate_mutable_accounts_are_refused() {
     // Passing a program's own token account as the destination (a margin withdrawal or liquidation reward "to" the
     // venue's vault, a claim or keeper reward "to" the vault's idle account) would debit a claim without moving a
-    // token. Anchor 1.x refuses any decoded account passed twice as mutable; the claim passes the idle account
-    // undecoded and refuses it as the destination itself, with the same error. These tests pin every such slot.
+    // token. Anchor 1.x refuses any decoded account passed twice as mutable; the claim and the rebalance pass the
+    // idle account undecoded and refuse it as the destination themselves, with the same error. These tests pin
+    // every such slot.
     let mut ctx = program_test().start_with_context().await;
     let (v, d) = VaultFixture::funded(&mut ctx).await;
     let dup = u32::from(anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount);

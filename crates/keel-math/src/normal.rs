@@ -8,7 +8,7 @@
 //! Domain: all x. For |x| > 38 the tail is exactly 0 / 1 (e^{-x²/2} underflows long before that).
 use crate::elementary::exp;
 use crate::error::MathResult;
-use crate::safe::SafeMath;
+use crate::safe::{safe_mul_nonneg, SafeMath};
 use fixed::types::I80F48;
 
 /// 1/sqrt(2π).
@@ -60,11 +60,12 @@ pub fn norm_pdf(x: I80F48) -> MathResult<I80F48> {
     gauss_kernel(x)?.safe_mul(FRAC_1_SQRT_2PI)
 }
 
+/// Horner's rule for Hart's positive coefficients at x >= 0 (so every product is non-negative).
 #[track_caller]
 fn horner(coeffs: &[I80F48], x: I80F48) -> MathResult<I80F48> {
     let mut acc = coeffs[0];
     for c in &coeffs[1..] {
-        acc = acc.safe_mul(x)?.safe_add(*c)?;
+        acc = safe_mul_nonneg(acc, x)?.safe_add(*c)?;
     }
     Ok(acc)
 }
@@ -79,7 +80,7 @@ fn lower_tail_from(ax: I80F48, kernel: I80F48) -> MathResult<I80F48> {
     if ax < HART_SWITCH {
         let num = horner(&HART_NUM, ax)?;
         let den = horner(&HART_DEN, ax)?;
-        kernel.safe_mul(num)?.safe_div(den)
+        safe_mul_nonneg(kernel, num)?.safe_div(den)
     } else {
         // Continued fraction: φ(x) / (x + 1/(x + 2/(x + 3/(x + 4/(x + 0.65))))).
         let mut cf = ax.safe_add(CF_TAIL)?;
@@ -112,10 +113,10 @@ pub fn norm_cdf_from_kernel(x: I80F48, kernel: I80F48) -> MathResult<I80F48> {
 pub fn kernel_pair(d1: I80F48, d2: I80F48, m: I80F48, decay: I80F48) -> MathResult<(I80F48, I80F48)> {
     if m >= I80F48::ZERO {
         let k2 = gauss_kernel(d2)?;
-        Ok((k2.safe_mul(decay)?, k2))
+        Ok((safe_mul_nonneg(k2, decay)?, k2))
     } else {
         let k1 = gauss_kernel(d1)?;
-        Ok((k1, k1.safe_mul(decay)?))
+        Ok((k1, safe_mul_nonneg(k1, decay)?))
     }
 }
 
@@ -166,6 +167,28 @@ mod tests {
         }
         // Not bit for bit (d1 and e^{-|m|} are rounded): 2 ulps measured over this grid.
         assert!(worst <= 4, "kernel pair differs by {worst} ulps");
+    }
+
+    /// The non-negative multiply gives `fixed`'s bits wherever Hart's form uses it: every partial sum of both
+    /// polynomials on [0, switch), and the kernel times the numerator.
+    #[test]
+    fn hart_products_match_fixed_bit_for_bit() {
+        let checked = |coeffs: &[I80F48], x: I80F48| {
+            coeffs[1..].iter().fold(coeffs[0], |acc, c| acc.checked_mul(x).unwrap() + *c)
+        };
+        let steps = 20_000;
+        let mut largest = I80F48::ZERO;
+        for i in 0..steps {
+            // Spread over [0, switch) with odd low bits, plus the last representable value below the switch.
+            let x = if i == 0 { HART_SWITCH - I80F48::DELTA } else { HART_SWITCH * i / steps + I80F48::from_bits(i) };
+            let (num, den) = (horner(&HART_NUM, x).unwrap(), horner(&HART_DEN, x).unwrap());
+            assert_eq!((num, den), (checked(&HART_NUM, x), checked(&HART_DEN, x)), "x = {x}");
+            let kernel = gauss_kernel(x).unwrap();
+            assert_eq!(safe_mul_nonneg(kernel, num).unwrap(), kernel.checked_mul(num).unwrap(), "x = {x}");
+            largest = largest.max(den);
+        }
+        // The bound the product relies on: den < 2^20 (raw < 2^68) on the whole interval.
+        assert!(largest < I80F48::from_num(1 << 20) && largest > I80F48::from_num(900_000), "den max {largest}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::portfolio::Holdings;
 use crate::state::{Vault, VaultConfig, VaultSigner};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 use keel_math::mandate::{Mandate, PortfolioRisk, LIMITS};
 
 /// One venue trade: market, size in lots (signed), limit price (I80F48 bits).
@@ -61,15 +61,17 @@ pub struct Allocate<'info> {
     #[account(mut, has_one = strategist @ VaultError::UnauthorizedStrategist, has_one = collateral_mint, has_one = idle)]
     pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
-    #[account(mint::token_program = token_program)]
-    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// CHECK: the vault's collateral mint (`has_one`); the venue and the token program check it in the CPIs.
+    pub collateral_mint: UncheckedAccount<'info>,
+    /// Decoded: the allocation books what the CPIs moved from its balance.
     #[account(mut)]
     pub idle: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// The venue's collateral vault.
+    /// CHECK: the venue's collateral vault, pinned by address; the venue checks it in its margin and LP flows.
     #[account(mut, address = link.venue.load()?.collateral_vault @ VaultError::VenueAccountMismatch)]
-    pub venue_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub venue_collateral: UncheckedAccount<'info>,
+    /// CHECK: the venue's LP mint, pinned by address; the venue checks it in its LP flows.
     #[account(mut, address = link.venue.load()?.lp_mint @ VaultError::VenueAccountMismatch)]
-    pub venue_lp_mint: Box<InterfaceAccount<'info, Mint>>,
+    pub venue_lp_mint: UncheckedAccount<'info>,
     #[account(mut, address = vault.load()?.lp_account @ VaultError::VenueAccountMismatch)]
     pub vault_lp: Box<InterfaceAccount<'info, TokenAccount>>,
     #[account(address = vault.load()?.token_program)]

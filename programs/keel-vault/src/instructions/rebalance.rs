@@ -24,7 +24,7 @@ use crate::state::{fx, Vault};
 use crate::tokens::transfer_signed_by_vault;
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 use fixed::types::I80F48;
 use keel_math::mandate::{judge, Verdict};
 use keel_math::SafeMath;
@@ -35,16 +35,23 @@ pub struct Rebalance<'info> {
     #[account(mut, has_one = collateral_mint, has_one = idle)]
     pub vault: AccountLoader<'info, Vault>,
     pub link: VenueLink<'info>,
-    #[account(mint::token_program = token_program)]
-    pub collateral_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// CHECK: the vault's collateral mint (`has_one`); the token program checks it in `transfer_checked`.
+    pub collateral_mint: UncheckedAccount<'info>,
+    /// CHECK: the vault's idle token account (`has_one`); the token program checks its mint.
     #[account(mut)]
-    pub idle: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// Receives the reward.
-    #[account(mut, token::mint = collateral_mint, token::token_program = token_program)]
+    pub idle: UncheckedAccount<'info>,
+    /// Receives the reward. Idle is undecoded, which Anchor's duplicate check does not cover: paying the reward
+    /// "to" idle would debit idle_assets without moving a token.
+    #[account(
+        mut,
+        token::mint = collateral_mint,
+        token::token_program = token_program,
+        constraint = keeper_collateral.key() != idle.key() @ ErrorCode::ConstraintDuplicateMutableAccount,
+    )]
     pub keeper_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// The venue's collateral vault (for returning freed margin to idle).
+    /// CHECK: the venue's collateral vault (freed margin returns from it), pinned by address; the venue checks it.
     #[account(mut, address = link.venue.load()?.collateral_vault @ VaultError::VenueAccountMismatch)]
-    pub venue_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub venue_collateral: UncheckedAccount<'info>,
     #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
@@ -185,7 +192,7 @@ fn run<'info>(
     // 6. Pay, advance the sequence, announce.
     if reward > 0 {
         let (from, to) = (a.idle.to_account_info(), a.keeper_collateral.to_account_info());
-        let mint = (a.collateral_mint.to_account_info(), a.collateral_mint.decimals);
+        let mint = (a.collateral_mint.to_account_info(), vault.collateral_decimals);
         transfer_signed_by_vault(&signer, &a.token_program, mint, from, to, reward)?;
     }
     let breach_after = mandate.breach(&mandate.excesses(&after).map_err(m)?).map_err(m)?;
