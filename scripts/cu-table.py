@@ -4,7 +4,10 @@ thread), as a Markdown table; with --budgets FILE, also checks each instruction'
 against its budget and exits 1 naming every instruction over budget, missing from the run, or run without a
 budget line.
 
-Budget file lines: `<program> <Instruction> <max CU beyond CPIs>`; '#' starts a comment."""
+Budget file lines: `<program> <Instruction> <max CU beyond CPIs>`; '#' starts a comment.
+
+With --book FILE (written by tests/tests/cu_book_size.rs in the SBF tier), also prints the rebalance's cost beyond
+its CPIs by book size, the least-squares cost per position and the line's value at 16 positions."""
 import argparse
 import re
 import statistics
@@ -41,10 +44,32 @@ def measure(path):
     return rows
 
 
+def book_table(path):
+    """The rebalance by book size: measured points, fitted slope (CU per position) and the line at 16."""
+    points = []
+    for line in open(path):
+        if m := re.match(r"vault Rebalance positions=(\d+) beyond_cpis=(\d+)", line):
+            points.append((int(m.group(1)), int(m.group(2))))
+    if len(points) < 2:
+        sys.exit(f"cu-table: {path} holds {len(points)} book-size measurement(s); the fit needs two")
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+    base = my - slope * mx
+    print()
+    print("| rebalance, positions in the book | beyond CPIs |")
+    print("|---:|---:|")
+    for x, y in sorted(points):
+        print(f"| {x} | {y:,} |")
+    print(f"| 16 (least-squares line: {base:,.0f} + {slope:,.0f} per position) | {base + 16 * slope:,.0f} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
     ap.add_argument("--budgets")
+    ap.add_argument("--book")
     args = ap.parse_args()
     rows = measure(args.log)
     if not rows:
@@ -56,6 +81,8 @@ def main():
         own = [b for _, b in v]
         print(f"| {prog} | {name} | {len(v)} | {int(statistics.median(tot)):,} / {max(tot):,} | "
               f"{int(statistics.median(own)):,} / {max(own):,} |")
+    if args.book:
+        book_table(args.book)
     if not args.budgets:
         return
     over = []

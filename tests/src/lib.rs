@@ -188,3 +188,53 @@ pub fn set_pyth_price(ctx: &mut ProgramTestContext, address: Pubkey, p: PythPric
         Account { lamports: 10_000_000, data, owner: pyth_solana_receiver_sdk::ID, executable: false, rent_epoch: 0 };
     ctx.set_account(&address, &account.into());
 }
+
+/// Sends one transaction like [`send_with`] and returns, with its result, the compute units each top-level
+/// instruction of `program` consumed beyond its CPIs (the runtime's own log lines, parsed the way
+/// scripts/cu-table.py does). Metered only in the SBF tier: natively the programs run unmetered.
+pub async fn send_metered(
+    ctx: &mut ProgramTestContext,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+    program: &Pubkey,
+) -> (Result<(), TransportError>, Vec<u64>) {
+    let blockhash = ctx.banks_client.get_new_latest_blockhash(&ctx.last_blockhash).await.expect("blockhash");
+    ctx.last_blockhash = blockhash;
+    let mut all: Vec<&Keypair> = vec![&ctx.payer];
+    all.extend_from_slice(signers);
+    let tx = Transaction::new_signed_with_payer(ixs, Some(&ctx.payer.pubkey()), &all, blockhash);
+    keel_client::chain::check_size(&tx).expect("one packet");
+    let out = ctx.banks_client.process_transaction_with_metadata(tx).await.expect("banks");
+    let logs = out.metadata.map(|m| m.log_messages).unwrap_or_default();
+    (out.result.map_err(Into::into), units_beyond_cpis(&logs, program))
+}
+
+/// For each top-level invocation of `program` that succeeded: units consumed minus those of the programs it
+/// invoked.
+pub fn units_beyond_cpis(logs: &[String], program: &Pubkey) -> Vec<u64> {
+    let id = program.to_string();
+    // Frames: (program id, units consumed, units consumed by its CPIs).
+    let mut stack: Vec<(String, u64, u64)> = Vec::new();
+    let mut out = Vec::new();
+    for line in logs {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Program", p, "invoke", _] => stack.push(((*p).to_string(), 0, 0)),
+            ["Program", p, "consumed", n, "of", ..] => {
+                if let Some(top) = stack.last_mut().filter(|t| t.0 == *p) {
+                    top.1 = n.parse().expect("units");
+                }
+            }
+            ["Program", p, result, ..] if *result == "success" || *result == "failed:" => {
+                let Some((fid, units, inner)) = stack.pop().filter(|t| t.0 == *p) else { continue };
+                match stack.last_mut() {
+                    Some(parent) => parent.2 += units,
+                    None if fid == id && *result == "success" => out.push(units - inner),
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -16,7 +16,7 @@
 use crate::error::{MathError, MathErrorKind, MathResult};
 use crate::instrument::SCENARIOS;
 use crate::risk::{accumulate, worst_loss};
-use crate::safe::SafeMath;
+use crate::safe::{safe_mul_qty, SafeMath};
 use fixed::types::I80F48;
 
 /// Position sizes are integers in lots of 10^-SIZE_DECIMALS underlying units.
@@ -94,7 +94,7 @@ pub fn qty_from_lots(lots: i64, collateral_decimals: u8) -> MathResult<I80F48> {
     }
     let lots = I80F48::checked_from_num(lots).ok_or_else(|| MathError::new(MathErrorKind::Overflow))?;
     if d >= SIZE_DECIMALS {
-        lots.safe_mul(I80F48::from_num(10i64.pow(d - SIZE_DECIMALS)))
+        safe_mul_qty(lots, I80F48::from_num(10i64.pow(d - SIZE_DECIMALS)))
     } else {
         lots.safe_div(I80F48::from_num(10i64.pow(SIZE_DECIMALS - d)))
     }
@@ -105,7 +105,7 @@ pub fn qty_from_lots(lots: i64, collateral_decimals: u8) -> MathResult<I80F48> {
 pub fn holding_value(qty: I80F48, mark: I80F48, bias: I80F48, bound: Bound) -> MathResult<I80F48> {
     let against = (qty > I80F48::ZERO) == (bound == Bound::Lower);
     let price = if against { mark.safe_sub(bias)? } else { mark.safe_add(bias)? };
-    qty.safe_mul(price)
+    safe_mul_qty(qty, price)
 }
 
 /// A position's value net of its cost and unfolded funding, marked at `bound` (tokens).
@@ -128,19 +128,30 @@ pub fn account_value(collateral: I80F48, positions: &[PositionRisk], bound: Boun
 /// Equity, initial and maintenance margin of `collateral` plus `positions`.
 #[track_caller]
 pub fn account_health(collateral: I80F48, positions: &[PositionRisk], params: &MarginParams) -> MathResult<Health> {
+    Ok(account_health_and_scenarios(collateral, positions, params)?.0)
+}
+
+/// [`account_health`] with the summed risk arrays it takes the worst loss of, for a caller that needs them too (the
+/// vault's mandate adds its LP exposure to them instead of summing the positions' arrays a second time).
+#[track_caller]
+pub fn account_health_and_scenarios(
+    collateral: I80F48,
+    positions: &[PositionRisk],
+    params: &MarginParams,
+) -> MathResult<(Health, [I80F48; SCENARIOS])> {
     let equity = account_value(collateral, positions, Bound::Lower)?;
     let mut scenarios = [I80F48::ZERO; SCENARIOS];
     let mut short_option_floor = I80F48::ZERO;
     for p in positions {
         accumulate(&mut scenarios, &p.risk_array, p.qty)?;
         if p.is_option && p.qty < I80F48::ZERO {
-            let floor = p.qty.saturating_abs().safe_mul(p.spot)?.safe_mul(params.short_option_min)?;
+            let floor = safe_mul_qty(p.qty.saturating_abs(), p.spot)?.safe_mul(params.short_option_min)?;
             short_option_floor = short_option_floor.safe_add(floor)?;
         }
     }
     let initial = worst_loss(&scenarios).safe_mul(params.im_multiplier)?.safe_add(short_option_floor)?;
     let maintenance = initial.safe_mul(params.mm_fraction)?;
-    Ok(Health { equity, initial, maintenance })
+    Ok((Health { equity, initial, maintenance }, scenarios))
 }
 
 /// Result of filling `delta` lots against a position.

@@ -6,7 +6,7 @@
 //! computes arrays once per market (refresh) so margin and mandate checks are cheap sums per account.
 use crate::bs::{price, price_at, BsmInputs, Invariants, VolTerms};
 use crate::error::{MathError, MathErrorKind, MathResult};
-use crate::safe::SafeMath;
+use crate::safe::{safe_mul_qty, SafeMath};
 use fixed::types::I80F48;
 
 /// Upper bound on grid size, so on-chain callers can use fixed arrays.
@@ -100,7 +100,7 @@ pub fn accumulate(acc: &mut [I80F48], array: &[I80F48], size: I80F48) -> MathRes
         return Err(MathError::new(MathErrorKind::ShapeMismatch));
     }
     for (a, x) in acc.iter_mut().zip(array) {
-        *a = a.safe_add(x.safe_mul(size)?)?;
+        *a = a.safe_add(safe_mul_qty(size, *x)?)?;
     }
     Ok(())
 }

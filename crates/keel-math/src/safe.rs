@@ -135,6 +135,38 @@ pub(crate) fn safe_mul_nonneg(a: I80F48, b: I80F48) -> MathResult<I80F48> {
     safe_mul_out_of_line(a, b)
 }
 
+/// `qty.safe_mul(x)`, bit for bit and error for error, cheaper when `qty` is a whole number, as a position's token
+/// quantity is whenever the collateral has at least `SIZE_DECIMALS` decimals: qty = n·2^48 raw, so the product is
+/// exactly n times x's raw bits and `fixed`'s floor shift drops nothing. That product is two unsigned 64 x 64-bit
+/// multiplies (SBF has no 128-bit multiply instruction and no signed 128-bit overflow helper) instead of `fixed`'s
+/// 256-bit one. The margin and risk sums multiply every position's quantity by its mark and by each of its
+/// scenarios, twice per position in a rebalance's validation. Anything that does not fit (a fractional quantity, a
+/// factor of 2^64 or more, a product outside I80F48) is `safe_mul`.
+#[track_caller]
+#[inline(always)]
+pub fn safe_mul_qty(qty: I80F48, x: I80F48) -> MathResult<I80F48> {
+    let (q, b) = (qty.to_bits(), x.to_bits());
+    if q & FRACTION_MASK == 0 {
+        if let Some(m) = u64::try_from((q >> 48).unsigned_abs()).ok().and_then(|n| mul_u128_u64(b.unsigned_abs(), n)) {
+            let bits = if (q < 0) == (b < 0) { i128::try_from(m).ok() } else { 0i128.checked_sub_unsigned(m) };
+            if let Some(bits) = bits {
+                return Ok(I80F48::from_bits(bits));
+            }
+        }
+    }
+    safe_mul_out_of_line(qty, x)
+}
+
+/// a x b, or None when it does not fit 128 bits: the high and low halves of `a` times `b`, each a 64 x 64-bit
+/// product that cannot overflow.
+#[inline(always)]
+fn mul_u128_u64(a: u128, b: u64) -> Option<u128> {
+    const LOW: u128 = u64::MAX as u128;
+    let low = (a & LOW) * u128::from(b);
+    let high = u64::try_from((a >> 64) * u128::from(b)).ok()?;
+    (u128::from(high) << 64).checked_add(low)
+}
+
 /// `safe_mul` as a call: inlined into every non-negative multiply, its 256-bit path cost a market refresh ~6k
 /// compute units on SBF (measured), though pricing never takes it.
 #[track_caller]
@@ -186,6 +218,14 @@ mod tests {
             if b != I80F48::ZERO {
                 assert_eq!(a.safe_div(b).ok(), a.checked_div(b), "{a:?} / {b:?}");
             }
+            // A whole-number quantity's path, and its fall-back, give the same; so does a fractional one.
+            let whole = I80F48::from_bits(a.to_bits() & !FRACTION_MASK);
+            assert_eq!(safe_mul_qty(whole, b).ok(), whole.checked_mul(b), "{whole:?} x= {b:?}");
+            assert_eq!(safe_mul_qty(a, b).ok(), a.checked_mul(b), "{a:?} x= {b:?}");
+            // Token quantities (up to 10^12 units) times marks and scenario P&Ls of either sign.
+            let units = i64::try_from(next() % 1_000_000_000_000).unwrap();
+            let n = I80F48::from_num(if next() % 2 == 0 { units } else { -units });
+            assert_eq!(safe_mul_qty(n, b).ok(), n.checked_mul(b), "{n:?} x= {b:?}");
             // The unsigned path of the non-negative multiply, and its fall-back, give the same.
             assert_eq!(safe_mul_nonneg(a, b).ok(), a.checked_mul(b), "{a:?} x+ {b:?}");
             let (a, b) = (a.saturating_abs(), b.saturating_abs());
@@ -196,6 +236,18 @@ mod tests {
             let c = I80F48::from_bits((b.to_bits() >> zeros) << zeros);
             if c != I80F48::ZERO {
                 assert_eq!(a.safe_div(c).ok(), a.checked_div(c), "{a:?} / {c:?}");
+            }
+        }
+        // Whole quantities at the edges: products of exactly 2^127 (i128::MIN when negative, overflow when not),
+        // factors of 2^64 and beyond, zero.
+        let halves = [I80F48::from_bits(1 << 126), I80F48::from_bits(-(1 << 126)), I80F48::MIN, I80F48::MAX];
+        for x in halves.into_iter().chain([I80F48::ZERO, I80F48::DELTA, -I80F48::DELTA, I80F48::from_num(65_537.25)]) {
+            for n in [0i64, 1, -1, 2, -2, 3, 1 << 40, -(1 << 40), i64::MAX, i64::MIN] {
+                let n = I80F48::from_num(n);
+                assert_eq!(safe_mul_qty(n, x).ok(), n.checked_mul(x), "{n:?} x= {x:?}");
+            }
+            for n in [I80F48::from_bits(1 << 112), I80F48::MIN, I80F48::from_bits(-(1 << 113))] {
+                assert_eq!(safe_mul_qty(n, x).ok(), n.checked_mul(x), "{n:?} x= {x:?}");
             }
         }
         // Integer divisors of the vault's share price and Pyth's scaling, at the edges of the dividend's bound.

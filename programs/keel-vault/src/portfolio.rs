@@ -11,9 +11,9 @@ use crate::state::Vault;
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use keel_math::mandate::PortfolioRisk;
-use keel_math::margin::{account_health, account_value, Bound, PositionRisk};
+use keel_math::margin::{account_health_and_scenarios, account_value, Bound, PositionRisk};
 use keel_math::risk::{accumulate, worst_loss};
-use keel_math::SafeMath;
+use keel_math::{safe_mul_qty, SafeMath};
 use keel_venue::state::{load_in_place, MarginAccount, Market, Venue as VenueState};
 
 /// One venue position with its market's per-unit greeks.
@@ -112,18 +112,21 @@ impl Holdings {
     pub fn portfolio(&self, vault: &Vault, venue: &VenueState, spot: I80F48) -> Result<PortfolioRisk> {
         let risks = self.risks();
         let m = |e: keel_math::MathError| error!(VaultError::from(e));
-        let health = account_health(self.collateral, &risks, &venue.margin.params()).map_err(m)?;
-        let mut scenarios = [I80F48::ZERO; keel_math::instrument::SCENARIOS];
+        // The positions' summed risk arrays come with the health; the LP exposure is added to them.
+        let (health, mut scenarios) =
+            account_health_and_scenarios(self.collateral, &risks, &venue.margin.params()).map_err(m)?;
         let (mut delta, mut gamma, mut vega, mut gross) = (I80F48::ZERO, I80F48::ZERO, I80F48::ZERO, I80F48::ZERO);
         let lot = I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS));
         let lp = self.lp.as_ref().map_or(&[][..], |s| &s.exposures[..]);
-        for h in self.positions.iter().chain(lp) {
+        for h in lp {
             accumulate(&mut scenarios, &h.risk.risk_array, h.risk.qty).map_err(m)?;
+        }
+        for h in self.positions.iter().chain(lp) {
             let units = I80F48::from_num(h.size).safe_div(lot).map_err(m)?;
             delta = delta.safe_add(units.safe_mul(h.greeks[0]).map_err(m)?).map_err(m)?;
             gamma = gamma.safe_add(units.safe_mul(h.greeks[1]).map_err(m)?).map_err(m)?;
             vega = vega.safe_add(units.safe_mul(h.greeks[2]).map_err(m)?).map_err(m)?;
-            gross = gross.safe_add(h.risk.qty.saturating_abs().safe_mul(spot).map_err(m)?).map_err(m)?;
+            gross = gross.safe_add(safe_mul_qty(h.risk.qty.saturating_abs(), spot).map_err(m)?).map_err(m)?;
         }
         let idle = I80F48::from_num(vault.idle_assets);
         let lp_lower = self.lp.as_ref().map_or(I80F48::ZERO, |s| s.lower);

@@ -6,7 +6,7 @@ use crate::state::{Market, MarketKind, PodI128, Position, UnderlyingConfig};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use keel_math::margin::{apply_fill, holding_value, qty_from_lots, Bound, PositionRisk};
-use keel_math::SafeMath;
+use keel_math::{safe_mul_qty, SafeMath};
 
 const BPS: i64 = 10_000;
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -142,7 +142,7 @@ impl Market {
     /// risk (after settlement: the payoff, no bias, no scenario risk).
     pub fn position_risk(&self, pos: &Position, decimals: u8) -> Result<PositionRisk> {
         let qty = qty_from_lots(pos.size, decimals).map_err(VenueError::from)?;
-        let funding = self.book.funding_index.fx().safe_sub(pos.funding_snap.fx()).and_then(|d| qty.safe_mul(d));
+        let funding = self.book.funding_index.fx().safe_sub(pos.funding_snap.fx()).and_then(|d| safe_mul_qty(qty, d));
         let c = &self.cache;
         let (mark, bias, risk_array) = if self.book.is_settled() {
             (self.book.settlement_value.fx(), I80F48::ZERO, [I80F48::ZERO; crate::state::RISK_SCENARIOS])
@@ -175,8 +175,7 @@ impl Market {
             (self.cache.mark.fx(), self.cache.bias.fx())
         };
         let held = holding_value(net_qty.saturating_neg(), mark, bias, bound).map_err(VenueError::from)?;
-        let funding = net_qty
-            .safe_mul(self.book.funding_index.fx())
+        let funding = safe_mul_qty(net_qty, self.book.funding_index.fx())
             .and_then(|f| f.safe_sub(self.book.net_funding_snap.fx()))
             .map_err(VenueError::from)?;
         held.safe_add(self.book.net_cost.fx()).and_then(|v| v.safe_add(funding)).map_err(|e| VenueError::from(e).into())

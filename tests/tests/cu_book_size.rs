@@ -1,0 +1,112 @@
+//! What a keeper's rebalance costs as the vault's book grows: the same delta cure (one perp leg) on books of 2, 4, 6
+//! and 8 positions (a perp hedge and up to seven short options, the venue's per-account limit). In the SBF tier the
+//! units the vault consumed beyond its CPIs are written, one line per book, to the file named by `KEEL_CU_BOOK`
+//! (scripts/sbf-test passes it to scripts/cu-table.py, which fits the cost per position and extrapolates to the
+//! issue's 16-position book). Natively it checks the cure is accepted on every book.
+use fixed::types::I80F48;
+use keel_tests::trading::*;
+use keel_tests::vault::*;
+use keel_tests::venue::*;
+use keel_tests::*;
+use keel_vault::instructions::Pricing;
+use keel_venue::state::MarketKind;
+use solana_program_test::ProgramTestContext;
+use solana_sdk::{signature::Keypair, signer::Signer};
+
+const USDC: u64 = 1_000_000;
+/// Calls added beside the fixture's call (1.1 x spot) and put (0.9 x spot), as multiples of spot: near the money,
+/// so a rally moves the book's delta out of its band.
+const EXTRA_CALLS: [f64; 5] = [1.02, 1.04, 1.06, 1.08, 1.12];
+
+/// The fixture's venue with five more calls (markets 3-7), every market refreshed at `spot`.
+async fn venue(ctx: &mut ProgramTestContext, spot: f64) -> TradingFixture {
+    let mut t = TradingFixture::new(ctx, anchor_spl::token::ID, spot, 1_000_000 * USDC).await;
+    let (admin, v, u) = (ctx.payer.pubkey(), t.f.venue, t.f.underlying());
+    let ixs: Vec<_> = EXTRA_CALLS
+        .iter()
+        .zip(3u32..)
+        .map(|(x, i)| {
+            add_market_ix(&admin, &v, &u, Some(t.surface), i, option_config(MarketKind::Call, spot * x, t.expiry))
+        })
+        .collect();
+    send_with(ctx, &ixs, &[]).await.expect("add the extra calls");
+    set_price(ctx, &mut t, spot).await;
+    t
+}
+
+/// The fixture's perp, call and put, then the extra calls.
+const MARKETS: u32 = 8;
+
+/// The fixture's price move, then a refresh of the extra markets too.
+async fn set_price(ctx: &mut ProgramTestContext, t: &mut TradingFixture, spot: f64) {
+    t.set_price(ctx, spot).await;
+    let payer = ctx.payer.pubkey();
+    let ixs: Vec<_> = (3..MARKETS)
+        .map(|i| {
+            let m = t.market(i);
+            refresh_market_ix(&payer, &m.venue, &m.underlying, &m.market, &m.oracle, Some(t.surface))
+        })
+        .collect();
+    send_batch(ctx, &ixs, &[]).await.expect("refresh the extra calls");
+}
+
+/// A vault of 100,000 with 30,000 at the venue in 100 short options split evenly over `options` markets, delta-hedged
+/// with the perp: a book of `options + 1` positions inside the default mandate.
+async fn book(ctx: &mut ProgramTestContext, options: usize) -> VaultFixture {
+    let t = venue(ctx, 100.0).await;
+    let allowed: Vec<_> = (0..MARKETS).map(|i| market_pda(&t.f.venue, i)).collect();
+    let fee = Keypair::new();
+    let config = default_vault_config(&allowed, fee.pubkey());
+    let v = VaultFixture::with_config(ctx, t, 0, config, fee).await;
+    let d = v.depositor(ctx, 100_000 * USDC).await;
+    let ix = v.deposit_ix(ctx, &d, 100_000 * USDC).await;
+    send_with(ctx, &[ix], &[&d.a.key]).await.expect("deposit");
+    let size = 100 * LOT / i64::try_from(options).expect("small");
+    // Four options and their hedge per allocation: eight legs would not fit in one packet.
+    let markets: Vec<u32> = (1..MARKETS).take(options).collect();
+    for chunk in markets.chunks(4) {
+        let (mut legs, mut delta) = (Vec::new(), I80F48::ZERO);
+        for &i in chunk {
+            let m = v.t.market_state(ctx, i).await;
+            delta += m.cache.delta.fx() * I80F48::from_num(-size);
+            legs.push(v.leg(i, -size, 0.0));
+        }
+        legs.push(v.leg(PERP, (-delta).round().to_num::<i64>(), 101.0));
+        v.allocate(ctx, if chunk[0] == 1 { 30_000 * USDC } else { 0 }, legs, 0).await.expect("a hedged book");
+    }
+    v
+}
+
+#[tokio::test]
+async fn rebalance_cost_by_book_size() {
+    let mut lines = Vec::new();
+    for options in [1, 3, 5, 7] {
+        let mut ctx = program_test().start_with_context().await;
+        let mut v = book(&mut ctx, options).await;
+        let positions = v.t.margin(&mut ctx, &v.vault).await.positions.iter().filter(|p| p.is_open()).count();
+        assert_eq!(positions, options + 1, "one position per option market plus the perp hedge");
+        // The rally leaves the short options' delta unhedged, out of the 5-unit band.
+        for px in [102.0, 104.0] {
+            set_price(&mut ctx, &mut v.t, px).await;
+        }
+        let (delta, _, _) = measure(&mut ctx, &v).await;
+        assert!(delta < -5.0, "delta {delta} left the band");
+        let keeper = actor(&mut ctx, v.t.f.mint, v.t.token_program, 0).await;
+        let seq = v.state(&mut ctx).await.sequence;
+        let p = Pricing { expected_sequence: seq, priced_slot: slot(&mut ctx).await, priced_price: bits(104.0) };
+        let legs = vec![v.leg(PERP, (-delta * 1e6).round() as i64, 105.0)];
+        let ix = v.rebalance_ix(&mut ctx, &keeper.pubkey(), &keeper.collateral, p, legs, 0, false).await;
+        let (result, units) = send_metered(&mut ctx, &[ix], &[&keeper.key], &keel_vault::ID).await;
+        result.expect("the delta cure is accepted");
+        assert_eq!(v.state(&mut ctx).await.sequence, seq + 1);
+        let (after, _, _) = measure(&mut ctx, &v).await;
+        assert!(after.abs() < 0.01, "delta back to ~0: {after}");
+        if keel_keeper::chain::embedded::sbf_mode() {
+            assert_eq!(units.len(), 1, "one metered rebalance");
+            lines.push(format!("vault Rebalance positions={positions} beyond_cpis={}", units[0]));
+        }
+    }
+    if let Ok(path) = std::env::var("KEEL_CU_BOOK") {
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write the book-size measurements");
+    }
+}
