@@ -302,6 +302,41 @@ pub async fn measure(ctx: &mut ProgramTestContext, v: &VaultFixture) -> (f64, fi
     (delta.to_num(), keel_math::risk::worst_loss(&scenarios), health)
 }
 
+/// The vault's risk snapshot (without the breach) computed afresh from the accounts with keel-math alone, for a
+/// vault with no LP stake: what a rebalance's `Rebalanced.after` must equal bit for bit, however the program
+/// derived it (it values only the traded positions again).
+pub async fn fresh_snapshot(ctx: &mut ProgramTestContext, v: &VaultFixture) -> keel_vault::events::RiskSnapshot {
+    use fixed::types::I80F48;
+    let vault = v.state(ctx).await;
+    assert_eq!(vault.lp_shares_held, 0, "fresh_snapshot leaves out an LP stake");
+    let acct = v.t.margin(ctx, &v.vault).await;
+    let venue: keel_venue::state::Venue = account(ctx, v.t.f.venue).await;
+    let (mut risks, mut greeks) = (Vec::new(), [I80F48::ZERO; 3]);
+    let mut scenarios = [I80F48::ZERO; keel_math::instrument::SCENARIOS];
+    for p in acct.positions.iter().filter(|p| p.is_open()) {
+        let m: keel_venue::state::Market = account(ctx, p.market).await;
+        let r = m.position_risk(p, venue.collateral_decimals).expect("risk");
+        keel_math::risk::accumulate(&mut scenarios, &r.risk_array, r.qty).unwrap();
+        let units = I80F48::from_num(p.size) / I80F48::from_num(1_000_000);
+        for (g, c) in greeks.iter_mut().zip([m.cache.delta.fx(), m.cache.gamma.fx(), m.cache.vega.fx()]) {
+            *g += units * c;
+        }
+        risks.push(r);
+    }
+    let collateral = I80F48::from_num(acct.collateral);
+    let h = keel_math::margin::account_health(collateral, &risks, &venue.margin.params()).unwrap();
+    keel_vault::events::RiskSnapshot {
+        nav: (I80F48::from_num(vault.idle_assets) + h.equity).to_bits(),
+        delta: greeks[0].to_bits(),
+        gamma: greeks[1].to_bits(),
+        vega: greeks[2].to_bits(),
+        worst_loss: keel_math::risk::worst_loss(&scenarios).to_bits(),
+        equity: h.equity.to_bits(),
+        maintenance: h.maintenance.to_bits(),
+        breach: 0,
+    }
+}
+
 /// The current slot (what a keeper records as its pricing slot).
 pub async fn slot(ctx: &mut ProgramTestContext) -> u64 {
     let clock: solana_sdk::clock::Clock = ctx.banks_client.get_sysvar().await.expect("clock");

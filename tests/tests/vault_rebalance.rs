@@ -6,6 +6,7 @@ use keel_tests::vault::*;
 use keel_tests::venue::*;
 use keel_tests::*;
 use keel_vault::error::VaultError;
+use keel_vault::events::RiskSnapshot;
 use keel_vault::instructions::{Leg, Pricing};
 use keel_vault::state::MandateConfig;
 use keel_venue::error::VenueError;
@@ -96,7 +97,19 @@ async fn rebalances_are_validated_and_paid_exactly() {
 
     // The real thing: buy the perps that flatten delta. Reward = min(cap, k x risk removed), exactly.
     let (worst_before, delta_risk_before) = reward_basis(&mut ctx, &v).await;
-    send_rebalance(&mut ctx, &v, &k1, p, vec![v.leg(PERP, flatten, 109.0)], false).await.expect("rebalance");
+    let ix =
+        v.rebalance_ix(&mut ctx, &k1.pubkey(), &k1.collateral, p, vec![v.leg(PERP, flatten, 109.0)], 0, false).await;
+    let (_, events) = simulate_with(&mut ctx, std::slice::from_ref(&ix), &[&k1.key]).await;
+    send_with(&mut ctx, &[ix], &[&k1.key]).await.expect("rebalance");
+    if keel_keeper::chain::embedded::sbf_mode() {
+        // The after-state the program judged (it valued only the traded perp again; the calls kept their terms) is
+        // the book valued afresh, bit for bit.
+        let e: keel_vault::events::Rebalanced = event(&events).expect("a Rebalanced event");
+        assert_eq!(e.after, RiskSnapshot { breach: e.after.breach, ..fresh_snapshot(&mut ctx, &v).await });
+        assert_eq!(e.reward, token_balance(&mut ctx, k1.collateral).await);
+    } else {
+        assert!(events.is_empty(), "natively emit! logs nothing");
+    }
     let (delta_after, _, _) = measure(&mut ctx, &v).await;
     let (worst_after, delta_risk_after) = reward_basis(&mut ctx, &v).await;
     assert!(delta_after.abs() < 0.01, "delta back to ~0: {delta_after}");

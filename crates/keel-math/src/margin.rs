@@ -128,30 +128,85 @@ pub fn account_value(collateral: I80F48, positions: &[PositionRisk], bound: Boun
 /// Equity, initial and maintenance margin of `collateral` plus `positions`.
 #[track_caller]
 pub fn account_health(collateral: I80F48, positions: &[PositionRisk], params: &MarginParams) -> MathResult<Health> {
-    Ok(account_health_and_scenarios(collateral, positions, params)?.0)
+    AccountSums::of(positions, params)?.health(collateral, params)
 }
 
-/// [`account_health`] with the summed risk arrays it takes the worst loss of, for a caller that needs them too (the
-/// vault's mandate adds its LP exposure to them instead of summing the positions' arrays a second time).
-#[track_caller]
-pub fn account_health_and_scenarios(
-    collateral: I80F48,
-    positions: &[PositionRisk],
-    params: &MarginParams,
-) -> MathResult<(Health, [I80F48; SCENARIOS])> {
-    let equity = account_value(collateral, positions, Bound::Lower)?;
-    let mut scenarios = [I80F48::ZERO; SCENARIOS];
-    let mut short_option_floor = I80F48::ZERO;
-    for p in positions {
-        accumulate(&mut scenarios, &p.risk_array, p.qty)?;
-        if p.is_option && p.qty < I80F48::ZERO {
-            let floor = safe_mul_qty(p.qty.saturating_abs(), p.spot)?.safe_mul(params.short_option_min)?;
-            short_option_floor = short_option_floor.safe_add(floor)?;
+/// The sums over positions that an account's health is made of: position values at the lower bound, the risk
+/// arrays and the short-option floors. Every one is additive, so a trade changes them by its positions' terms
+/// alone: taking a position's terms out and its new ones in gives the same bits as summing the new book afresh
+/// (fixed-point addition is exact; only an overflowing partial sum, far beyond any real book, can differ).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AccountSums {
+    /// Sum of position values at [`Bound::Lower`] (tokens; collateral not included).
+    pub value_lower: I80F48,
+    /// Summed risk arrays (tokens per scenario).
+    pub scenarios: [I80F48; SCENARIOS],
+    /// Sum of the minimum initial margin of short options (tokens).
+    pub short_option_floor: I80F48,
+}
+
+impl Default for AccountSums {
+    fn default() -> Self {
+        AccountSums {
+            value_lower: I80F48::ZERO,
+            scenarios: [I80F48::ZERO; SCENARIOS],
+            short_option_floor: I80F48::ZERO,
         }
     }
-    let initial = worst_loss(&scenarios).safe_mul(params.im_multiplier)?.safe_add(short_option_floor)?;
-    let maintenance = initial.safe_mul(params.mm_fraction)?;
-    Ok((Health { equity, initial, maintenance }, scenarios))
+}
+
+impl AccountSums {
+    /// The sums over `positions`.
+    #[track_caller]
+    pub fn of(positions: &[PositionRisk], params: &MarginParams) -> MathResult<Self> {
+        let mut s = AccountSums::default();
+        for p in positions {
+            s.add(p, params)?;
+        }
+        Ok(s)
+    }
+
+    /// Adds `p`'s terms.
+    #[track_caller]
+    pub fn add(&mut self, p: &PositionRisk, params: &MarginParams) -> MathResult<()> {
+        self.value_lower = self.value_lower.safe_add(position_value(p, Bound::Lower)?)?;
+        accumulate(&mut self.scenarios, &p.risk_array, p.qty)?;
+        if let Some(floor) = short_option_floor(p, params)? {
+            self.short_option_floor = self.short_option_floor.safe_add(floor)?;
+        }
+        Ok(())
+    }
+
+    /// Takes `p`'s terms out: the exact inverse of [`AccountSums::add`] (each term is computed the same way).
+    #[track_caller]
+    pub fn remove(&mut self, p: &PositionRisk, params: &MarginParams) -> MathResult<()> {
+        self.value_lower = self.value_lower.safe_sub(position_value(p, Bound::Lower)?)?;
+        for (a, x) in self.scenarios.iter_mut().zip(&p.risk_array) {
+            *a = a.safe_sub(safe_mul_qty(p.qty, *x)?)?;
+        }
+        if let Some(floor) = short_option_floor(p, params)? {
+            self.short_option_floor = self.short_option_floor.safe_sub(floor)?;
+        }
+        Ok(())
+    }
+
+    /// Equity and margin of an account holding `collateral` and the positions summed here.
+    #[track_caller]
+    pub fn health(&self, collateral: I80F48, params: &MarginParams) -> MathResult<Health> {
+        let equity = collateral.safe_add(self.value_lower)?;
+        let initial = worst_loss(&self.scenarios).safe_mul(params.im_multiplier)?.safe_add(self.short_option_floor)?;
+        let maintenance = initial.safe_mul(params.mm_fraction)?;
+        Ok(Health { equity, initial, maintenance })
+    }
+}
+
+/// A short option's minimum initial margin, |qty| x spot x `short_option_min` (none for other positions).
+#[track_caller]
+fn short_option_floor(p: &PositionRisk, params: &MarginParams) -> MathResult<Option<I80F48>> {
+    if !(p.is_option && p.qty < I80F48::ZERO) {
+        return Ok(None);
+    }
+    Ok(Some(safe_mul_qty(p.qty.saturating_abs(), p.spot)?.safe_mul(params.short_option_min)?))
 }
 
 /// Result of filling `delta` lots against a position.
@@ -242,6 +297,54 @@ mod tests {
         assert_eq!(h.initial, n(25.0));
         assert_eq!(h.equity, n(50.0 + 19.0 - 20.0 - 1.0 - 21.0 + 20.0));
         assert!(h.meets_initial() && !h.is_liquidatable());
+    }
+
+    /// A position from raw draws: whole-number quantities (as `qty_from_lots` makes them), fractional marks.
+    fn drawn(qty: i64, cost: i64, mark: i64, bias: u32, risk: &[i64; SCENARIOS], is_option: bool) -> PositionRisk {
+        let f = |x: i64| I80F48::from_bits(i128::from(x) << 20);
+        PositionRisk {
+            qty: I80F48::from_num(qty),
+            cost: f(cost),
+            funding_owed: f(cost / 7),
+            mark: f(mark),
+            bias: f(i64::from(bias)),
+            spot: f(mark.abs() + 1),
+            risk_array: risk.map(f),
+            is_option,
+        }
+    }
+
+    proptest::proptest! {
+        /// Trading one position of a book (out with its old terms, in with its new ones) gives the same bits as
+        /// summing the traded book afresh: what lets the vault value a rebalance's after-state from its legs.
+        #[test]
+        fn sums_updated_by_a_trade_equal_sums_afresh(
+            book in proptest::collection::vec(
+                (-1_000_000_000i64..1_000_000_000, proptest::num::i64::ANY, -(1i64 << 40)..(1 << 40), 0u32..1 << 30,
+                 proptest::array::uniform14(-(1i64 << 40)..(1i64 << 40)), proptest::bool::ANY),
+                1..9),
+            traded in 0usize..8,
+            new_qty in -1_000_000_000i64..1_000_000_000,
+            new_cost in proptest::num::i64::ANY,
+        ) {
+            let params = MarginParams { im_multiplier: n(1.25), mm_fraction: n(0.6), short_option_min: n(0.1) };
+            let before: Vec<_> = book.iter().map(|(q, c, m, b, r, o)| drawn(*q, *c, *m, *b, r, *o)).collect();
+            let i = traded % before.len();
+            let mut after = before.clone();
+            after[i] = PositionRisk { qty: I80F48::from_num(new_qty), cost: I80F48::from_bits(i128::from(new_cost) << 20), ..before[i] };
+            let mut sums = AccountSums::of(&before, &params).unwrap();
+            sums.remove(&before[i], &params).unwrap();
+            sums.add(&after[i], &params).unwrap();
+            proptest::prop_assert_eq!(sums, AccountSums::of(&after, &params).unwrap());
+            // And the health made from the sums is account_health's, which sums from the collateral up.
+            let collateral = n(12_345.678);
+            let mut equity = collateral;
+            for p in &after {
+                equity = equity.safe_add(position_value(p, Bound::Lower).unwrap()).unwrap();
+            }
+            proptest::prop_assert_eq!(sums.health(collateral, &params).unwrap().equity, equity);
+            proptest::prop_assert_eq!(account_value(collateral, &after, Bound::Lower).unwrap(), equity);
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::state::Vault;
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use keel_math::mandate::PortfolioRisk;
-use keel_math::margin::{account_health_and_scenarios, account_value, Bound, PositionRisk};
+use keel_math::margin::{account_value, position_value, AccountSums, Bound, MarginParams, PositionRisk};
 use keel_math::risk::{accumulate, worst_loss};
 use keel_math::{safe_mul_qty, SafeMath};
 use keel_venue::state::{load_in_place, MarginAccount, Market, Venue as VenueState};
@@ -21,6 +21,8 @@ use keel_venue::state::{load_in_place, MarginAccount, Market, Venue as VenueStat
 pub struct Held {
     pub market: Pubkey,
     pub size: i64,
+    /// The position's funding snapshot (with `size` and the cost in `risk`, what tells an unchanged position).
+    pub funding_snap: I80F48,
     pub risk: PositionRisk,
     pub greeks: [I80F48; 3],
 }
@@ -32,7 +34,60 @@ impl Held {
         let risk = m.position_risk(p, decimals)?;
         let c = &m.cache;
         let greeks = if m.book.is_settled() { [I80F48::ZERO; 3] } else { [c.delta.fx(), c.gamma.fx(), c.vega.fx()] };
-        Ok(Held { market: p.market, size: p.size, risk, greeks })
+        Ok(Held { market: p.market, size: p.size, funding_snap: p.funding_snap.fx(), risk, greeks })
+    }
+
+    /// Whether `p` is this position unchanged.
+    fn is(&self, p: &keel_venue::state::Position) -> bool {
+        p.market == self.market
+            && p.size == self.size
+            && p.cost.fx() == self.risk.cost
+            && p.funding_snap.fx() == self.funding_snap
+    }
+
+    /// This position's greeks (delta, gamma, vega in underlying units) and gross notional at `spot`.
+    fn exposure(&self, spot: I80F48) -> keel_math::MathResult<[I80F48; 4]> {
+        let units =
+            I80F48::from_num(self.size).safe_div(I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS)))?;
+        Ok([
+            units.safe_mul(self.greeks[0])?,
+            units.safe_mul(self.greeks[1])?,
+            units.safe_mul(self.greeks[2])?,
+            safe_mul_qty(self.risk.qty.saturating_abs(), spot)?,
+        ])
+    }
+}
+
+/// Sums over the margin account's positions: the margin sums, the mandate's greeks and gross notional, and the value
+/// at unbiased marks. All additive (see `AccountSums`), so a trade's after-state needs only the traded positions.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BookSums {
+    pub margin: AccountSums,
+    /// Delta, gamma, vega and gross notional.
+    pub exposure: [I80F48; 4],
+    /// Sum of position values at unbiased marks (what a trade's cost is measured against).
+    pub mid: I80F48,
+}
+
+impl BookSums {
+    /// Adds `h`'s terms, or takes them out (the exact inverse: each term is computed the same way).
+    fn apply(&mut self, h: &Held, params: &MarginParams, spot: I80F48, add: bool) -> keel_math::MathResult<()> {
+        let mid = position_value(&PositionRisk { bias: I80F48::ZERO, ..h.risk }, Bound::Lower)?;
+        let terms = h.exposure(spot)?;
+        if add {
+            self.margin.add(&h.risk, params)?;
+            self.mid = self.mid.safe_add(mid)?;
+            for (s, t) in self.exposure.iter_mut().zip(terms) {
+                *s = s.safe_add(t)?;
+            }
+        } else {
+            self.margin.remove(&h.risk, params)?;
+            self.mid = self.mid.safe_sub(mid)?;
+            for (s, t) in self.exposure.iter_mut().zip(terms) {
+                *s = s.safe_sub(t)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -55,6 +110,47 @@ pub fn find<'a, 'info>(accounts: &'a [AccountInfo<'info>], key: &Pubkey) -> Resu
     accounts.iter().find(|a| a.key == key).ok_or_else(|| error!(VaultError::MissingMarketAccount))
 }
 
+/// Finds `key` among `accounts`, looking at `hint` first: the i-th open position's market is the i-th remaining
+/// account when a client lists them in position order (as keel-client and the keeper do for a vault without LP
+/// shares), which makes a book's lookups linear in its size instead of quadratic. Any order still works.
+pub fn find_hinted<'a, 'info>(
+    accounts: &'a [AccountInfo<'info>],
+    key: &Pubkey,
+    hint: usize,
+) -> Result<&'a AccountInfo<'info>> {
+    match accounts.get(hint) {
+        Some(a) if a.key == key => Ok(a),
+        _ => find(accounts, key),
+    }
+}
+
+fn m(e: keel_math::MathError) -> Error {
+    error!(VaultError::from(e))
+}
+
+/// The vault's margin account, owner and discriminator checked.
+fn margin_account<'a>(vault: &Vault, margin: &'a AccountInfo<'_>) -> Result<std::cell::Ref<'a, MarginAccount>> {
+    require_keys_eq!(*margin.key, vault.margin_account, VaultError::VenueAccountMismatch);
+    require_keys_eq!(*margin.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
+    load_in_place::<MarginAccount>(margin)
+}
+
+/// Position `p`, the `ordinal`-th open one, valued with its market from `markets` (this venue's, fresh caches).
+fn held<'info>(
+    vault: &Vault,
+    venue: &VenueState,
+    (ordinal, p): (usize, &keel_venue::state::Position),
+    markets: &'info [AccountInfo<'info>],
+    now: i64,
+) -> Result<Held> {
+    let info = find_hinted(markets, &p.market, ordinal)?;
+    require_keys_eq!(*info.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
+    let m = load_in_place::<Market>(info)?;
+    require_keys_eq!(m.venue, vault.venue, VaultError::VenueAccountMismatch);
+    m.require_fresh(now, None)?;
+    Held::new(p, &m, venue.collateral_decimals)
+}
+
 impl Holdings {
     /// Reads the margin account (owner and discriminator checked) and each position's market from `markets`.
     pub fn load<'info>(
@@ -64,20 +160,54 @@ impl Holdings {
         markets: &'info [AccountInfo<'info>],
         now: i64,
     ) -> Result<Self> {
-        require_keys_eq!(*margin.key, vault.margin_account, VaultError::VenueAccountMismatch);
-        require_keys_eq!(*margin.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
-        let acct = load_in_place::<MarginAccount>(margin)?;
+        let acct = margin_account(vault, margin)?;
         let mut positions = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
-        for p in acct.positions.iter().filter(|p| p.is_open()) {
-            let info = find(markets, &p.market)?;
-            require_keys_eq!(*info.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
-            let m = load_in_place::<Market>(info)?;
-            require_keys_eq!(m.venue, vault.venue, VaultError::VenueAccountMismatch);
-            m.require_fresh(now, None)?;
-            positions.push(Held::new(p, &m, venue.collateral_decimals)?);
+        for p in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
+            positions.push(held(vault, venue, p, markets, now)?);
         }
         let lp = if vault.lp_shares_held > 0 { Some(lp_stake(vault, venue, markets, now)?) } else { None };
         Ok(Self { collateral: I80F48::from_num(acct.collateral), positions, lp })
+    }
+
+    /// These holdings after trades in `traded` markets (and margin flows), with their sums derived from `sums`
+    /// (these holdings' own): the margin account is read again; a position it still holds unchanged (market, size,
+    /// cost and funding snapshot) in a market no trade touched keeps its terms with no market read, since a trade
+    /// writes only its own market. The others' terms go out and in. The LP stake is valued afresh (every trade
+    /// moves the pool's exposure). The same bits as `load` and `sums` of the new state.
+    #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn after_trades<'info>(
+        &self,
+        sums: &BookSums,
+        traded: &[Pubkey],
+        vault: &Vault,
+        venue: &VenueState,
+        margin: &AccountInfo<'info>,
+        markets: &'info [AccountInfo<'info>],
+        now: i64,
+        spot: I80F48,
+    ) -> Result<(Self, Box<BookSums>)> {
+        let params = venue.margin.params();
+        let acct = margin_account(vault, margin)?;
+        let mut kept = vec![false; self.positions.len()];
+        let mut sums = Box::new(*sums);
+        let mut positions = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
+        for (ordinal, p) in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
+            let same = self.positions.iter().position(|h| h.is(p) && !traded.contains(&h.market));
+            if let Some(i) = same {
+                kept[i] = true;
+                positions.push(self.positions[i]);
+            } else {
+                let h = held(vault, venue, (ordinal, p), markets, now)?;
+                sums.apply(&h, &params, spot, true).map_err(m)?;
+                positions.push(h);
+            }
+        }
+        for (h, _) in self.positions.iter().zip(&kept).filter(|(_, k)| !**k) {
+            sums.apply(h, &params, spot, false).map_err(m)?;
+        }
+        let lp = if vault.lp_shares_held > 0 { Some(lp_stake(vault, venue, markets, now)?) } else { None };
+        Ok((Self { collateral: I80F48::from_num(acct.collateral), positions, lp }, sums))
     }
 
     fn risks(&self) -> Vec<PositionRisk> {
@@ -95,41 +225,55 @@ impl Holdings {
         Ok(margin.checked_add(lp).ok_or(VaultError::MathOverflow)?)
     }
 
-    /// Value at unbiased marks (what a trade's cost is measured against).
-    pub fn mid_value(&self) -> Result<I80F48> {
-        let mid: Vec<PositionRisk> =
-            self.positions.iter().map(|h| PositionRisk { bias: I80F48::ZERO, ..h.risk }).collect();
+    /// Value at unbiased marks (what a trade's cost is measured against), from these holdings' `sums`.
+    pub fn mid_value(&self, sums: &BookSums) -> Result<I80F48> {
         let lp = self.lp.as_ref().map_or(I80F48::ZERO, |s| s.lower);
-        let v = account_value(self.collateral, &mid, Bound::Lower).map_err(VaultError::from)?;
-        Ok(v.checked_add(lp).ok_or(VaultError::MathOverflow)?)
+        self.collateral.safe_add(sums.mid).and_then(|v| v.safe_add(lp)).map_err(m)
     }
 
     pub fn size_of(&self, market: &Pubkey) -> i64 {
         self.positions.iter().find(|h| h.market == *market).map_or(0, |h| h.size)
     }
 
+    /// The sums over the positions (see `BookSums`). Boxed, and out of line on SBF: a rebalance holds two, and
+    /// its handler's frame must stay within 4 KiB.
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn sums(&self, venue: &VenueState, spot: I80F48) -> Result<Box<BookSums>> {
+        let params = venue.margin.params();
+        let mut s = Box::<BookSums>::default();
+        for h in &self.positions {
+            s.apply(h, &params, spot, true).map_err(m)?;
+        }
+        Ok(s)
+    }
+
     /// The mandate's view of the portfolio at `spot`, with NAV at the lower bound.
     pub fn portfolio(&self, vault: &Vault, venue: &VenueState, spot: I80F48) -> Result<PortfolioRisk> {
-        let risks = self.risks();
-        let m = |e: keel_math::MathError| error!(VaultError::from(e));
-        // The positions' summed risk arrays come with the health; the LP exposure is added to them.
-        let (health, mut scenarios) =
-            account_health_and_scenarios(self.collateral, &risks, &venue.margin.params()).map_err(m)?;
-        let (mut delta, mut gamma, mut vega, mut gross) = (I80F48::ZERO, I80F48::ZERO, I80F48::ZERO, I80F48::ZERO);
-        let lot = I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS));
+        self.portfolio_from(&*self.sums(venue, spot)?, vault, venue, spot)
+    }
+
+    /// [`Holdings::portfolio`] from these holdings' `sums`: the LP exposure is added to the positions' risk arrays,
+    /// greeks and gross notional (it has no cost and no margin of its own).
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn portfolio_from(
+        &self,
+        sums: &BookSums,
+        vault: &Vault,
+        venue: &VenueState,
+        spot: I80F48,
+    ) -> Result<PortfolioRisk> {
+        let health = sums.margin.health(self.collateral, &venue.margin.params()).map_err(m)?;
+        let (mut scenarios, mut exposure) = (sums.margin.scenarios, sums.exposure);
         let lp = self.lp.as_ref().map_or(&[][..], |s| &s.exposures[..]);
         for h in lp {
             accumulate(&mut scenarios, &h.risk.risk_array, h.risk.qty).map_err(m)?;
-        }
-        for h in self.positions.iter().chain(lp) {
-            let units = I80F48::from_num(h.size).safe_div(lot).map_err(m)?;
-            delta = delta.safe_add(units.safe_mul(h.greeks[0]).map_err(m)?).map_err(m)?;
-            gamma = gamma.safe_add(units.safe_mul(h.greeks[1]).map_err(m)?).map_err(m)?;
-            vega = vega.safe_add(units.safe_mul(h.greeks[2]).map_err(m)?).map_err(m)?;
-            gross = gross.safe_add(safe_mul_qty(h.risk.qty.saturating_abs(), spot).map_err(m)?).map_err(m)?;
+            for (s, t) in exposure.iter_mut().zip(h.exposure(spot).map_err(m)?) {
+                *s = s.safe_add(t).map_err(m)?;
+            }
         }
         let idle = I80F48::from_num(vault.idle_assets);
         let lp_lower = self.lp.as_ref().map_or(I80F48::ZERO, |s| s.lower);
+        let [delta, gamma, vega, gross] = exposure;
         Ok(PortfolioRisk {
             spot,
             delta,
@@ -157,7 +301,6 @@ pub fn lp_stake<'info>(
     let n = venue.num_markets as usize;
     require!(markets.len() >= n, VaultError::MissingMarketAccount);
     let all = &markets[..n];
-    let m = |e: keel_math::MathError| error!(VaultError::from(e));
     // What the shares redeem for at each NAV bound, rounded as the venue rounds (down for the lower bound).
     let value = |bound: Bound| -> Result<I80F48> {
         let nav = keel_venue::health::pool_nav(venue, &vault.venue, all, now, bound)?.max(I80F48::ZERO);
@@ -200,7 +343,7 @@ pub fn lp_stake<'info>(
             .ok_or(VaultError::MathOverflow)?;
         let c = &mk.cache;
         let greeks = [c.delta.fx(), c.gamma.fx(), c.vega.fx()];
-        exposures.push(Held { market: info.key(), size, risk, greeks });
+        exposures.push(Held { market: info.key(), size, funding_snap: mk.book.funding_index.fx(), risk, greeks });
     }
     Ok(LpStake { lower, upper, exposures })
 }

@@ -2,7 +2,7 @@
 //! this vault's, the oracle read with the circuit breaker, and the CPIs (signed by the vault PDA as the margin
 //! account's owner).
 use crate::error::VaultError;
-use crate::portfolio::find;
+use crate::portfolio::find_hinted;
 use crate::state::{BreakerConfig, Vault, VaultSigner};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
@@ -56,9 +56,11 @@ impl<'info> VenueLink<'info> {
         except: Option<&Pubkey>,
     ) -> Result<Vec<AccountInfo<'info>>> {
         let acct = load_in_place::<MarginAccount>(&self.margin_account)?;
-        let mut out = Vec::new();
-        for p in acct.positions.iter().filter(|p| p.is_open() && Some(&p.market) != except) {
-            out.push(find(markets, &p.market)?.clone());
+        let mut out = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
+        for (i, p) in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
+            if Some(&p.market) != except {
+                out.push(find_hinted(markets, &p.market, i)?.clone());
+            }
         }
         Ok(out)
     }

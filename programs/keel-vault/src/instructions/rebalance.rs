@@ -119,11 +119,13 @@ fn run<'info>(
     // 3. Before: the portfolio, the breach, the value at unbiased marks.
     let mandate = vault.config.mandate.mandate();
     // The venue is read before and again after the CPIs (they move its pool cash); no borrow spans them.
-    let (before_h, before) = {
+    let spot = price.price;
+    let (before_h, before_s, before) = {
         let venue = link.venue.load()?;
         let h = Holdings::load(&vault, &venue, &link.margin_account, markets, now)?;
-        let p = h.portfolio(&vault, &venue, price.price)?;
-        (h, p)
+        let s = h.sums(&venue, spot)?;
+        let p = h.portfolio_from(&s, &vault, &venue, spot)?;
+        (h, s, p)
     };
     require!(before.nav > I80F48::ZERO, VaultError::NonPositiveNav);
     let breach_before = mandate.breach(&mandate.excesses(&before).map_err(m)?).map_err(m)?;
@@ -151,10 +153,13 @@ fn run<'info>(
         link.margin_flow(&signer, &c, margin_out, false, markets)?;
     }
     let moved = I80F48::from_num(margin_out);
-    // 5. After, with the reward taken out of idle, judged against before.
+    // 5. After, with the reward taken out of idle, judged against before. Only the legs' positions are valued
+    // again: the rest keep their terms (see `Holdings::after_trades`).
     let venue = link.venue.load()?;
-    let after_h = Holdings::load(&vault, &venue, &link.margin_account, markets, now)?;
-    let mut after = after_h.portfolio(&vault, &venue, price.price)?;
+    let traded: Vec<Pubkey> = legs.iter().map(|l| l.market).collect();
+    let (after_h, after_s) =
+        before_h.after_trades(&before_s, &traded, &vault, &venue, &link.margin_account, markets, now, spot)?;
+    let mut after = after_h.portfolio_from(&after_s, &vault, &venue, spot)?;
     after.idle = after.idle.safe_add(moved).map_err(m)?;
     after.nav = after.nav.safe_add(moved).map_err(m)?;
     // Risk removed: the larger of the fall in worst scenario loss and the fall in money at risk in the delta excess
@@ -169,8 +174,8 @@ fn run<'info>(
     let worst_removed = before.worst_loss.safe_sub(after.worst_loss).map_err(m)?;
     let risk_removed = worst_removed.max(delta_removed).max(I80F48::ZERO);
     // Margin moved to idle is not a cost: it is still the vault's.
-    let mid_after = after_h.mid_value()?.safe_add(moved).map_err(m)?;
-    let cost = before_h.mid_value()?.safe_sub(mid_after).map_err(m)?.max(I80F48::ZERO);
+    let mid_after = after_h.mid_value(&after_s)?.safe_add(moved).map_err(m)?;
+    let cost = before_h.mid_value(&before_s)?.safe_sub(mid_after).map_err(m)?.max(I80F48::ZERO);
     let day = now.div_euclid(86_400);
     let paid_today = if vault.reward_day == day { vault.reward_paid_today } else { 0 };
     let earned: u64 =
