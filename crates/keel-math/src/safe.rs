@@ -158,10 +158,14 @@ pub fn safe_mul_qty(qty: I80F48, x: I80F48) -> MathResult<I80F48> {
 }
 
 /// a x b, or None when it does not fit 128 bits: the high and low halves of `a` times `b`, each a 64 x 64-bit
-/// product that cannot overflow.
+/// product that cannot overflow. An `a` below 2^64 (a per-unit price or scenario P&L below 2^16 quote units, i.e.
+/// nearly all of them) is one multiply: each is a software call on SBF.
 #[inline(always)]
 fn mul_u128_u64(a: u128, b: u64) -> Option<u128> {
     const LOW: u128 = u64::MAX as u128;
+    if let Ok(a) = u64::try_from(a) {
+        return Some(u128::from(a) * u128::from(b));
+    }
     let low = (a & LOW) * u128::from(b);
     let high = u64::try_from((a >> 64) * u128::from(b)).ok()?;
     (u128::from(high) << 64).checked_add(low)

@@ -49,8 +49,11 @@ pub fn raw(x: I80F48) -> i128 {
 }
 
 /// An i128 (I80F48 raw bits) stored as its 16 little-endian bytes: the same bytes as Borsh's i128, but with
-/// alignment 1. Zero-copy accounts need it because SBF account data is only 8-byte aligned while i128 is 16-byte
-/// aligned (on the host and on this SBF target), so a plain i128 field could not be read in place.
+/// alignment 8. Zero-copy accounts need it because SBF account data is only 8-byte aligned while i128 is 16-byte
+/// aligned (on the host and on this SBF target), so a plain i128 field could not be read in place. Alignment 8,
+/// not 1: the BPF backend may not load misaligned words, so at alignment 1 every read and write was sixteen byte
+/// loads or stores and their shifts; at 8 it is two word loads. Every field that holds one sits at a multiple of 8
+/// (the Pod derive rejects padding; the bps fields of `MarginConfig` and `OracleLimits` are u32 for it).
 #[derive(
     AnchorSerialize,
     AnchorDeserialize,
@@ -63,7 +66,7 @@ pub fn raw(x: I80F48) -> i128 {
     bytemuck::Zeroable,
     InitSpace,
 )]
-#[repr(C)]
+#[repr(C, align(8))]
 pub struct PodI128 {
     pub le_bytes: [u8; 16],
 }

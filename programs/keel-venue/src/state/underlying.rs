@@ -8,9 +8,9 @@ pub struct OracleLimits {
     /// Maximum age of the price (seconds) for risk-increasing actions.
     pub max_age_secs: u32,
     /// Maximum confidence / price, in basis points.
-    pub max_conf_bps: u16,
+    pub max_conf_bps: u32,
     /// Maximum |price - EMA| net of confidence, relative to the EMA, in basis points.
-    pub max_ema_dev_bps: u16,
+    pub max_ema_dev_bps: u32,
     /// Extra age tolerated for risk-reducing actions, liquidations and settlement (users must be able to exit).
     pub reduce_only_grace_secs: u32,
 }
@@ -50,7 +50,7 @@ pub struct Underlying {
     pub config: UnderlyingConfig,
     pub index: u16,
     pub bump: u8,
-    /// Pads the struct to its 4-byte alignment; zero.
+    /// Pads the struct to its 8-byte alignment; zero.
     pub reserved: [u8; 5],
 }
 
@@ -70,6 +70,6 @@ mod tests {
         let c: UnderlyingConfig = patterned();
         assert_eq!(borsh::to_vec(&c).unwrap(), bytemuck::bytes_of(&c));
         assert_eq!(UnderlyingConfig::try_from_slice(bytemuck::bytes_of(&c)).unwrap(), c);
-        assert_eq!(std::mem::size_of::<Underlying>(), 148);
+        assert_eq!(std::mem::size_of::<Underlying>(), 152);
     }
 }

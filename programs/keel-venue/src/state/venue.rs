@@ -45,7 +45,7 @@ pub struct Venue {
     pub vault_bump: u8,
     pub collateral_decimals: u8,
     /// Pads the struct to 8 bytes; zero.
-    pub reserved: [u8; 5],
+    pub reserved: [u8; 1],
 }
 
 /// Venue-wide margin and liquidation parameters (fixed-point values as I80F48 bits). Both the `create_venue`
@@ -61,9 +61,9 @@ pub struct MarginConfig {
     /// Minimum initial margin per short option unit as a fraction of spot, in [0, 1).
     pub short_option_min: PodI128,
     /// Liquidation penalty on the closed notional, paid to the liquidator (at most 1000 bps).
-    pub liquidation_fee_bps: u16,
+    pub liquidation_fee_bps: u32,
     /// Largest fraction of a position one liquidation call may close (1..=10000 bps): liquidation is gradual.
-    pub liquidation_max_close_bps: u16,
+    pub liquidation_max_close_bps: u32,
 }
 
 impl MarginConfig {
