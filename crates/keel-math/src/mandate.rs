@@ -82,11 +82,43 @@ impl Mandate {
         Ok(self.delta_deviation(p)? <= self.band(p)?)
     }
 
+    /// The portfolio measured against every limit once: what [`judge_assessed`], the breach measure and the delta
+    /// risk need. On SBF the NAV ratios are general 128-bit divisions (~1k compute units each) and the adaptive
+    /// band a cube root, so a rebalance assesses each side once instead of once per question.
+    #[track_caller]
+    pub fn assess(&self, p: &PortfolioRisk) -> MathResult<Assessment> {
+        self.assess_in(p, self.band(p)?)
+    }
+
+    /// [`Mandate::assess`] with the portfolio's band (from [`Mandate::band`]) already computed.
+    #[track_caller]
+    pub fn assess_in(&self, p: &PortfolioRisk, band: I80F48) -> MathResult<Assessment> {
+        let excesses = self.excesses_in(p, band)?;
+        Ok(Assessment {
+            band,
+            delta_in_band: self.delta_deviation(p)? <= band,
+            breach: self.breach(&excesses)?,
+            excesses,
+        })
+    }
+
     /// The money at risk in the delta excess (tokens): units beyond the band, times spot, times the SPAN grid's
     /// spot range, times tokens per quote unit — what that excess delta loses in the grid's largest spot move.
     #[track_caller]
     pub fn delta_risk(&self, p: &PortfolioRisk, spot_range: I80F48, tokens_per_quote: I80F48) -> MathResult<I80F48> {
-        let beyond = self.delta_deviation(p)?.safe_sub(self.band(p)?)?.max(I80F48::ZERO);
+        self.delta_risk_in(p, self.band(p)?, spot_range, tokens_per_quote)
+    }
+
+    /// [`Mandate::delta_risk`] with the portfolio's band already known (an [`Assessment`]'s).
+    #[track_caller]
+    pub fn delta_risk_in(
+        &self,
+        p: &PortfolioRisk,
+        band: I80F48,
+        spot_range: I80F48,
+        tokens_per_quote: I80F48,
+    ) -> MathResult<I80F48> {
+        let beyond = self.delta_deviation(p)?.safe_sub(band)?.max(I80F48::ZERO);
         beyond.safe_mul(p.spot)?.safe_mul(spot_range)?.safe_mul(tokens_per_quote)
     }
 
@@ -94,6 +126,12 @@ impl Mandate {
     /// spirit; it is reported as an error so callers refuse to act on it.
     #[track_caller]
     pub fn excesses(&self, p: &PortfolioRisk) -> MathResult<Excesses> {
+        self.excesses_in(p, self.band(p)?)
+    }
+
+    /// [`Mandate::excesses`] with the portfolio's delta band already computed.
+    #[track_caller]
+    fn excesses_in(&self, p: &PortfolioRisk, band: I80F48) -> MathResult<Excesses> {
         if p.nav <= I80F48::ZERO {
             return Err(MathError::new(MathErrorKind::OutOfDomain));
         }
@@ -118,7 +156,7 @@ impl Mandate {
             under(p.equity.max(I80F48::ZERO).safe_div(p.maintenance)?, self.min_health)?
         };
         Ok([
-            over(self.delta_deviation(p)?, self.band(p)?)?,
+            over(self.delta_deviation(p)?, band)?,
             over(p.gamma.saturating_abs(), self.max_abs_gamma)?,
             over(p.vega.saturating_abs(), self.max_abs_vega)?,
             over(p.worst_loss.safe_div(p.nav)?, self.max_var_fraction)?,
@@ -156,6 +194,18 @@ impl Mandate {
     }
 }
 
+/// A portfolio's standing under a mandate (see [`Mandate::assess`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Assessment {
+    /// Relative excess over each limit.
+    pub excesses: Excesses,
+    /// The breach measure B of `excesses`.
+    pub breach: I80F48,
+    /// The delta half-band at this portfolio.
+    pub band: I80F48,
+    pub delta_in_band: bool,
+}
+
 /// Why a proposed change is not an improvement (for clear errors).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -170,21 +220,21 @@ pub enum Verdict {
 /// Judges a before/after pair under the mandate's rule.
 #[track_caller]
 pub fn judge(m: &Mandate, before: &PortfolioRisk, after: &PortfolioRisk) -> MathResult<Verdict> {
-    let (eb, ea) = (m.excesses(before)?, m.excesses(after)?);
-    if !m.delta_in_band(before)? && m.delta_in_band(after)? {
-        // Back in band is the purpose of a delta rebalance; other limits still may not get worse.
-        if let Some(i) = (1..LIMITS).find(|i| ea[*i] > eb[*i]) {
-            return Ok(Verdict::LimitWorse(i));
-        }
-        return Ok(Verdict::Improves);
+    Ok(judge_assessed(&m.assess(before)?, &m.assess(after)?))
+}
+
+/// [`judge`] of two assessments under the same mandate.
+pub fn judge_assessed(before: &Assessment, after: &Assessment) -> Verdict {
+    let (eb, ea) = (&before.excesses, &after.excesses);
+    // Back in band is the purpose of a delta rebalance; other limits still may not get worse.
+    let first = if !before.delta_in_band && after.delta_in_band { 1 } else { 0 };
+    if let Some(i) = (first..LIMITS).find(|i| ea[*i] > eb[*i]) {
+        return Verdict::LimitWorse(i);
     }
-    if let Some(i) = (0..LIMITS).find(|i| ea[*i] > eb[*i]) {
-        return Ok(Verdict::LimitWorse(i));
-    }
-    if m.breach(&ea)? < m.breach(&eb)? {
-        Ok(Verdict::Improves)
+    if first == 1 || after.breach < before.breach {
+        Verdict::Improves
     } else {
-        Ok(Verdict::NoImprovement)
+        Verdict::NoImprovement
     }
 }
 
@@ -251,6 +301,27 @@ mod tests {
         assert!((h - n(2.466_212_074)).abs() < n(1e-8), "{h}");
         // Small gamma: the static band is the floor.
         assert_eq!(m.band(&PortfolioRisk { gamma: n(0.01), ..portfolio() }).unwrap(), n(1.0));
+    }
+
+    #[test]
+    fn an_assessment_is_the_separate_measures() {
+        // The adaptive band (a cube root: h = 135^(1/3) ~ 5.13) with delta beyond it, and more limits out.
+        let m = Mandate { ww_risk_aversion: n(0.01), ..mandate() };
+        let p = PortfolioRisk { delta: n(6.0), gamma: n(3.0), vega: n(60.0), idle: n(125.0), ..portfolio() };
+        let a = m.assess(&p).unwrap();
+        assert_eq!(a.band, m.band(&p).unwrap());
+        assert!(a.band > m.delta_band);
+        assert_eq!(a.excesses, m.excesses(&p).unwrap());
+        assert!(a.excesses[0] > I80F48::ZERO && a.excesses[6] > I80F48::ZERO, "{a:?}");
+        assert_eq!(a.breach, m.breach(&a.excesses).unwrap());
+        assert_eq!(a.delta_in_band, m.delta_in_band(&p).unwrap());
+        assert!(!a.delta_in_band);
+        assert_eq!(m.delta_risk_in(&p, a.band, n(0.2), n(1.0)).unwrap(), m.delta_risk(&p, n(0.2), n(1.0)).unwrap());
+        // In band with the adaptive width, out with the static one.
+        let inside = PortfolioRisk { delta: n(3.0), ..p };
+        assert!(m.assess(&inside).unwrap().delta_in_band);
+        assert!(!mandate().assess(&inside).unwrap().delta_in_band);
+        assert!(m.assess(&PortfolioRisk { nav: n(0.0), ..p }).is_err());
     }
 
     #[test]

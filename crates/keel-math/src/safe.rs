@@ -96,7 +96,11 @@ impl FastPath for I80F48 {
     /// - an integer divisor n (b's fraction bits are zero, b = n << 48): (a << 48) / (n << 48) is a / n as
     ///   rationals, so a / n truncates alike (token amounts over share counts, values over bps or lot sizes, Pyth
     ///   mantissas over powers of ten). Only i128::MIN / -1 overflows, and falls through to `fixed`, which refuses it;
-    /// - |self| < 2^31: the dividend shifted into place fits in i128 and so does the quotient.
+    /// - |self| < 2^31: the dividend shifted into place fits in i128 and so does the quotient;
+    /// - otherwise a divisor below 2^32 (raw below 2^80): schoolbook division in two 128-bit steps on the magnitudes,
+    ///   q = |a| / |b| and r = |a| % |b|, then the fraction (r << 48) / |b| (r < |b| keeps it in range): the quotient
+    ///   is q.(that fraction), the truncation of (|a| << 48) / |b|, so the same bits once signed. This is what the
+    ///   mandate's ratios of token amounts to NAV take (measured on SBF: ~0.4k compute units instead of ~1k).
     ///
     /// (A test of the fraction bits, not `trailing_zeros`, which has no instruction on SBF: a general version over
     /// any number of zero low bits cost a market refresh ~1.4k compute units more.) The caller has excluded a zero
@@ -107,7 +111,20 @@ impl FastPath for I80F48 {
         if b & FRACTION_MASK == 0 {
             return a.checked_div(b >> 48).map(I80F48::from_bits);
         }
-        (a.unsigned_abs() < (1u128 << 79)).then(|| I80F48::from_bits((a << 48) / b))
+        if a.unsigned_abs() < (1u128 << 79) {
+            return Some(I80F48::from_bits((a << 48) / b));
+        }
+        let (n, d) = (a.unsigned_abs(), b.unsigned_abs());
+        if d >= 1 << 80 {
+            return None;
+        }
+        let (q, r) = (n / d, n % d);
+        // q below 2^79 keeps the magnitude below 2^127, which either sign can hold; larger is `fixed`'s to refuse.
+        if q >= 1 << 79 {
+            return None;
+        }
+        let magnitude = i128::try_from((q << 48) | ((r << 48) / d)).ok()?;
+        Some(I80F48::from_bits(if (a < 0) == (b < 0) { magnitude } else { -magnitude }))
     }
 }
 
@@ -254,12 +271,28 @@ mod tests {
                 assert_eq!(safe_mul_qty(n, x).ok(), n.checked_mul(x), "{n:?} x= {x:?}");
             }
         }
+        // Ratios of token amounts (up to 10^15, fractional) to NAVs and margins of any size: the long division.
+        for _ in 0..200_000 {
+            let amount = |r: u64, s: u64| {
+                let bits = (i128::from(r % 1_000_000_000_000_000) << 48 | i128::from(s >> 16)) >> (s % 80);
+                I80F48::from_bits(if r.is_multiple_of(2) { bits } else { -bits })
+            };
+            let (a, b) = (amount(next(), next()), amount(next(), next()));
+            if b != I80F48::ZERO {
+                assert_eq!(a.safe_div(b).ok(), a.checked_div(b), "{a:?} / {b:?}");
+            }
+        }
         // Integer divisors of the vault's share price and Pyth's scaling, at the edges of the dividend's bound.
         let edges =
             [I80F48::MAX, I80F48::MIN, I80F48::from_bits(1 << 126), I80F48::from_bits(-(1 << 126)) - I80F48::DELTA];
         for a in edges.into_iter().chain([I80F48::from_num(123_456_789_012_345_i64), I80F48::from_num(-7)]) {
             for d in [1i64, -1, 3, 10_000, 100_000_000, 1 << 40, i64::MAX] {
                 let d = I80F48::from_num(d);
+                assert_eq!(a.safe_div(d).ok(), a.checked_div(d), "{a:?} / {d:?}");
+            }
+            // Fractional divisors either side of the long division's bounds (quotients that overflow included).
+            let big = I80F48::from_bits((1 << 80) - 1);
+            for d in [I80F48::from_num(1.5), I80F48::from_num(-0.75), I80F48::DELTA, big, -big, big + I80F48::DELTA] {
                 assert_eq!(a.safe_div(d).ok(), a.checked_div(d), "{a:?} / {d:?}");
             }
         }

@@ -5,6 +5,7 @@ use crate::error::VaultError;
 use crate::portfolio::find_hinted;
 use crate::state::{BreakerConfig, Vault, VaultSigner};
 use anchor_lang::prelude::*;
+use anchor_lang::InstructionData;
 use fixed::types::I80F48;
 use keel_math::SafeMath;
 use keel_venue::oracle::{read_price, OraclePrice};
@@ -83,10 +84,11 @@ impl<'info> VenueLink<'info> {
             market: market.clone(),
             price_update: self.price_update.to_account_info(),
         };
+        let data = keel_venue::instruction::Trade { size, limit_price }.data();
         vault.with_signer(|signer| {
             let ctx =
                 CpiContext::new_with_signer(self.venue_program.key(), accounts, signer).with_remaining_accounts(others);
-            keel_venue::cpi::trade(ctx, size, limit_price)
+            invoke_venue(ctx, data)
         })
     }
 }
@@ -120,15 +122,44 @@ impl<'info> VenueLink<'info> {
         };
         let others = if deposit { Vec::new() } else { self.position_markets(markets, None)? };
         let program = self.venue_program.key();
+        let data = if deposit {
+            keel_venue::instruction::DepositMargin { amount }.data()
+        } else {
+            keel_venue::instruction::WithdrawMargin { amount }.data()
+        };
         vault.with_signer(|signer| {
             let ctx = CpiContext::new_with_signer(program, accounts, signer).with_remaining_accounts(others);
-            if deposit {
-                keel_venue::cpi::deposit_margin(ctx, amount)
-            } else {
-                keel_venue::cpi::withdraw_margin(ctx, amount)
-            }
+            invoke_venue(ctx, data)
         })
     }
+}
+
+/// Invokes the venue instruction `data` with the accounts of `ctx`, signed as `ctx` says. What Anchor's generated
+/// CPI does, less a quadratic loop: the SDK's `invoke_signed` first checks that each account is borrowable as its
+/// meta needs by searching all the infos for each meta, one 32-byte comparison (a syscall on SBF) per pair, and a
+/// book's markets make the accounts many (~4k compute units per venue CPI at 16 positions). The metas and the infos
+/// both come from `ctx`, in the same order, so the same check pairs them directly; any other shape takes the SDK's
+/// path. The runtime verifies the accounts and signatures either way.
+fn invoke_venue<'info, T: ToAccountMetas + ToAccountInfos<'info>>(
+    ctx: CpiContext<'_, '_, '_, 'info, T>,
+    data: Vec<u8>,
+) -> Result<()> {
+    use anchor_lang::solana_program::instruction::Instruction;
+    use anchor_lang::solana_program::program::{invoke_signed, invoke_signed_unchecked};
+    let (accounts, infos) = (ctx.to_account_metas(None), ctx.to_account_infos());
+    let ix = Instruction { program_id: ctx.program_id, accounts, data };
+    let paired = ix.accounts.len() == infos.len() && ix.accounts.iter().zip(&infos).all(|(m, i)| m.pubkey == *i.key);
+    if !paired {
+        return invoke_signed(&ix, &infos, ctx.signer_seeds).map_err(Into::into);
+    }
+    for (meta, info) in ix.accounts.iter().zip(&infos) {
+        if meta.is_writable {
+            drop((info.try_borrow_mut_lamports()?, info.try_borrow_mut_data()?));
+        } else {
+            drop((info.try_borrow_lamports()?, info.try_borrow_data()?));
+        }
+    }
+    invoke_signed_unchecked(&ix, &infos, ctx.signer_seeds).map_err(Into::into)
 }
 
 /// Price beyond its EMA by more than the limit net of confidence, or confidence beyond its limit.

@@ -26,7 +26,7 @@ use crate::venue_link::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 use fixed::types::I80F48;
-use keel_math::mandate::{judge, Verdict};
+use keel_math::mandate::{judge_assessed, Verdict};
 use keel_math::SafeMath;
 
 #[derive(Accounts)]
@@ -128,16 +128,16 @@ fn run<'info>(
         (h, s, p)
     };
     require!(before.nav > I80F48::ZERO, VaultError::NonPositiveNav);
-    let breach_before = mandate.breach(&mandate.excesses(&before).map_err(m)?).map_err(m)?;
+    // Each side is assessed once: the NAV ratios are general divisions, the costliest arithmetic here.
+    let assessed_before = mandate.assess(&before).map_err(m)?;
     if deleverage {
-        let health_excess = mandate.excesses(&before).map_err(m)?[4];
-        require!(health_excess > I80F48::ZERO, VaultError::NotUnderwater);
+        require!(assessed_before.excesses[4] > I80F48::ZERO, VaultError::NotUnderwater);
         for leg in &legs {
             let held = before_h.size_of(&leg.market);
             let reduces = held != 0 && (held > 0) != (leg.size > 0) && leg.size.unsigned_abs() <= held.unsigned_abs();
             require!(reduces, VaultError::NotReduceOnly);
         }
-    } else if breach_before == I80F48::ZERO {
+    } else if assessed_before.breach == I80F48::ZERO {
         let next = vault.last_rebalance_ts.saturating_add(i64::from(cfg.min_interval_secs));
         require!(now >= next, VaultError::RebalanceTooSoon);
     }
@@ -167,9 +167,11 @@ fn run<'info>(
     let range = link.underlying.load()?.config.spot_range.fx();
     let per_quote = I80F48::from_num(10u64.pow(u32::from(venue.collateral_decimals)));
     drop(venue);
+    // The band depends on spot and gamma only, which the reward below does not move.
+    let band_after = mandate.band(&after).map_err(m)?;
     let delta_removed = mandate
-        .delta_risk(&before, range, per_quote)
-        .and_then(|b| b.safe_sub(mandate.delta_risk(&after, range, per_quote)?))
+        .delta_risk_in(&before, assessed_before.band, range, per_quote)
+        .and_then(|b| b.safe_sub(mandate.delta_risk_in(&after, band_after, range, per_quote)?))
         .map_err(m)?;
     let worst_removed = before.worst_loss.safe_sub(after.worst_loss).map_err(m)?;
     let risk_removed = worst_removed.max(delta_removed).max(I80F48::ZERO);
@@ -185,7 +187,8 @@ fn run<'info>(
     let r = I80F48::from_num(reward);
     after.idle = after.idle.safe_sub(r).map_err(m)?;
     after.nav = after.nav.safe_sub(r).map_err(m)?;
-    match judge(&mandate, &before, &after).map_err(m)? {
+    let assessed_after = mandate.assess_in(&after, band_after).map_err(m)?;
+    match judge_assessed(&assessed_before, &assessed_after) {
         Verdict::Improves => {}
         Verdict::LimitWorse(i) => {
             msg!("limit {} would get worse", i);
@@ -200,7 +203,6 @@ fn run<'info>(
         let mint = (a.collateral_mint.to_account_info(), vault.collateral_decimals);
         transfer_signed_by_vault(&signer, &a.token_program, mint, from, to, reward)?;
     }
-    let breach_after = mandate.breach(&mandate.excesses(&after).map_err(m)?).map_err(m)?;
     drop(vault);
     let mut v = a.vault.load_mut()?;
     v.idle_assets = idle_now - reward;
@@ -216,8 +218,8 @@ fn run<'info>(
         risk_removed: risk_removed.to_bits(),
         cost: cost.to_bits(),
         reward,
-        before: snapshot(&before, breach_before),
-        after: snapshot(&after, breach_after),
+        before: snapshot(&before, assessed_before.breach),
+        after: snapshot(&after, assessed_after.breach),
     });
     Ok(())
 }
