@@ -76,12 +76,6 @@ impl Mandate {
         Ok(p.delta.safe_sub(self.target_delta)?.saturating_abs())
     }
 
-    /// Whether delta is inside its band.
-    #[track_caller]
-    pub fn delta_in_band(&self, p: &PortfolioRisk) -> MathResult<bool> {
-        Ok(self.delta_deviation(p)? <= self.band(p)?)
-    }
-
     /// The portfolio measured against every limit once: what [`judge_assessed`], the breach measure and the delta
     /// risk need. On SBF the NAV ratios are general 128-bit divisions (~1k compute units each) and the adaptive
     /// band a cube root, so a rebalance assesses each side once instead of once per question.
@@ -203,6 +197,7 @@ pub struct Assessment {
     pub breach: I80F48,
     /// The delta half-band at this portfolio.
     pub band: I80F48,
+    /// Whether |delta - target| is within `band`.
     pub delta_in_band: bool,
 }
 
@@ -314,7 +309,6 @@ mod tests {
         assert_eq!(a.excesses, m.excesses(&p).unwrap());
         assert!(a.excesses[0] > I80F48::ZERO && a.excesses[6] > I80F48::ZERO, "{a:?}");
         assert_eq!(a.breach, m.breach(&a.excesses).unwrap());
-        assert_eq!(a.delta_in_band, m.delta_in_band(&p).unwrap());
         assert!(!a.delta_in_band);
         assert_eq!(m.delta_risk_in(&p, a.band, n(0.2), n(1.0)).unwrap(), m.delta_risk(&p, n(0.2), n(1.0)).unwrap());
         // In band with the adaptive width, out with the static one.

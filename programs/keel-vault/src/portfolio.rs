@@ -194,11 +194,12 @@ impl Holdings {
         let mut positions = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
         for (ordinal, p) in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
             // A trade that neither opens nor closes a position keeps the slot order: look at the same ordinal first.
-            let unchanged = |i: &usize| self.positions[*i].is(p) && !traded.contains(&p.market);
-            let same = Some(ordinal)
-                .filter(|i| *i < self.positions.len())
-                .filter(unchanged)
-                .or_else(|| (0..self.positions.len()).find(unchanged));
+            let unchanged = |i: &usize| self.positions.get(*i).is_some_and(|h| h.is(p));
+            let same = if traded.contains(&p.market) {
+                None
+            } else {
+                Some(ordinal).filter(unchanged).or_else(|| (0..self.positions.len()).find(unchanged))
+            };
             if let Some(i) = same {
                 kept[i] = true;
                 positions.push(self.positions[i]);
