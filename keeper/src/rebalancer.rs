@@ -165,7 +165,7 @@ impl<P: Policy> Rebalancer<P> {
         let now = view.clock.unix_timestamp;
         let live = |m: &keel_venue::state::Market| m.is_live(now);
         let allowed: Vec<Pubkey> =
-            view.vault.config.allowed_markets.iter().filter(|k| view.market(k).is_some_and(live)).copied().collect();
+            view.allowed_markets().into_iter().filter(|k| view.market(k).is_some_and(live)).collect();
         // 1. Every candidate's greeks fresh at the current price.
         if send_refresh {
             let refresh = view.refresh_ixs(&self.keeper.pubkey(), &allowed);

@@ -294,8 +294,8 @@ impl Strategist {
         let mut held = None;
         let mut choice = None;
         if live_legs == 0 {
-            let allowed: Vec<(Pubkey, &Market)> =
-                view.vault.config.allowed_markets.iter().filter_map(|k| view.market(k).map(|m| (*k, m))).collect();
+            let keys = view.allowed_markets();
+            let allowed: Vec<(Pubkey, &Market)> = keys.iter().filter_map(|k| view.market(k).map(|m| (*k, m))).collect();
             let vol = self.forecast.annual_vol().unwrap_or_else(|| view.max_implied_vol());
             match choose(&allowed, &self.spec, now, spot, vol) {
                 Some(c) if allow_increase => choice = Some(c),

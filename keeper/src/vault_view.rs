@@ -42,7 +42,17 @@ pub struct VaultView {
     pub clock: Clock,
 }
 
+/// The markets `vault`'s mask allows that `venue` has listed, in index order.
+fn allowed_markets(vault: &Vault, key: &Pubkey, venue: &Venue) -> Vec<Pubkey> {
+    vault.config.allowed_indices().take_while(|i| *i < venue.num_markets).map(|i| market_pda(key, i)).collect()
+}
+
 impl VaultView {
+    /// The markets the vault may trade that the venue has listed, in index order.
+    pub fn allowed_markets(&self) -> Vec<Pubkey> {
+        allowed_markets(&self.vault, &self.keys.venue, &self.venue)
+    }
+
     pub async fn load<C: Chain>(chain: &mut C, keys: VaultKeys) -> Result<Self, KeeperError> {
         Self::load_with(chain, keys, false).await
     }
@@ -58,7 +68,7 @@ impl VaultView {
         let underlying: Underlying = chain.read(&keys.underlying).await?;
         let margin: MarginAccount = chain.read(&margin_pda(&keys.venue, &keys.vault)).await?;
         let positions = margin.positions.iter().filter(|p| p.is_open()).map(|p| p.market);
-        let allowed = vault.config.allowed_markets.iter().copied().filter(|m| *m != Pubkey::default());
+        let allowed = allowed_markets(&vault, &keys.venue, &venue);
         let every = (all || vault.lp_shares_held > 0).then_some((&keys.venue, venue.num_markets));
         let wanted = market_list(every, positions.chain(allowed));
         let mut markets = Vec::with_capacity(wanted.len());

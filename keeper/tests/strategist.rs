@@ -340,7 +340,15 @@ async fn with_an_lp_buffer_the_surplus_earns_in_the_pool_and_comes_back_out() {
     let view = VaultView::load(&mut w.chain, w.keys).await.expect("view with the stake");
     assert!((idle_share(&view) - 0.15).abs() < 0.01, "idle at the 10% floor + 5%: {}", idle_share(&view));
     let stake = view.holdings().unwrap().lp.expect("an LP stake");
-    assert!(stake.lower > I80F48::ZERO && stake.lower <= stake.upper && !stake.exposures.is_empty());
+    assert!(stake.lower > I80F48::ZERO && stake.lower <= stake.upper);
+    let exposure = stake.exposure.expect("the keeper reads the stake with its exposure");
+    assert!(!exposure.markets.is_empty(), "the pool holds positions");
+    assert!(exposure.scenarios.iter().any(|s| *s != I80F48::ZERO), "the pool's positions carry scenario risk");
+    // A stake read for NAV alone (as deposits and withdrawals read it) is refused by the measure, not taken as riskless.
+    let mut nav_only = view.holdings().unwrap();
+    nav_only.lp.as_mut().expect("the stake").exposure = None;
+    let refused = nav_only.portfolio(&view.vault, &view.venue, view.price.price).map(|_| ()).unwrap_err();
+    assert!(refused.to_string().contains("MissingMarketAccount"), "{refused}");
 
     // A deposit with the stake held: priced by the program at the NAV the keeper computes (rounding < 1 unit).
     let audit = w.deposit(&[5_000 * USDC]).await.expect("deposit");

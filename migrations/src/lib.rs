@@ -232,8 +232,7 @@ pub async fn apply(chain: &mut impl Chain, spec: &Spec, ctx: &Context<'_>) -> Re
         let vk = VenueKeys { venue, underlying, mint, token_program };
         let created = !exists(chain, &key).await?;
         if created {
-            let allowed: Vec<Pubkey> = v.markets.iter().map(|i| out.markets[i]).collect();
-            let config = presets::vault_config(&allowed, admin);
+            let config = presets::vault_config(&v.markets, admin);
             let ix = create_vault_ix(&admin, &vk, v.index, ctx.strategist, ctx.guardian, config);
             chain.send(&[ix], &[]).await?;
         }

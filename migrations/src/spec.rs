@@ -115,7 +115,7 @@ pub struct LpSpec {
 pub struct VaultSpec {
     pub index: u16,
     pub underlying: u16,
-    /// Market indices the mandate allows (at most 8).
+    /// Market indices the mandate allows (at least one; each below 256, the vault's allowed-market mask).
     pub markets: Vec<u32>,
 }
 
@@ -147,8 +147,15 @@ impl Spec {
             if !has_underlying(v.underlying) {
                 return Err(format!("vault {}: underlying {} is not in [[underlyings]]", v.index, v.underlying));
             }
-            if v.markets.is_empty() || v.markets.len() > 8 {
-                return Err(format!("vault {}: markets must list 1 to 8 market indices", v.index));
+            if v.markets.is_empty() {
+                return Err(format!("vault {}: markets must list at least one market index", v.index));
+            }
+            let limit = keel_vault::state::ALLOWED_MARKET_INDICES;
+            if let Some(i) = v.markets.iter().find(|i| **i >= limit) {
+                return Err(format!(
+                    "vault {}: market {i} is beyond the vault's allowed mask (indices below {limit})",
+                    v.index
+                ));
             }
             if let Some(i) = v.markets.iter().find(|i| !self.markets.iter().any(|m| m.index == **i)) {
                 return Err(format!("vault {}: market {i} is not in [[markets]]", v.index));
@@ -180,6 +187,10 @@ mod tests {
         assert_eq!(spec.collateral.units(1.5), 1_500_000);
         let bad = |from: &str, to: &str| Spec::parse(&DEMO_SPEC.replace(from, to)).unwrap_err();
         assert!(bad("markets = [0, 1, 2]", "markets = [0, 1, 9]").contains("vault 0: market 9 is not in [[markets]]"));
+        assert!(bad("markets = [0, 1, 2]", "markets = []").contains("vault 0: markets must list at least one"));
+        assert!(
+            bad("markets = [0, 1, 2]", "markets = [0, 1, 300]").contains("market 300 is beyond the vault's allowed")
+        );
         assert!(bad("expiry_days = 30", "expiry_days = 0").contains("an option needs expiry_days > 0"));
         assert!(bad("amount = 1000000.0", "amount = -1.0").contains("lp.amount must be a positive number"));
         assert!(bad("decimals = 6", "decimals = 6\ncolour = 1").contains("unknown field `colour`"));

@@ -14,6 +14,7 @@ use solana_sdk::{
 };
 
 pub mod fuzz;
+pub mod lookup;
 pub mod trading;
 pub mod vault;
 pub mod venue;

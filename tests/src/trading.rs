@@ -58,6 +58,8 @@ impl Actor {
 pub const PERP: u32 = 0;
 pub const CALL: u32 = 1;
 pub const PUT: u32 = 2;
+/// The fixture's markets by venue index (what a vault configuration allows).
+pub const FIXTURE_MARKETS: [u32; 3] = [PERP, CALL, PUT];
 
 /// A venue (6-decimal collateral) with underlying #0 at `spot`, a 30-day surface, a perp, a call struck at
 /// 1.1 x spot and a put at 0.9 x spot, all refreshed, and an LP who deposited `lp_capital` tokens.

@@ -33,12 +33,13 @@ pub fn open_vault_accounts_ix(curator: &Pubkey, t: &TradingFixture, id: u16) -> 
     keel_client::vault::open_vault_accounts_ix(curator, &k, id)
 }
 
-pub fn default_vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultConfig {
+/// The reference configuration allowing the markets of venue indices `allowed`.
+pub fn default_vault_config(allowed: &[u32], fee_recipient: Pubkey) -> VaultConfig {
     keel_client::presets::vault_config(allowed, fee_recipient)
 }
 
 /// Limits wide enough that only one tightened on purpose can bind (fee recipient left default).
-pub fn loose_vault_config(allowed: &[Pubkey]) -> VaultConfig {
+pub fn loose_vault_config(allowed: &[u32]) -> VaultConfig {
     let mut c = default_vault_config(allowed, Pubkey::default());
     let m = &mut c.mandate;
     m.delta_band = pod(1_000.0);
@@ -90,7 +91,7 @@ impl VaultFixture {
 
     pub async fn new(ctx: &mut ProgramTestContext, t: TradingFixture) -> Self {
         let fee_recipient = Keypair::new();
-        let config = default_vault_config(&t.markets(), fee_recipient.pubkey());
+        let config = default_vault_config(&FIXTURE_MARKETS, fee_recipient.pubkey());
         Self::with_config(ctx, t, 0, config, fee_recipient).await
     }
 

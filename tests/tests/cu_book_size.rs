@@ -1,24 +1,29 @@
-//! What a keeper's rebalance costs as the vault's book grows: the same delta cure (one perp leg) on books of 2, 4, 6
-//! and 8 positions (a perp hedge and up to seven short options, the venue's per-account limit). In the SBF tier the
-//! units the vault consumed beyond its CPIs are written, one line per book, to the file named by `KEEL_CU_BOOK`
-//! (scripts/sbf-test passes it to scripts/cu-table.py, which fits the cost per position and extrapolates to the
-//! issue's 16-position book). Natively it checks the cure is accepted on every book.
+//! What a keeper's rebalance costs as the vault's book grows: the same delta cure (one perp leg) on books of 2, 4, 8,
+//! 12 and 16 positions (a perp hedge and up to fifteen short options: 16 is the venue's per-account limit and the
+//! issue's target book). In the SBF tier the units the vault consumed beyond its CPIs are written, one line per book,
+//! to the file named by `KEEL_CU_BOOK` (scripts/sbf-test passes it to scripts/cu-table.py, which reports them and the
+//! cost per position). Natively it checks the cure is accepted on every book.
+//!
+//! The allocations and the rebalance are version-0 transactions with the markets in an address lookup table: with
+//! sixteen markets listed in full they would not fit in one packet.
 use fixed::types::I80F48;
+use keel_tests::lookup::{lookup_table, send_v0, send_v0_metered};
 use keel_tests::trading::*;
 use keel_tests::vault::*;
 use keel_tests::venue::*;
 use keel_tests::*;
-use keel_vault::instructions::Pricing;
+use keel_vault::instructions::{Moves, Pricing};
 use keel_venue::state::MarketKind;
 use solana_program_test::ProgramTestContext;
+use solana_sdk::message::AddressLookupTableAccount;
 use solana_sdk::{signature::Keypair, signer::Signer};
 
 const USDC: u64 = 1_000_000;
 /// Calls added beside the fixture's call (1.1 x spot) and put (0.9 x spot), as multiples of spot: near the money,
 /// so a rally moves the book's delta out of its band.
-const EXTRA_CALLS: [f64; 5] = [1.02, 1.04, 1.06, 1.08, 1.12];
+const EXTRA_CALLS: [f64; 13] = [1.0, 1.01, 1.02, 1.03, 1.04, 1.05, 1.06, 1.07, 1.08, 1.09, 1.11, 1.12, 1.14];
 
-/// The fixture's venue with five more calls (markets 3-7), every market refreshed at `spot`.
+/// The fixture's venue with thirteen more calls (markets 3-15), every market refreshed at `spot`.
 async fn venue(ctx: &mut ProgramTestContext, spot: f64) -> TradingFixture {
     let mut t = TradingFixture::new(ctx, anchor_spl::token::ID, spot, 1_000_000 * USDC).await;
     let (admin, v, u) = (ctx.payer.pubkey(), t.f.venue, t.f.underlying());
@@ -29,13 +34,15 @@ async fn venue(ctx: &mut ProgramTestContext, spot: f64) -> TradingFixture {
             add_market_ix(&admin, &v, &u, Some(t.surface), i, option_config(MarketKind::Call, spot * x, t.expiry))
         })
         .collect();
-    send_with(ctx, &ixs, &[]).await.expect("add the extra calls");
+    for chunk in ixs.chunks(4) {
+        send_with(ctx, chunk, &[]).await.expect("add the extra calls");
+    }
     set_price(ctx, &mut t, spot).await;
     t
 }
 
 /// The fixture's perp, call and put, then the extra calls.
-const MARKETS: u32 = 8;
+const MARKETS: u32 = 16;
 
 /// The fixture's price move, then a refresh of the extra markets too.
 async fn set_price(ctx: &mut ProgramTestContext, t: &mut TradingFixture, spot: f64) {
@@ -47,14 +54,17 @@ async fn set_price(ctx: &mut ProgramTestContext, t: &mut TradingFixture, spot: f
             refresh_market_ix(&payer, &m.venue, &m.underlying, &m.market, &m.oracle, Some(t.surface))
         })
         .collect();
-    send_batch(ctx, &ixs, &[]).await.expect("refresh the extra calls");
+    for chunk in ixs.chunks(4) {
+        send_batch(ctx, chunk, &[]).await.expect("refresh the extra calls");
+    }
 }
 
 /// A vault of 100,000 with 30,000 at the venue in 100 short options split evenly over `options` markets, delta-hedged
-/// with the perp: a book of `options + 1` positions inside the default mandate.
-async fn book(ctx: &mut ProgramTestContext, options: usize) -> VaultFixture {
+/// with the perp: a book of `options + 1` positions inside the default mandate. With the lookup table of its markets.
+async fn book(ctx: &mut ProgramTestContext, options: usize) -> (VaultFixture, AddressLookupTableAccount) {
     let t = venue(ctx, 100.0).await;
-    let allowed: Vec<_> = (0..MARKETS).map(|i| market_pda(&t.f.venue, i)).collect();
+    let table = lookup_table(ctx, &(0..MARKETS).map(|i| market_pda(&t.f.venue, i)).collect::<Vec<_>>()).await;
+    let allowed: Vec<u32> = (0..MARKETS).collect();
     let fee = Keypair::new();
     let config = default_vault_config(&allowed, fee.pubkey());
     let v = VaultFixture::with_config(ctx, t, 0, config, fee).await;
@@ -72,17 +82,19 @@ async fn book(ctx: &mut ProgramTestContext, options: usize) -> VaultFixture {
             legs.push(v.leg(i, -size, 0.0));
         }
         legs.push(v.leg(PERP, (-delta).round().to_num::<i64>(), 101.0));
-        v.allocate(ctx, if chunk[0] == 1 { 30_000 * USDC } else { 0 }, legs, 0).await.expect("a hedged book");
+        let moves = Moves { margin_in: if chunk[0] == 1 { 30_000 * USDC } else { 0 }, ..Moves::default() };
+        let ix = v.allocate_ix(ctx, &v.strategist.pubkey(), moves, legs).await;
+        send_v0(ctx, &[ix], &[&v.strategist], &table).await.expect("a hedged book");
     }
-    v
+    (v, table)
 }
 
 #[tokio::test]
 async fn rebalance_cost_by_book_size() {
     let mut lines = Vec::new();
-    for options in [1, 3, 5, 7] {
+    for options in [1, 3, 7, 11, 15] {
         let mut ctx = program_test().start_with_context().await;
-        let mut v = book(&mut ctx, options).await;
+        let (mut v, table) = book(&mut ctx, options).await;
         let positions = v.t.margin(&mut ctx, &v.vault).await.positions.iter().filter(|p| p.is_open()).count();
         assert_eq!(positions, options + 1, "one position per option market plus the perp hedge");
         // The rally leaves the short options' delta unhedged, out of the 5-unit band.
@@ -96,7 +108,7 @@ async fn rebalance_cost_by_book_size() {
         let p = Pricing { expected_sequence: seq, priced_slot: slot(&mut ctx).await, priced_price: bits(104.0) };
         let legs = vec![v.leg(PERP, (-delta * 1e6).round() as i64, 105.0)];
         let ix = v.rebalance_ix(&mut ctx, &keeper.pubkey(), &keeper.collateral, p, legs, 0, false).await;
-        let (result, units) = send_metered(&mut ctx, &[ix], &[&keeper.key], &keel_vault::ID).await;
+        let (result, units) = send_v0_metered(&mut ctx, &[ix], &[&keeper.key], &table, &keel_vault::ID).await;
         result.expect("the delta cure is accepted");
         assert_eq!(v.state(&mut ctx).await.sequence, seq + 1);
         let (after, _, _) = measure(&mut ctx, &v).await;

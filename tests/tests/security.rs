@@ -44,7 +44,7 @@ async fn fake_programs_and_another_vaults_accounts_are_refused() {
     let fee = Keypair::new();
     let config = keel_vault::state::VaultConfig {
         fee_recipient: fee.pubkey(),
-        ..default_vault_config(&v.t.markets(), fee.pubkey())
+        ..default_vault_config(&FIXTURE_MARKETS, fee.pubkey())
     };
     let other = VaultFixture::with_config(&mut ctx, v.t.clone(), 1, config, fee).await;
 
@@ -89,6 +89,26 @@ async fn fake_programs_and_another_vaults_accounts_are_refused() {
         custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await),
         u32::from(anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch)
     );
+}
+
+/// The allowed-market mask names venue indices, so a market of another venue at an allowed index must not pass:
+/// the vault checks the market's venue before its index, and nothing moves.
+#[tokio::test]
+async fn another_venues_market_at_an_allowed_index_is_refused() {
+    let mut ctx = program_test().start_with_context().await;
+    let (v, _d) = VaultFixture::funded(&mut ctx).await;
+    let elsewhere = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
+    let foreign = market_pda(&elsewhere.f.venue, PERP);
+    let config = v.state(&mut ctx).await.config;
+    assert!(config.allows(PERP), "index 0 is allowed, on the vault's own venue");
+    let (before, margin_before) = (v.state(&mut ctx).await, v.t.margin(&mut ctx, &v.vault).await);
+    let leg = keel_vault::instructions::Leg { market: foreign, size: LOT, limit_price: bits(1e6) };
+    let r = v.allocate(&mut ctx, 1_000 * USDC, vec![leg], 0).await;
+    assert_eq!(custom_error(r), u32::from(VaultError::MarketNotAllowed));
+    assert_eq!(v.state(&mut ctx).await, before, "the vault is unchanged");
+    assert_eq!(v.t.margin(&mut ctx, &v.vault).await, margin_before, "no margin moved, no position opened");
+    let opened = ctx.banks_client.get_account(margin_pda(&elsewhere.f.venue, &v.vault)).await.expect("rpc");
+    assert!(opened.is_none(), "nothing was opened on the other venue");
 }
 
 #[tokio::test]

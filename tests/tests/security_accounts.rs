@@ -3,6 +3,7 @@
 //! vault, using or re-opening a half-created vault, replaying a claim on a closed withdrawal request, and a
 //! counterfeit market in an LP flow's market list.
 use keel_client::vault::{escrow_pda, idle_pda, shares_pda, withdrawal_pda};
+use keel_tests::trading::FIXTURE_MARKETS;
 use keel_tests::vault::*;
 use keel_tests::*;
 use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer};
@@ -40,7 +41,7 @@ async fn a_withdrawal_cannot_use_another_vaults_mints_or_token_accounts() {
     let fee = Keypair::new();
     let config = keel_vault::state::VaultConfig {
         fee_recipient: fee.pubkey(),
-        ..default_vault_config(&v.t.markets(), fee.pubkey())
+        ..default_vault_config(&FIXTURE_MARKETS, fee.pubkey())
     };
     let other = VaultFixture::with_config(&mut ctx, v.t.clone(), 1, config, fee).await;
     let foreign_mint = create_mint(&mut ctx, v.keys().token_program, 6).await;
@@ -86,7 +87,7 @@ async fn an_existing_vault_cannot_be_re_initialised() {
     let before = v.state(&mut ctx).await;
     // Same venue, same id, an attacker's strategist and guardian: `init` on an existing account must fail.
     let attacker = Keypair::new();
-    let config = default_vault_config(&v.t.markets(), attacker.pubkey());
+    let config = default_vault_config(&FIXTURE_MARKETS, attacker.pubkey());
     let ix = create_vault_ix(&ctx.payer.pubkey(), &v.t, 0, attacker.pubkey(), attacker.pubkey(), config);
     let result = send_with(&mut ctx, &[ix], &[]).await;
     // Anchor's `init` finds the PDA funded and owned by keel-vault, takes the allocate/assign path, and the system
@@ -139,7 +140,7 @@ async fn a_vault_is_unusable_until_its_curator_opens_its_accounts_and_opens_only
     let (v, _) = VaultFixture::funded(&mut ctx).await;
     let me = ctx.payer.pubkey();
     // Step 1 only: vault 5 exists with its configuration but has no share mint, idle account or margin account.
-    let config = default_vault_config(&v.t.markets(), Keypair::new().pubkey());
+    let config = default_vault_config(&FIXTURE_MARKETS, Keypair::new().pubkey());
     send_with(&mut ctx, &[create_vault_ix(&me, &v.t, 5, me, me, config)], &[]).await.expect("create");
     let half = keel_client::vault::VaultKeys { vault: vault_pda(&v.t.f.venue, 5), ..v.keys() };
     let d = v.depositor(&mut ctx, 1_000 * USDC).await;

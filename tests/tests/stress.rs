@@ -102,7 +102,7 @@ impl Book {
     async fn open() -> Self {
         let mut ctx = program_test().start_with_context().await;
         let t = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
-        let mut config = loose_vault_config(&t.markets());
+        let mut config = loose_vault_config(&FIXTURE_MARKETS);
         config.mandate.min_health = pod(MIN_HEALTH);
         let v = VaultFixture::with_config(&mut ctx, t, 0, config, solana_sdk::signature::Keypair::new()).await;
         // 1. Three depositors; the strategist sells puts hedged with the perp, 10% of the vault at the venue.

@@ -20,7 +20,7 @@ fn expect(result: TxResult, want: VaultError) {
 async fn vault_with(ctx: &mut ProgramTestContext, edit: impl FnOnce(&mut VaultConfig)) -> VaultFixture {
     let t = TradingFixture::new(ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
     let fee = Keypair::new();
-    let mut config = default_vault_config(&t.markets(), fee.pubkey());
+    let mut config = default_vault_config(&FIXTURE_MARKETS, fee.pubkey());
     edit(&mut config);
     VaultFixture::with_config(ctx, t, 0, config, fee).await
 }

@@ -3,7 +3,6 @@
 use fixed::types::I80F48;
 use keel_tests::trading::*;
 use keel_tests::vault::*;
-use keel_tests::venue::*;
 use keel_tests::*;
 use keel_vault::error::VaultError;
 use keel_vault::instructions::Leg;
@@ -35,15 +34,15 @@ async fn hedged_short_calls(ctx: &mut ProgramTestContext, v: &VaultFixture, unit
     vec![v.leg(CALL, -units * LOT, 0.0), v.leg(PERP, hedge, 101.0)]
 }
 
-fn loose(t: &TradingFixture) -> VaultConfig {
-    loose_vault_config(&t.markets())
+fn loose() -> VaultConfig {
+    loose_vault_config(&FIXTURE_MARKETS)
 }
 
 #[tokio::test]
 async fn each_mandate_limit_rejects_a_breaching_allocation() {
     let mut ctx = program_test().start_with_context().await;
     let t = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
-    let base = loose(&t);
+    let base = loose();
 
     // Delta: 10 perps outside a 5-unit band.
     let c = VaultConfig { mandate: keel_vault::state::MandateConfig { delta_band: pod(5.0), ..base.mandate }, ..base };
@@ -102,8 +101,8 @@ async fn each_mandate_limit_rejects_a_breaching_allocation() {
 
     // Allow-list: a vault allowed only the perp cannot touch the call.
     let mut only_perp = base;
-    only_perp.allowed_markets = [Pubkey::default(); keel_vault::state::MAX_ALLOWED_MARKETS];
-    only_perp.allowed_markets[0] = market_pda(&t.f.venue, PERP);
+    only_perp.allowed_markets = [0; keel_vault::state::ALLOWED_MARKET_BYTES];
+    assert!(only_perp.allow(PERP));
     let v = funded(&mut ctx, &t, 8, only_perp).await;
     expect(v.allocate(&mut ctx, 1_000 * USDC, vec![v.leg(CALL, LOT, 1e6)], 0).await, VaultError::MarketNotAllowed);
 
@@ -118,13 +117,13 @@ async fn each_mandate_limit_rejects_a_breaching_allocation() {
 async fn invalid_configs_and_substituted_accounts_are_refused() {
     let mut ctx = program_test().start_with_context().await;
     let t = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
-    let mut bad = default_vault_config(&t.markets(), Pubkey::new_unique());
+    let mut bad = default_vault_config(&FIXTURE_MARKETS, Pubkey::new_unique());
     bad.rebalance.min_benefit_ratio = pod(0.5);
     let me = ctx.payer.pubkey();
     let ix = create_vault_ix(&me, &t, 9, me, me, bad);
     expect(send(&mut ctx, &[ix]).await, VaultError::InvalidConfig);
 
-    let v = funded(&mut ctx, &t, 1, loose(&t)).await;
+    let v = funded(&mut ctx, &t, 1, loose()).await;
     let l = hedged_short_calls(&mut ctx, &v, 10).await;
     v.allocate(&mut ctx, 10_000 * USDC, l, 0).await.unwrap();
     let d = v.depositor(&mut ctx, 1_000 * USDC).await;

@@ -24,7 +24,7 @@ fn expect(result: TxResult, want: VaultError) {
 async fn hedged_vault(ctx: &mut ProgramTestContext, mandate: MandateConfig, margin: u64) -> VaultFixture {
     let t = TradingFixture::new(ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
     let fee = Keypair::new();
-    let mut config = default_vault_config(&t.markets(), fee.pubkey());
+    let mut config = default_vault_config(&FIXTURE_MARKETS, fee.pubkey());
     config.mandate = mandate;
     config.rebalance.reward_per_risk = pod(0.001);
     let v = VaultFixture::with_config(ctx, t, 0, config, fee).await;
@@ -199,7 +199,8 @@ async fn each_breached_limit_is_cured_by_a_rewarded_rebalance() {
     let mut vaults = Vec::new();
     for (i, f) in tighten.iter().enumerate() {
         let fee = Keypair::new();
-        let config = keel_vault::state::VaultConfig { fee_recipient: fee.pubkey(), ..loose_vault_config(&t.markets()) };
+        let config =
+            keel_vault::state::VaultConfig { fee_recipient: fee.pubkey(), ..loose_vault_config(&FIXTURE_MARKETS) };
         let v = VaultFixture::with_config(&mut ctx, t.clone(), 10 + i as u16, config, fee).await;
         let d = v.depositor(&mut ctx, 100_000 * USDC).await;
         let ix = v.deposit_ix(&mut ctx, &d, 100_000 * USDC).await;
@@ -241,7 +242,8 @@ async fn with_the_breaker_tripped_only_risk_reducing_rebalances_run() {
     let mut ctx = program_test().start_with_context().await;
     let t = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
     let fee = Keypair::new();
-    let mut config = keel_vault::state::VaultConfig { fee_recipient: fee.pubkey(), ..loose_vault_config(&t.markets()) };
+    let mut config =
+        keel_vault::state::VaultConfig { fee_recipient: fee.pubkey(), ..loose_vault_config(&FIXTURE_MARKETS) };
     config.mandate.delta_band = pod(5.0);
     let mut v = VaultFixture::with_config(&mut ctx, t, 0, config, fee).await;
     let d = v.depositor(&mut ctx, 100_000 * USDC).await;

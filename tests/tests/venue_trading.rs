@@ -138,32 +138,44 @@ async fn trade_errors() {
 }
 
 #[tokio::test]
-async fn a_margin_account_holds_at_most_eight_markets() {
+async fn a_margin_account_holds_at_most_sixteen_markets() {
     let mut ctx = program_test().start_with_context().await;
     let mut s = setup(&mut ctx).await;
     let admin = ctx.payer.pubkey();
-    let extra: Vec<Instruction> =
-        (3..9).map(|i| add_market_ix(&admin, &s.f.venue, &s.f.underlying(), None, i, perp_config())).collect();
-    send_with(&mut ctx, &extra, &[]).await.unwrap();
+    let limit = keel_venue::state::MAX_POSITIONS;
+    assert_eq!(limit, 16, "the limit this test and the error message name");
+    // The fixture's three markets and fourteen perps: one more market than a margin account has slots.
+    let extra: Vec<u32> = (3..17).collect();
+    let add: Vec<Instruction> =
+        extra.iter().map(|&i| add_market_ix(&admin, &s.f.venue, &s.f.underlying(), None, i, perp_config())).collect();
+    for chunk in add.chunks(5) {
+        send_with(&mut ctx, chunk, &[]).await.unwrap();
+    }
     s.set_price(&mut ctx, 100.0).await;
     let me = ctx.payer.pubkey();
-    let refresh: Vec<Instruction> = (3..9)
-        .map(|i| {
+    let refresh: Vec<Instruction> = extra
+        .iter()
+        .map(|&i| {
             let m = market_pda(&s.f.venue, i);
             refresh_market_ix(&me, &s.f.venue, &s.f.underlying(), &m, &s.f.oracle, None)
         })
         .collect();
-    send_with(&mut ctx, &refresh, &[]).await.unwrap();
+    for chunk in refresh.chunks(5) {
+        send_with(&mut ctx, chunk, &[]).await.unwrap();
+    }
     let a = s.trader(&mut ctx, 100_000 * USDC).await;
-    let markets: Vec<u32> = [PERP, CALL, PUT].into_iter().chain(3..9).collect();
+    let markets: Vec<u32> = [PERP, CALL, PUT].into_iter().chain(extra.iter().copied()).collect();
+    assert_eq!(markets.len(), limit + 1);
     for (n, m) in markets.iter().enumerate() {
         let r = s.trade(&mut ctx, &a, *m, LOT, 1e6).await;
-        if n < 8 {
+        if n < limit {
             r.unwrap();
         } else {
             expect_err(r, VenueError::TooManyPositions);
         }
     }
+    let open = s.margin(&mut ctx, &a.pubkey()).await.positions.iter().filter(|p| p.is_open()).count();
+    assert_eq!(open, limit, "the refused trade opened nothing");
 }
 
 #[tokio::test]

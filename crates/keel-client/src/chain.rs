@@ -11,15 +11,16 @@ use solana_sdk::{
     instruction::{Instruction, InstructionError},
     pubkey::Pubkey,
     signature::Keypair,
-    transaction::{Transaction, TransactionError},
+    transaction::TransactionError,
 };
 
 /// The largest serialised transaction a cluster accepts: an IPv6 UDP packet's payload (1280 - 40 - 8 bytes).
 pub const MAX_TRANSACTION_BYTES: usize = 1232;
 
-/// Refuses, with both sizes, a transaction a cluster would refuse for its size. The embedded bank does not
-/// enforce the limit itself, so every chain checks here and a transaction that only works in tests cannot exist.
-pub fn check_size(tx: &Transaction) -> Result<(), ChainError> {
+/// Refuses, with both sizes, a transaction (legacy or versioned) a cluster would refuse for its size. The embedded
+/// bank does not enforce the limit itself, so every chain checks here and a transaction that only works in tests
+/// cannot exist.
+pub fn check_size<T: serde::Serialize + ?Sized>(tx: &T) -> Result<(), ChainError> {
     let size = bincode::serialized_size(tx).map_err(|e| ChainError::Transaction(e.to_string()))?;
     if size > MAX_TRANSACTION_BYTES as u64 {
         return Err(ChainError::Transaction(format!(

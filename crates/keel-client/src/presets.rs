@@ -2,7 +2,9 @@
 use crate::pod;
 use anchor_lang::prelude::Pubkey;
 use keel_math::mandate::LIMITS;
-use keel_vault::state::{BreakerConfig, MandateConfig, RebalanceConfig, VaultConfig, MAX_ALLOWED_MARKETS};
+use keel_vault::state::{
+    BreakerConfig, MandateConfig, RebalanceConfig, VaultConfig, ALLOWED_MARKET_BYTES, ALLOWED_MARKET_INDICES,
+};
 use keel_venue::state::{MarginConfig, OracleLimits, PodI128, UnderlyingConfig};
 
 /// One unit of a 6-decimal collateral.
@@ -40,10 +42,11 @@ pub fn underlying_config(feed_id: [u8; 32]) -> UnderlyingConfig {
 /// idle >= 10%; rebalances at most hourly unless breached, priced within 3 conf and 50 slots, worth >= 1x cost;
 /// reward 10% of risk removed, capped at 50 per call and 200 per day; 1-day withdrawal delay; 2%/yr management and
 /// 10% performance fees; pauses of at most a day with a 3-day cooldown; a 2-day timelock.
-pub fn vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultConfig {
-    let mut allowed_markets = [Pubkey::default(); MAX_ALLOWED_MARKETS];
-    allowed_markets[..allowed.len()].copy_from_slice(allowed);
-    VaultConfig {
+///
+/// `allowed`: the venue indices of the markets the vault may trade, each below `ALLOWED_MARKET_INDICES` (256); a
+/// larger one is a caller's bug and panics (keel-migrations refuses such a spec with a message first).
+pub fn vault_config(allowed: &[u32], fee_recipient: Pubkey) -> VaultConfig {
+    let mut config = VaultConfig {
         mandate: MandateConfig {
             target_delta: PodI128::ZERO,
             delta_band: pod(5.0),
@@ -67,7 +70,7 @@ pub fn vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultConfig {
             daily_reward_cap: 200 * USDC,
         },
         breaker: BreakerConfig { max_ema_dev_bps: 1000, max_conf_bps: 200 },
-        allowed_markets,
+        allowed_markets: [0; ALLOWED_MARKET_BYTES],
         max_total_assets: 10_000_000 * USDC,
         max_user_assets: 1_000_000 * USDC,
         min_deposit: USDC,
@@ -78,5 +81,9 @@ pub fn vault_config(allowed: &[Pubkey], fee_recipient: Pubkey) -> VaultConfig {
         max_pause_secs: 86_400,
         pause_cooldown_secs: 3 * 86_400,
         timelock_secs: 2 * 86_400,
+    };
+    for &i in allowed {
+        assert!(config.allow(i), "market index {i} is beyond the allowed mask (0..{ALLOWED_MARKET_INDICES})");
     }
+    config
 }

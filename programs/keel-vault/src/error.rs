@@ -34,7 +34,7 @@ pub enum VaultError {
     InsufficientIdle,
     #[msg("the vault's NAV is not positive: deposits and withdrawals are suspended until it recovers")]
     NonPositiveNav,
-    #[msg("this market is not in the vault's allowed list")]
+    #[msg("this market is not one the vault may trade: not this venue's, or its index is not in the allowed mask")]
     MarketNotAllowed,
     #[msg("remaining accounts must include the market of every open venue position and every traded market")]
     MissingMarketAccount,

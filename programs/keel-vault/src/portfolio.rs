@@ -47,15 +47,20 @@ impl Held {
 
     /// This position's greeks (delta, gamma, vega in underlying units) and gross notional at `spot`.
     fn exposure(&self, spot: I80F48) -> keel_math::MathResult<[I80F48; 4]> {
-        let units =
-            I80F48::from_num(self.size).safe_div(I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS)))?;
-        Ok([
-            units.safe_mul(self.greeks[0])?,
-            units.safe_mul(self.greeks[1])?,
-            units.safe_mul(self.greeks[2])?,
-            safe_mul_qty(self.risk.qty.saturating_abs(), spot)?,
-        ])
+        exposure_terms(self.size, self.risk.qty, &self.greeks, spot)
     }
+}
+
+/// The greeks (delta, gamma, vega in underlying units) and gross notional at `spot` of `size` lots (`qty` token-scaled)
+/// of a market with per-unit `greeks`.
+fn exposure_terms(size: i64, qty: I80F48, greeks: &[I80F48; 3], spot: I80F48) -> keel_math::MathResult<[I80F48; 4]> {
+    let units = I80F48::from_num(size).safe_div(I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS)))?;
+    Ok([
+        units.safe_mul(greeks[0])?,
+        units.safe_mul(greeks[1])?,
+        units.safe_mul(greeks[2])?,
+        safe_mul_qty(qty.saturating_abs(), spot)?,
+    ])
 }
 
 /// Sums over the margin account's positions: the margin sums, the mandate's greeks and gross notional, and the value
@@ -91,11 +96,35 @@ impl BookSums {
     }
 }
 
-/// The vault's share of the LP pool: its value at both bounds, and its exposures (as positions with no cost).
+/// The vault's share of the LP pool: its value at both bounds and, when read for the portfolio (not for NAV alone),
+/// its exposure: the opposite of the traders' net position in each market, scaled by the vault's fraction of the
+/// shares (no cost and no margin of its own).
 pub struct LpStake {
     pub lower: I80F48,
     pub upper: I80F48,
-    pub exposures: Vec<Held>,
+    /// None when read for its value alone ([`Holdings::load_for_nav`]): a deposit or withdrawal prices shares and
+    /// need not multiply out the pool's risk arrays.
+    pub exposure: Option<LpExposure>,
+}
+
+/// An LP stake's exposure. Small on purpose: its scenario P&L is summed as the markets are read and each market keeps
+/// only its size and greeks, so a rebalance holding the before and after stakes of a many-market venue stays within
+/// the program's 32 KiB heap.
+#[derive(Clone, Debug, Default)]
+pub struct LpExposure {
+    /// Scenario P&L summed over the markets (tokens per scenario).
+    pub scenarios: [I80F48; keel_math::instrument::SCENARIOS],
+    /// Each market where the pool holds a position.
+    pub markets: Vec<LpMarket>,
+}
+
+/// The LP stake's share of the pool's position in one market, for the greeks and gross notional.
+#[derive(Clone, Copy, Debug)]
+pub struct LpMarket {
+    pub market: Pubkey,
+    pub size: i64,
+    pub qty: I80F48,
+    pub greeks: [I80F48; 3],
 }
 
 /// The vault's margin account on the venue, loaded with the market of every position, and its LP stake.
@@ -152,7 +181,8 @@ fn held<'info>(
 }
 
 impl Holdings {
-    /// Reads the margin account (owner and discriminator checked) and each position's market from `markets`.
+    /// Reads the margin account (owner and discriminator checked) and each position's market from `markets`, and
+    /// the LP stake with its exposure: what the portfolio is measured from.
     pub fn load<'info>(
         vault: &Vault,
         venue: &VenueState,
@@ -160,12 +190,36 @@ impl Holdings {
         markets: &'info [AccountInfo<'info>],
         now: i64,
     ) -> Result<Self> {
+        Self::load_with(vault, venue, margin, markets, now, true)
+    }
+
+    /// [`Holdings::load`] for [`nav_rounded`] and [`Holdings::value`] alone: the LP stake without its exposure, which
+    /// [`Holdings::portfolio_from`] then refuses to measure.
+    pub fn load_for_nav<'info>(
+        vault: &Vault,
+        venue: &VenueState,
+        margin: &AccountInfo<'info>,
+        markets: &'info [AccountInfo<'info>],
+        now: i64,
+    ) -> Result<Self> {
+        Self::load_with(vault, venue, margin, markets, now, false)
+    }
+
+    fn load_with<'info>(
+        vault: &Vault,
+        venue: &VenueState,
+        margin: &AccountInfo<'info>,
+        markets: &'info [AccountInfo<'info>],
+        now: i64,
+        exposure: bool,
+    ) -> Result<Self> {
         let acct = margin_account(vault, margin)?;
         let mut positions = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
         for p in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
             positions.push(held(vault, venue, p, markets, now)?);
         }
-        let lp = if vault.lp_shares_held > 0 { Some(lp_stake(vault, venue, markets, now)?) } else { None };
+        let lp =
+            if vault.lp_shares_held > 0 { Some(lp_stake_with(vault, venue, markets, now, exposure)?) } else { None };
         Ok(Self { collateral: I80F48::from_num(acct.collateral), positions, lp })
     }
 
@@ -270,11 +324,16 @@ impl Holdings {
     ) -> Result<PortfolioRisk> {
         let health = sums.margin.health(self.collateral, &venue.margin.params()).map_err(m)?;
         let (mut scenarios, mut exposure) = (sums.margin.scenarios, sums.exposure);
-        let lp = self.lp.as_ref().map_or(&[][..], |s| &s.exposures[..]);
-        for h in lp {
-            accumulate(&mut scenarios, &h.risk.risk_array, h.risk.qty).map_err(m)?;
-            for (s, t) in exposure.iter_mut().zip(h.exposure(spot).map_err(m)?) {
+        if let Some(lp) = &self.lp {
+            // A stake read for its value alone cannot be measured: refused rather than measured without its risk.
+            let lp = lp.exposure.as_ref().ok_or_else(|| error!(VaultError::MissingMarketAccount))?;
+            for (s, t) in scenarios.iter_mut().zip(lp.scenarios) {
                 *s = s.safe_add(t).map_err(m)?;
+            }
+            for e in &lp.markets {
+                for (s, t) in exposure.iter_mut().zip(exposure_terms(e.size, e.qty, &e.greeks, spot).map_err(m)?) {
+                    *s = s.safe_add(t).map_err(m)?;
+                }
             }
         }
         let idle = I80F48::from_num(vault.idle_assets);
@@ -303,6 +362,17 @@ pub fn lp_stake<'info>(
     markets: &'info [AccountInfo<'info>],
     now: i64,
 ) -> Result<LpStake> {
+    lp_stake_with(vault, venue, markets, now, true)
+}
+
+/// [`lp_stake`], with its exposure only if `exposure`.
+fn lp_stake_with<'info>(
+    vault: &Vault,
+    venue: &VenueState,
+    markets: &'info [AccountInfo<'info>],
+    now: i64,
+    exposure: bool,
+) -> Result<LpStake> {
     use keel_venue::state::Venue as V;
     let n = venue.num_markets as usize;
     require!(markets.len() >= n, VaultError::MissingMarketAccount);
@@ -324,8 +394,12 @@ pub fn lp_stake<'info>(
     let total =
         I80F48::from_num(venue.lp_shares).safe_add(I80F48::from_num(V::LP_SHARE_MATH.virtual_shares)).map_err(m)?;
     let (lower, upper) = (value(Bound::Lower)?, value(Bound::Upper)?);
+    if !exposure {
+        return Ok(LpStake { lower, upper, exposure: None });
+    }
     let fraction = held.safe_div(total).map_err(m)?;
-    let mut exposures = Vec::new();
+    let mut scenarios = [I80F48::ZERO; keel_math::instrument::SCENARIOS];
+    let mut exposures = Vec::with_capacity(all.len());
     for info in all {
         let mk = load_in_place::<Market>(info)?;
         if mk.book.net_size == 0 || mk.book.is_settled() {
@@ -347,11 +421,12 @@ pub fn lp_stake<'info>(
             .round()
             .checked_to_num()
             .ok_or(VaultError::MathOverflow)?;
+        accumulate(&mut scenarios, &risk.risk_array, risk.qty).map_err(m)?;
         let c = &mk.cache;
         let greeks = [c.delta.fx(), c.gamma.fx(), c.vega.fx()];
-        exposures.push(Held { market: info.key(), size, funding_snap: mk.book.funding_index.fx(), risk, greeks });
+        exposures.push(LpMarket { market: info.key(), size, qty: risk.qty, greeks });
     }
-    Ok(LpStake { lower, upper, exposures })
+    Ok(LpStake { lower, upper, exposure: Some(LpExposure { scenarios, markets: exposures }) })
 }
 
 /// NAV (tokens) at `bound`: idle by internal accounting plus the margin account's value, rounded in favour of

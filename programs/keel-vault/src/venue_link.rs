@@ -34,14 +34,14 @@ impl<'info> VenueLink<'info> {
         Ok(())
     }
 
-    /// The vault's holdings on the venue (see `Holdings::load`).
+    /// The vault's holdings on the venue, read to price shares (see `Holdings::load_for_nav`).
     pub fn holdings(
         &self,
         vault: &Vault,
         markets: &'info [AccountInfo<'info>],
         now: i64,
     ) -> Result<crate::portfolio::Holdings> {
-        crate::portfolio::Holdings::load(vault, &*self.venue.load()?, &self.margin_account, markets, now)
+        crate::portfolio::Holdings::load_for_nav(vault, &*self.venue.load()?, &self.margin_account, markets, now)
     }
 
     /// The underlying's oracle price (feed id and verification checked) and whether the breaker is tripped.

@@ -66,7 +66,7 @@ pub enum VenueError {
     InsufficientCollateral,
     #[msg("the trade would take open interest beyond the market's cap")]
     OpenInterestCap,
-    #[msg("the margin account has no free position slot (8 markets at most): close a position first")]
+    #[msg("the margin account has no free position slot (16 markets at most): close a position first")]
     TooManyPositions,
     #[msg("remaining accounts must be the markets of the account's other open positions in slot order (LP flows: every venue market in index order)")]
     MarketAccountsMismatch,

@@ -10,6 +10,7 @@ use crate::venue_link::*;
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 use keel_math::mandate::{Mandate, PortfolioRisk, LIMITS};
+use keel_venue::state::{load_in_place, Market};
 
 /// One venue trade: market, size in lots (signed), limit price (I80F48 bits).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +40,7 @@ pub fn require_within(m: &Mandate, p: &PortfolioRisk) -> Result<()> {
     Ok(())
 }
 
-/// Runs every leg as a venue trade signed by the vault; each market must be allowed.
+/// Runs every leg as a venue trade signed by the vault; each market must be one of this venue's with an allowed index.
 pub fn execute_legs<'info>(
     config: &VaultConfig,
     signer: &VaultSigner<'info>,
@@ -48,8 +49,12 @@ pub fn execute_legs<'info>(
     markets: &[AccountInfo<'info>],
 ) -> Result<()> {
     for leg in legs {
-        require!(config.is_allowed(&leg.market), VaultError::MarketNotAllowed);
         let market = crate::portfolio::find(markets, &leg.market)?;
+        {
+            // Owner and layout checked by the in-place read; the venue, because an index names a market per venue.
+            let m = load_in_place::<Market>(market)?;
+            require!(m.venue == link.venue.key() && config.allows(m.index), VaultError::MarketNotAllowed);
+        }
         link.trade(signer, market, markets, leg.size, leg.limit_price)?;
     }
     Ok(())

@@ -2,8 +2,10 @@ use anchor_lang::prelude::*;
 use keel_math::mandate::{Mandate, LIMITS};
 use keel_venue::state::PodI128;
 
-/// Markets a vault may trade (unused slots are `Pubkey::default()`).
-pub const MAX_ALLOWED_MARKETS: usize = 8;
+/// Bytes of a vault's allowed-market mask: one bit per venue market index, so indices below 256 can be allowed.
+pub const ALLOWED_MARKET_BYTES: usize = 32;
+/// Market indices a vault can allow: `0..ALLOWED_MARKET_INDICES`.
+pub const ALLOWED_MARKET_INDICES: u32 = 256;
 
 // These types are both instruction arguments (Borsh) and stored in place in the zero-copy `Vault`, so each is
 // `repr(C)` with no padding (the Pod derive checks it): fixed-point values are `PodI128` (alignment 1) and fields
@@ -88,7 +90,9 @@ keel_venue::deserialize_in_own_frame! {
         pub max_total_assets: u64,
         pub max_user_assets: u64,
         pub min_deposit: u64,
-        pub allowed_markets: [Pubkey; MAX_ALLOWED_MARKETS],
+        /// The venue markets the vault may trade, by index: bit `i % 8` of byte `i / 8` allows market `i` (a mask
+        /// rather than a list of keys: any number of markets, 32 bytes, and a check without a search).
+        pub allowed_markets: [u8; ALLOWED_MARKET_BYTES],
         pub fee_recipient: Pubkey,
         pub withdrawal_delay_secs: u32,
         pub max_pause_secs: u32,
@@ -103,8 +107,28 @@ keel_venue::deserialize_in_own_frame! {
 }
 
 impl VaultConfig {
-    pub fn is_allowed(&self, market: &Pubkey) -> bool {
-        *market != Pubkey::default() && self.allowed_markets.contains(market)
+    /// Whether the market of venue index `index` may be traded.
+    pub fn allows(&self, index: u32) -> bool {
+        let Some(byte) = usize::try_from(index / 8).ok().and_then(|b| self.allowed_markets.get(b)) else {
+            return false;
+        };
+        byte & (1 << (index % 8)) != 0
+    }
+
+    /// Allows the market of venue index `index`; false (and nothing changed) for an index the mask cannot hold.
+    pub fn allow(&mut self, index: u32) -> bool {
+        match usize::try_from(index / 8).ok().and_then(|b| self.allowed_markets.get_mut(b)) {
+            Some(byte) => {
+                *byte |= 1 << (index % 8);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The allowed market indices, ascending.
+    pub fn allowed_indices(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..ALLOWED_MARKET_INDICES).filter(|i| self.allows(*i))
     }
 
     pub fn is_valid(&self) -> bool {
@@ -116,7 +140,7 @@ impl VaultConfig {
             && r.max_pricing_age_slots > 0
             && self.breaker.max_ema_dev_bps > 0
             && self.breaker.max_conf_bps > 0
-            && self.allowed_markets.iter().any(|m| *m != Pubkey::default())
+            && self.allowed_markets.iter().any(|b| *b != 0)
             && self.max_total_assets > 0
             && self.max_user_assets > 0
             && self.min_deposit > 0
@@ -142,5 +166,19 @@ mod tests {
         let borsh = borsh::to_vec(&c).unwrap();
         assert_eq!(borsh, bytemuck::bytes_of(&c));
         assert_eq!(VaultConfig::try_from_slice(&borsh).unwrap(), c);
+    }
+
+    #[test]
+    fn the_allowed_mask_holds_any_index_below_256() {
+        let mut c: VaultConfig = bytemuck::Zeroable::zeroed();
+        assert_eq!(c.allowed_indices().count(), 0);
+        for i in [0, 7, 8, 15, 16, 100, 255] {
+            assert!(c.allow(i), "index {i} fits the mask");
+        }
+        assert!(!c.allow(256) && !c.allow(u32::MAX), "beyond the mask: refused");
+        assert_eq!(c.allowed_indices().collect::<Vec<_>>(), vec![0, 7, 8, 15, 16, 100, 255]);
+        assert!(c.allows(15) && !c.allows(14) && !c.allows(256) && !c.allows(u32::MAX));
+        // Bit i % 8 of byte i / 8: the layout integrators set by hand.
+        assert_eq!((c.allowed_markets[0], c.allowed_markets[1], c.allowed_markets[31]), (0x81, 0x81, 0x80));
     }
 }

@@ -2,7 +2,7 @@ use super::PodI128;
 use anchor_lang::prelude::*;
 
 /// Open positions one margin account can hold (one slot per market).
-pub const MAX_POSITIONS: usize = 8;
+pub const MAX_POSITIONS: usize = 16;
 
 /// A position in one market. An empty slot has `market == Pubkey::default()`. Stored in place in the zero-copy
 /// `MarginAccount` (`repr(C)`, no padding; fixed-point values as `PodI128`).
@@ -27,7 +27,7 @@ impl Position {
 
 /// A trader's margin account on one venue. PDA: ["margin", venue, owner]. The owner may be any key, including
 /// another program's PDA that signs by CPI (this is how keel-vault trades).
-/// Zero-copy: trades, liquidations and the vault's NAV read it in place instead of deserialising ~650 bytes.
+/// Zero-copy: trades, liquidations and the vault's NAV read it in place instead of deserialising ~1.2 KB.
 #[account(zero_copy)]
 #[derive(Debug, PartialEq, Eq)]
 pub struct MarginAccount {
