@@ -102,9 +102,18 @@ impl BookSums {
 pub struct LpStake {
     pub lower: I80F48,
     pub upper: I80F48,
-    /// None when read for its value alone ([`Holdings::load_for_nav`]): a deposit or withdrawal prices shares and
-    /// need not multiply out the pool's risk arrays.
+    /// None when read for its value alone ([`LpRead::Value`]): a deposit or withdrawal prices shares and need not
+    /// multiply out the pool's risk arrays.
     pub exposure: Option<LpExposure>,
+}
+
+/// How much of the LP stake to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LpRead {
+    /// Its value and its exposure: what the portfolio is measured from.
+    Exposure,
+    /// Its value alone (NAV, share pricing); [`Holdings::portfolio_from`] refuses to measure such a stake.
+    Value,
 }
 
 /// An LP stake's exposure. Small on purpose: its scenario P&L is summed as the markets are read and each market keeps
@@ -121,7 +130,6 @@ pub struct LpExposure {
 /// The LP stake's share of the pool's position in one market, for the greeks and gross notional.
 #[derive(Clone, Copy, Debug)]
 pub struct LpMarket {
-    pub market: Pubkey,
     pub size: i64,
     pub qty: I80F48,
     pub greeks: [I80F48; 3],
@@ -181,45 +189,22 @@ fn held<'info>(
 }
 
 impl Holdings {
-    /// Reads the margin account (owner and discriminator checked) and each position's market from `markets`, and
-    /// the LP stake with its exposure: what the portfolio is measured from.
+    /// Reads the margin account (owner and discriminator checked), each position's market from `markets`, and the LP
+    /// stake as `lp` says: with its exposure to measure the portfolio, or its value alone to price shares.
     pub fn load<'info>(
         vault: &Vault,
         venue: &VenueState,
         margin: &AccountInfo<'info>,
         markets: &'info [AccountInfo<'info>],
         now: i64,
-    ) -> Result<Self> {
-        Self::load_with(vault, venue, margin, markets, now, true)
-    }
-
-    /// [`Holdings::load`] for [`nav_rounded`] and [`Holdings::value`] alone: the LP stake without its exposure, which
-    /// [`Holdings::portfolio_from`] then refuses to measure.
-    pub fn load_for_nav<'info>(
-        vault: &Vault,
-        venue: &VenueState,
-        margin: &AccountInfo<'info>,
-        markets: &'info [AccountInfo<'info>],
-        now: i64,
-    ) -> Result<Self> {
-        Self::load_with(vault, venue, margin, markets, now, false)
-    }
-
-    fn load_with<'info>(
-        vault: &Vault,
-        venue: &VenueState,
-        margin: &AccountInfo<'info>,
-        markets: &'info [AccountInfo<'info>],
-        now: i64,
-        exposure: bool,
+        lp: LpRead,
     ) -> Result<Self> {
         let acct = margin_account(vault, margin)?;
         let mut positions = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
         for p in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
             positions.push(held(vault, venue, p, markets, now)?);
         }
-        let lp =
-            if vault.lp_shares_held > 0 { Some(lp_stake_with(vault, venue, markets, now, exposure)?) } else { None };
+        let lp = if vault.lp_shares_held > 0 { Some(lp_stake_with(vault, venue, markets, now, lp)?) } else { None };
         Ok(Self { collateral: I80F48::from_num(acct.collateral), positions, lp })
     }
 
@@ -362,16 +347,16 @@ pub fn lp_stake<'info>(
     markets: &'info [AccountInfo<'info>],
     now: i64,
 ) -> Result<LpStake> {
-    lp_stake_with(vault, venue, markets, now, true)
+    lp_stake_with(vault, venue, markets, now, LpRead::Exposure)
 }
 
-/// [`lp_stake`], with its exposure only if `exposure`.
+/// [`lp_stake`], read as `read` says.
 fn lp_stake_with<'info>(
     vault: &Vault,
     venue: &VenueState,
     markets: &'info [AccountInfo<'info>],
     now: i64,
-    exposure: bool,
+    read: LpRead,
 ) -> Result<LpStake> {
     use keel_venue::state::Venue as V;
     let n = venue.num_markets as usize;
@@ -394,7 +379,7 @@ fn lp_stake_with<'info>(
     let total =
         I80F48::from_num(venue.lp_shares).safe_add(I80F48::from_num(V::LP_SHARE_MATH.virtual_shares)).map_err(m)?;
     let (lower, upper) = (value(Bound::Lower)?, value(Bound::Upper)?);
-    if !exposure {
+    if read == LpRead::Value {
         return Ok(LpStake { lower, upper, exposure: None });
     }
     let fraction = held.safe_div(total).map_err(m)?;
@@ -424,7 +409,7 @@ fn lp_stake_with<'info>(
         accumulate(&mut scenarios, &risk.risk_array, risk.qty).map_err(m)?;
         let c = &mk.cache;
         let greeks = [c.delta.fx(), c.gamma.fx(), c.vega.fx()];
-        exposures.push(LpMarket { market: info.key(), size, qty: risk.qty, greeks });
+        exposures.push(LpMarket { size, qty: risk.qty, greeks });
     }
     Ok(LpStake { lower, upper, exposure: Some(LpExposure { scenarios, markets: exposures }) })
 }

@@ -34,14 +34,22 @@ impl<'info> VenueLink<'info> {
         Ok(())
     }
 
-    /// The vault's holdings on the venue, read to price shares (see `Holdings::load_for_nav`).
+    /// The vault's holdings on the venue, read to price shares (the LP stake's value alone; see `Holdings::load`).
     pub fn holdings(
         &self,
         vault: &Vault,
         markets: &'info [AccountInfo<'info>],
         now: i64,
     ) -> Result<crate::portfolio::Holdings> {
-        crate::portfolio::Holdings::load_for_nav(vault, &*self.venue.load()?, &self.margin_account, markets, now)
+        let venue = &*self.venue.load()?;
+        crate::portfolio::Holdings::load(
+            vault,
+            venue,
+            &self.margin_account,
+            markets,
+            now,
+            crate::portfolio::LpRead::Value,
+        )
     }
 
     /// The underlying's oracle price (feed id and verification checked) and whether the breaker is tripped.

@@ -4,7 +4,7 @@
 //! positions and of the legs; when LP shares are held or moved, every venue market in index order first.
 use crate::error::VaultError;
 use crate::events::Allocated;
-use crate::portfolio::Holdings;
+use crate::portfolio::{Holdings, LpRead};
 use crate::state::{Vault, VaultConfig, VaultSigner};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
@@ -180,7 +180,7 @@ pub fn allocate<'info>(ctx: Context<'info, Allocate<'info>>, moves: Moves, legs:
     // 4. The result must sit inside every limit.
     // The venue as the CPIs left it (pool cash and LP supply moved with any LP flow).
     let venue = a.link.venue.load()?;
-    let holdings = Holdings::load(&v, &venue, &a.link.margin_account, markets, now)?;
+    let holdings = Holdings::load(&v, &venue, &a.link.margin_account, markets, now, LpRead::Exposure)?;
     let p = holdings.portfolio(&v, &venue, price.price)?;
     drop(venue);
     let mandate = v.config.mandate.mandate();

@@ -19,7 +19,7 @@
 use super::allocate::{execute_legs, Leg};
 use crate::error::VaultError;
 use crate::events::{snapshot, Rebalanced};
-use crate::portfolio::Holdings;
+use crate::portfolio::{Holdings, LpRead};
 use crate::state::{fx, Vault};
 use crate::tokens::transfer_signed_by_vault;
 use crate::venue_link::*;
@@ -122,7 +122,7 @@ fn run<'info>(
     let spot = price.price;
     let (before_h, before_s, before) = {
         let venue = link.venue.load()?;
-        let h = Holdings::load(&vault, &venue, &link.margin_account, markets, now)?;
+        let h = Holdings::load(&vault, &venue, &link.margin_account, markets, now, LpRead::Exposure)?;
         let s = h.sums(&venue, spot)?;
         let p = h.portfolio_from(&s, &vault, &venue, spot)?;
         (h, s, p)
