@@ -64,6 +64,11 @@ pub struct DeployArgs {
     /// Priority-fee floor in micro-lamports per compute unit.
     #[arg(long, default_value_t = 0)]
     pub priority_floor: u64,
+    /// Also keep an address lookup table (owned by the payer) of the deployment's accounts, so a keeper sends
+    /// version-0 transactions and a vault's large book fits one packet. A re-run extends the table the --out file
+    /// names with what it lacks, or creates one.
+    #[arg(long)]
+    pub lookup_table: bool,
 }
 
 fn parse_oracle(s: &str) -> Result<(u16, Pubkey), String> {
@@ -225,7 +230,21 @@ pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
         "deploy: {created} created, {} already present ({sent} transaction{plural} confirmed)",
         deployed.steps.len() - created
     );
-    let file = Deployment::new(&deployed, &oracles, &args.rpc_url);
+    let mut file = Deployment::new(&deployed, &oracles, &args.rpc_url);
+    if args.lookup_table {
+        // The table the previous deployment file names for this cluster, if any: a re-run extends it rather than
+        // make another.
+        let previous =
+            Deployment::load(&args.out).ok().filter(|d| d.cluster == args.rpc_url).and_then(|d| d.lookup_table);
+        let change = chain.ensure_lookup_table(previous, &file.table_addresses()).await?;
+        let state = match (change.created, change.added) {
+            (true, _) => "created".to_string(),
+            (false, 0) => "already present".to_string(),
+            (false, n) => format!("extended by {n}"),
+        };
+        println!("deploy: lookup table {} ({} addresses) {state}", change.table, change.holds);
+        file.lookup_table = Some(change.table);
+    }
     std::fs::write(&args.out, serde_json::to_string_pretty(&file)?)
         .map_err(|e| anyhow::anyhow!("--out {}: {e}", args.out.display()))?;
     println!("deployment: {}", args.out.display());
@@ -253,6 +272,10 @@ pub struct Deployment {
     pub markets: BTreeMap<u32, Pubkey>,
     #[serde(with = "b58_map")]
     pub vaults: BTreeMap<u16, Pubkey>,
+    /// The address lookup table of these accounts (`deploy --lookup-table`); `keel-keeper run` compiles its
+    /// transactions with it.
+    #[serde(default, with = "b58_opt", skip_serializing_if = "Option::is_none")]
+    pub lookup_table: Option<Pubkey>,
 }
 
 impl Deployment {
@@ -267,7 +290,27 @@ impl Deployment {
             oracles: oracles.clone(),
             markets: d.markets.clone(),
             vaults: d.vaults.clone(),
+            lookup_table: None,
         }
+    }
+
+    /// What the lookup table holds: every account of the deployment a keeper's or strategist's transaction passes
+    /// (the venue's, each vault's and its PDAs, the markets, oracles and mint), not the programs they invoke.
+    pub fn table_addresses(&self) -> Vec<Pubkey> {
+        use keel_client::{vault, venue};
+        let mut keys = vec![
+            self.venue,
+            self.mint,
+            venue::collateral_vault_pda(&self.venue),
+            venue::lp_mint_pda(&self.venue),
+            keel_client::token::SPL_TOKEN_ID,
+        ];
+        keys.extend(self.underlyings.values().chain(self.oracles.values()).chain(self.markets.values()));
+        for v in self.vaults.values() {
+            let (margin, idle, shares) = (venue::margin_pda(&self.venue, v), vault::idle_pda(v), vault::shares_pda(v));
+            keys.extend([*v, margin, idle, shares, vault::escrow_pda(v), vault::lp_pda(v)]);
+        }
+        keel_client::lookup::missing(&[], &keys)
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Self> {
@@ -289,6 +332,24 @@ mod b58 {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Pubkey, D::Error> {
         let text = String::deserialize(d)?;
         text.parse().map_err(|e| serde::de::Error::custom(format!("{text:?} is not a base58 address: {e}")))
+    }
+}
+
+mod b58_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use solana_sdk::pubkey::Pubkey;
+
+    pub fn serialize<S: Serializer>(k: &Option<Pubkey>, s: S) -> Result<S::Ok, S::Error> {
+        match k {
+            Some(k) => super::b58::serialize(k, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Pubkey>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| t.parse().map_err(|e| serde::de::Error::custom(format!("{t:?} is not a base58 address: {e}"))))
+            .transpose()
     }
 }
 
@@ -347,12 +408,47 @@ mod tests {
             oracles: [(0, key)].into(),
             markets: [(0, key), (1, key)].into(),
             vaults: [(3, key)].into(),
+            lookup_table: None,
         };
         let json = serde_json::to_string(&d).unwrap();
         assert!(json.contains(&format!("\"vaults\":{{\"3\":\"{key}\"}}")), "{json}");
+        assert!(!json.contains("lookup_table"), "a deployment without a table writes none: {json}");
         assert_eq!(serde_json::from_str::<Deployment>(&json).unwrap(), d);
         let bad = json.replace(&format!("\"3\":\"{key}\""), "\"3\":\"nope\"");
         assert!(serde_json::from_str::<Deployment>(&bad).unwrap_err().to_string().contains("base58"));
+        // With a table: written in base58 and read back; a bad one is refused like any address.
+        let table = Pubkey::new_unique();
+        let with = Deployment { lookup_table: Some(table), ..d };
+        let json = serde_json::to_string(&with).unwrap();
+        assert!(json.contains(&format!("\"lookup_table\":\"{table}\"")), "{json}");
+        assert_eq!(serde_json::from_str::<Deployment>(&json).unwrap(), with);
+        let bad = json.replace(&table.to_string(), "nope");
+        assert!(serde_json::from_str::<Deployment>(&bad).unwrap_err().to_string().contains("base58"));
+    }
+
+    #[test]
+    fn the_table_holds_each_account_once_and_every_vault_pda() {
+        let (venue, vault) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let market = Pubkey::new_unique();
+        let d = Deployment {
+            cluster: String::new(),
+            venue_program: keel_migrations::VENUE_PROGRAM_ID,
+            vault_program: keel_migrations::VAULT_PROGRAM_ID,
+            mint: Pubkey::new_unique(),
+            venue,
+            underlyings: [(0, Pubkey::new_unique())].into(),
+            oracles: [(0, Pubkey::new_unique())].into(),
+            markets: [(0, market), (1, market)].into(),
+            vaults: [(0, vault)].into(),
+            lookup_table: None,
+        };
+        let keys = d.table_addresses();
+        assert_eq!(keys.iter().filter(|k| **k == market).count(), 1, "a repeated market is listed once");
+        for k in [keel_client::venue::margin_pda(&venue, &vault), keel_client::vault::idle_pda(&vault), vault, venue] {
+            assert!(keys.contains(&k), "{k} missing");
+        }
+        assert!(!keys.contains(&keel_vault::ID) && !keys.contains(&keel_venue::ID), "programs stay in the message");
+        assert_eq!(keys.len(), 5 + 3 + 6, "venue group, underlying, oracle, one market, the vault and its five PDAs");
     }
 
     #[test]

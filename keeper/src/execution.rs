@@ -90,24 +90,20 @@ impl ExecutionConfig {
     }
 }
 
-/// Whether `ixs` fit one transaction as the Rpc chain sends them: with its two compute-budget instructions, and a
-/// fee payer other than `signer` (the larger case).
-pub fn fits(ixs: &[solana_sdk::instruction::Instruction], signer: &solana_sdk::pubkey::Pubkey) -> bool {
+/// Whether `ixs` fit one transaction as the Rpc chain sends them: with its two compute-budget instructions, a fee
+/// payer other than `signer` (the larger case), and the chain's lookup `tables` (none: a legacy transaction).
+pub fn fits(
+    ixs: &[solana_sdk::instruction::Instruction],
+    signer: &solana_sdk::pubkey::Pubkey,
+    tables: &[solana_sdk::message::AddressLookupTableAccount],
+) -> bool {
     use solana_compute_budget_interface::ComputeBudgetInstruction;
     let mut all = vec![
         ComputeBudgetInstruction::set_compute_unit_limit(MAX_COMPUTE_UNITS),
         ComputeBudgetInstruction::set_compute_unit_price(u64::MAX),
     ];
     all.extend_from_slice(ixs);
-    let payer = solana_sdk::pubkey::Pubkey::new_unique();
-    let mut message = solana_sdk::message::Message::new(&all, Some(&payer));
-    if !message.account_keys.contains(signer) {
-        // A signer no instruction names adds its key and a signature slot (the message is only measured, so the
-        // instructions' account indices need not follow).
-        message.account_keys.insert(1, *signer);
-        message.header.num_required_signatures += 1;
-    }
-    keel_client::chain::check_size(&solana_sdk::transaction::Transaction::new_unsigned(message)).is_ok()
+    keel_client::lookup::fits(&solana_sdk::pubkey::Pubkey::new_unique(), signer, &all, tables)
 }
 
 #[cfg(test)]
@@ -125,8 +121,16 @@ mod tests {
         let signer = Pubkey::new_unique();
         // Two signatures (129 bytes with their count), header, blockhash, the budget instructions (the budget
         // program, the payer, the signer and the program are 4 keys) and 33 bytes per account: 27 fit, 28 do not.
-        assert!(fits(&[ix(27)], &signer));
-        assert!(!fits(&[ix(28)], &signer));
+        assert!(fits(&[ix(27)], &signer, &[]));
+        assert!(!fits(&[ix(28)], &signer, &[]));
+        // With the accounts in a lookup table (one byte each) 28, and 60, fit.
+        let wide = ix(60);
+        let table = solana_sdk::message::AddressLookupTableAccount {
+            key: Pubkey::new_unique(),
+            addresses: wide.accounts.iter().map(|a| a.pubkey).collect(),
+        };
+        assert!(!fits(std::slice::from_ref(&wide), &signer, &[]));
+        assert!(fits(&[wide], &signer, &[table]));
     }
 
     #[test]

@@ -13,7 +13,9 @@ use keel_client::venue::LOT;
 use keel_math::mandate::{judge, Verdict};
 use keel_vault::error::VaultError;
 use keel_vault::instructions::{Leg, Pricing};
-use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer};
+use solana_sdk::{
+    instruction::Instruction, message::AddressLookupTableAccount, pubkey::Pubkey, signature::Keypair, signer::Signer,
+};
 
 /// What one cycle did.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,10 +59,16 @@ impl<P: Policy> Rebalancer<P> {
 
     /// The refreshes, then `rebalance`; the refreshes are left out when they would not fit one transaction (an LP
     /// stake passes every venue market): step 1 sent them a moment before.
-    fn with_refreshes(&self, view: &VaultView, markets: &[Pubkey], rebalance: Instruction) -> Vec<Instruction> {
+    fn with_refreshes(
+        &self,
+        view: &VaultView,
+        markets: &[Pubkey],
+        rebalance: Instruction,
+        tables: &[AddressLookupTableAccount],
+    ) -> Vec<Instruction> {
         let mut instructions = view.refresh_ixs(&self.keeper.pubkey(), markets);
         instructions.push(rebalance.clone());
-        if crate::execution::fits(&instructions, &self.keeper.pubkey()) {
+        if crate::execution::fits(&instructions, &self.keeper.pubkey(), tables) {
             instructions
         } else {
             vec![rebalance]
@@ -149,7 +157,7 @@ impl<P: Policy> Rebalancer<P> {
         let markets = view.remaining_markets(&[self.perp], false);
         let me = self.keeper.pubkey();
         let rebalance = self.keys.rebalance_ix(&me, &self.keeper_collateral, pricing, vec![leg], 0, false, &markets);
-        let instructions = self.with_refreshes(&view, &markets, rebalance);
+        let instructions = self.with_refreshes(&view, &markets, rebalance, chain.lookup_tables());
         Ok(Ok(Plan { instructions, lots, sequence: view.vault.sequence }))
     }
 
@@ -238,7 +246,7 @@ impl<P: Policy> Rebalancer<P> {
         let lots = legs.iter().filter(|l| l.market == self.perp).map(|l| l.size).sum();
         let me = self.keeper.pubkey();
         let rebalance = self.keys.rebalance_ix(&me, &self.keeper_collateral, pricing, legs, 0, false, &markets);
-        let instructions = self.with_refreshes(&view, &markets, rebalance);
+        let instructions = self.with_refreshes(&view, &markets, rebalance, chain.lookup_tables());
         Ok(Ok(Plan { instructions, lots, sequence: view.vault.sequence }))
     }
 

@@ -265,7 +265,15 @@ impl Strategist {
         if keel_vault::venue_link::tripped(&view.price, &view.vault.config.breaker)? {
             return Ok(Err(StrategyOutcome::Idle("the circuit breaker is tripped".into())));
         }
-        self.decide(&view, allow_increase)
+        let mut decided = self.decide(&view, allow_increase)?;
+        if let Ok(plan) = &mut decided {
+            // A roll passes up to four option markets, an LP move every venue market: their refreshes (sent a
+            // moment ago, step 1) may not fit beside the allocate (the last instruction) in one transaction.
+            if !crate::execution::fits(&plan.instructions, &self.strategist.pubkey(), chain.lookup_tables()) {
+                plan.instructions.drain(..plan.instructions.len().saturating_sub(1));
+            }
+        }
+        Ok(decided)
     }
 
     /// Steps 2-5 on a loaded view (pure apart from the forecast it reads).
@@ -497,13 +505,9 @@ impl Strategist {
             margin_out: margin.min(0).unsigned_abs(),
         };
         let allocate = self.keys.allocate_ix(&self.strategist.pubkey(), moves, ix_legs.collect(), &markets);
+        // The refreshes, then the allocate; `plan` drops the refreshes if they do not fit the chain's transaction.
         let mut instructions = view.refresh_ixs(&self.strategist.pubkey(), &markets);
-        instructions.push(allocate.clone());
-        if !crate::execution::fits(&instructions, &self.strategist.pubkey()) {
-            // A roll passes up to four option markets, an LP move every venue market: their refreshes (sent a
-            // moment ago, step 1) do not fit beside the allocate in one transaction.
-            instructions = vec![allocate];
-        }
+        instructions.push(allocate);
         Ok(Ok(StrategyPlan {
             instructions,
             closed: closed.to_vec(),

@@ -4,6 +4,7 @@
 //! `./scripts/validator-test` builds the programs, starts the validator with explicit loopback ports and runs this
 //! with `--ignored` and KEEL_VALIDATOR_URL set (the ordinary `cargo test` has no validator to talk to).
 use keel_client::presets::USDC;
+use keel_client::venue::margin_pda;
 use keel_keeper::chain::{Chain, Embedded, OracleControl, Rpc};
 use keel_keeper::demo::world::World;
 use keel_keeper::execution::ExecutionConfig;
@@ -104,10 +105,25 @@ async fn keeper_on_a_real_validator_matches_the_embedded_bank() {
     let changed = tokio::time::timeout(Duration::from_secs(20), changes.recv()).await;
     assert_eq!(changed.ok().flatten(), Some(live.oracle), "no account notification for the oracle within 20 s");
 
-    // 3. The scenario with the live keeper; every transaction simulated, budgeted, bid and confirmed.
+    // 3. An address lookup table of the world's accounts: from here on every transaction is version 0, as a
+    //    large book's must be. Asking again for the same addresses changes nothing; one more extends it.
+    let addresses = live.deployment(&url).table_addresses(); // what `keel-keeper deploy --lookup-table` keeps
+    let made = live.chain.ensure_lookup_table(None, &addresses[1..]).await.expect("a lookup table");
+    assert!(made.created && made.added == addresses.len() - 1, "{made:?}");
+    let again = live.chain.ensure_lookup_table(Some(made.table), &addresses[1..]).await.expect("the same table");
+    assert_eq!((again.created, again.added, again.holds), (false, 0, addresses.len() - 1));
+    let grown = live.chain.ensure_lookup_table(Some(made.table), &addresses).await.expect("extended");
+    assert_eq!((grown.table, grown.created, grown.added, grown.holds), (made.table, false, 1, addresses.len()));
+    let held = live.chain.lookup_table(&made.table).await.expect("the table");
+    assert_eq!(held.account.addresses, [&addresses[1..], &addresses[..1]].concat(), "held in the order added");
+    live.chain.use_lookup_tables(&[made.table]).await.expect("use it");
+
+    // 4. The scenario with the live keeper; every transaction simulated, budgeted, bid and confirmed.
     let records = scenario(&mut live, None).await;
     let stats = live.chain.stats.clone();
     assert!(stats.confirmed > 20, "transactions confirmed through the pipeline: {stats:?}");
+    let hedges = records.iter().filter(|r| r.rebalanced.is_some()).count();
+    assert!(stats.looked_up >= hedges as u64, "each rebalance looked its markets up in the table: {stats:?}");
     assert_eq!(stats.last_priority_fee, 1_000, "the floor bid on an idle localnet");
     assert!(stats.last_cu_limit > 0 && stats.last_cu_limit <= 1_400_000);
     let fees = live.chain.client().get_recent_prioritization_fees(&[live.keys.vault]).await.expect("fee history");
@@ -119,15 +135,14 @@ async fn keeper_on_a_real_validator_matches_the_embedded_bank() {
     live.chain.send(&[own, transfer], &[]).await.expect("a transaction carrying its own budget lands");
     assert_eq!(live.chain.account(&to).await.expect("rpc").map(|a| a.lamports), Some(1_000_000_000));
 
-    // 4. The same scenario on the embedded bank at the validator's times.
+    // 5. The same scenario on the embedded bank at the validator's times.
     let mut bank = Embedded::start().await;
     bank.set_time(records[0].time - 60).await.expect("time");
     let mut replay = World::create(bank, PATH[0], 1).await.expect("embedded world");
     let times: Vec<i64> = records.iter().map(|r| r.time).collect();
     let again = scenario(&mut replay, Some(&times)).await;
 
-    // 5. Same decisions; hedge sizes and deltas equal up to the seconds of time-to-expiry between the runs.
-    let hedges = records.iter().filter(|r| r.rebalanced.is_some()).count();
+    // 6. Same decisions; hedge sizes and deltas equal up to the seconds of time-to-expiry between the runs.
     assert!(hedges >= 2, "the fall must breach the delta band and be hedged at least twice: {records:?}");
     assert!(records.iter().map(|r| r.reward).sum::<u64>() > 0, "the keeper earned rewards on the validator");
     for (i, (a, b)) in records.iter().zip(&again).enumerate() {
@@ -146,7 +161,12 @@ async fn keeper_on_a_real_validator_matches_the_embedded_bank() {
 
 /// Runs `keel-keeper <args>` as an operator would; returns (succeeded, stdout + stderr).
 fn keeper_cli(args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel-keeper")).args(args).output().expect("keel-keeper");
+    // Info logs (the suite runs with RUST_LOG=error): the keeper's start-up lines are asserted too.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel-keeper"))
+        .args(args)
+        .env("RUST_LOG", "info,solana=warn")
+        .output()
+        .expect("keel-keeper");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     println!("$ keel-keeper {}\n{text}", args.join(" "));
     (out.status.success(), text)
@@ -183,9 +203,10 @@ async fn deploy_cli_applies_the_spec_over_rpc_and_a_rerun_changes_nothing() {
     assert!(!ok && text.contains("not the Pyth receiver"), "{text}");
 
     // 2. The deployment: mint, venue, underlying, three markets, LP liquidity, the vault and its accounts.
-    let local = [&mint_arg[..], &["--localnet-oracles", "--priority-floor", "1000"]].concat();
+    let local = [&mint_arg[..], &["--localnet-oracles", "--priority-floor", "1000", "--lookup-table"]].concat();
     let (ok, text) = run(with(&local));
     assert!(ok && text.contains("deploy: 9 created, 0 already present"), "{text}");
+    assert!(text.contains("deploy: lookup table") && text.contains("addresses) created"), "{text}");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).expect("deployment");
     let key = |v: &serde_json::Value| v.as_str().expect("address").parse::<Pubkey>().expect("base58");
     assert_eq!(key(&json["mint"]), mint_key);
@@ -205,9 +226,19 @@ async fn deploy_cli_applies_the_spec_over_rpc_and_a_rerun_changes_nothing() {
         let accounts = rpc.client().get_multiple_accounts(&addresses).await.expect("accounts");
         accounts.into_iter().map(|a| a.expect("deployed account").data).collect::<Vec<_>>()
     };
+    // The table holds every market and the vault's margin account (what a rebalance passes).
+    let table = key(&json["lookup_table"]);
+    let mut chain = Rpc::new(&url, None, payer.insecure_clone(), ExecutionConfig::default()).expect("rpc chain");
+    let held = chain.lookup_table(&table).await.expect("the deployment's lookup table").account.addresses;
+    let margin = margin_pda(&key(&json["venue"]), &vault);
+    assert!(addresses.iter().chain([&margin]).all(|a| held.contains(a)), "{held:?}");
     let before = snapshot().await;
     let (ok, text) = run(with(&local));
     assert!(ok && text.contains("deploy: 0 created, 9 already present"), "{text}");
+    assert!(
+        text.contains(&format!("deploy: lookup table {table} ({} addresses) already present", held.len())),
+        "{text}"
+    );
     assert!(before == snapshot().await, "a re-run changed a deployed account");
 
     // 4. `keel-keeper run` on that deployment, as an operator starts it: a dry run first (creates nothing), then
@@ -228,6 +259,7 @@ async fn deploy_cli_applies_the_spec_over_rpc_and_a_rerun_changes_nothing() {
     assert!(rpc.client().get_account(&reward).await.is_err(), "a dry run created the reward account");
     let (ok, text) = run(&["--cycles", "2"]);
     assert!(ok && text.matches("vault 0: idle (the vault holds no deposits)").count() == 2, "{text}");
+    assert!(text.contains("compiling transactions with the deployment's address lookup table"), "{text}");
     assert!(text.contains("stopped after 2 tick(s)"), "{text}");
     assert!(rpc.client().get_account(&reward).await.is_ok(), "the keeper's reward account exists");
     // A config naming a vault the deployment lacks is refused before anything is sent.

@@ -2,21 +2,12 @@
 //! A 16-position vault passes sixteen market accounts to each rebalance or allocation; listed in full (32 bytes
 //! each) with the instruction's own accounts they pass the 1,232-byte limit, referenced from a table (one byte each)
 //! they do not.
-use solana_address_lookup_table_interface::instruction::{create_lookup_table, extend_lookup_table};
+use keel_client::lookup;
 use solana_program_test::{ProgramTestBanksClientExt, ProgramTestContext};
 use solana_sdk::{
-    clock::Clock,
-    instruction::Instruction,
-    message::{v0, AddressLookupTableAccount, VersionedMessage},
-    pubkey::Pubkey,
-    signature::Keypair,
-    signer::Signer,
-    transaction::VersionedTransaction,
-    transport::TransportError,
+    clock::Clock, instruction::Instruction, message::AddressLookupTableAccount, pubkey::Pubkey, signature::Keypair,
+    signer::Signer, transaction::VersionedTransaction, transport::TransportError,
 };
-
-/// Addresses one extension adds: each costs 32 bytes of the extending transaction.
-const EXTEND_CHUNK: usize = 20;
 
 /// Creates a lookup table of `addresses` owned by the payer, and moves the bank to the next slot so that the table is
 /// usable (addresses added in a slot are active from the next one). The clock's unix time is kept: markets and the
@@ -26,10 +17,10 @@ pub async fn lookup_table(ctx: &mut ProgramTestContext, addresses: &[Pubkey]) ->
     let clock: Clock = ctx.banks_client.get_sysvar().await.expect("clock");
     // The table's address derives from a slot the SlotHashes sysvar holds: one before the current.
     advance_slot(ctx, &clock).await;
-    let (create, key) = create_lookup_table(payer, payer, clock.slot);
+    let (create, key) = lookup::create_ix(&payer, &payer, clock.slot);
     crate::send(ctx, &[create]).await.expect("create the lookup table");
-    for chunk in addresses.chunks(EXTEND_CHUNK) {
-        crate::send(ctx, &[extend_lookup_table(key, payer, Some(payer), chunk.to_vec())]).await.expect("extend it");
+    for extend in lookup::extend_ixs(&key, &payer, &payer, addresses) {
+        crate::send(ctx, &[extend]).await.expect("extend it");
     }
     advance_slot(ctx, &clock).await;
     AddressLookupTableAccount { key, addresses: addresses.to_vec() }
@@ -54,13 +45,11 @@ pub async fn versioned(
 ) -> VersionedTransaction {
     let blockhash = ctx.banks_client.get_new_latest_blockhash(&ctx.last_blockhash).await.expect("blockhash");
     ctx.last_blockhash = blockhash;
-    let message = v0::Message::try_compile(&ctx.payer.pubkey(), ixs, std::slice::from_ref(table), blockhash)
-        .expect("a v0 message");
+    let message =
+        lookup::compile(&ctx.payer.pubkey(), ixs, std::slice::from_ref(table), blockhash).expect("a v0 message");
     let mut all: Vec<&Keypair> = vec![&ctx.payer];
     all.extend_from_slice(signers);
-    let tx = VersionedTransaction::try_new(VersionedMessage::V0(message), &all).expect("signed");
-    keel_client::chain::check_size(&tx).expect("one packet");
-    tx
+    lookup::sign(message, &all).expect("signed, within one packet")
 }
 
 /// Sends `ixs` as one version-0 transaction (see [`versioned`]).

@@ -24,7 +24,7 @@ pub fn check_size<T: serde::Serialize + ?Sized>(tx: &T) -> Result<(), ChainError
     let size = bincode::serialized_size(tx).map_err(|e| ChainError::Transaction(e.to_string()))?;
     if size > MAX_TRANSACTION_BYTES as u64 {
         return Err(ChainError::Transaction(format!(
-            "transaction is {size} bytes; a cluster accepts at most {MAX_TRANSACTION_BYTES}: split it"
+            "transaction is {size} bytes; a cluster accepts at most {MAX_TRANSACTION_BYTES}: split it, or look its accounts up in an address lookup table"
         )));
     }
     Ok(())
@@ -82,6 +82,11 @@ pub trait Chain {
     async fn simulate(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Simulation, ChainError>;
     /// Sends and waits for confirmation.
     async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), ChainError>;
+    /// The address lookup tables this chain compiles transactions with (none: legacy transactions). Callers that
+    /// pack instructions into one transaction measure with them ([`crate::lookup::fits`]).
+    fn lookup_tables(&self) -> &[solana_sdk::message::AddressLookupTableAccount] {
+        &[]
+    }
 
     /// Fetches and decodes an Anchor account.
     async fn read<T: AccountDeserialize>(&mut self, key: &Pubkey) -> Result<T, ChainError> {

@@ -6,6 +6,7 @@ use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{InstructionData, ToAccountMetas};
 
 pub mod chain;
+pub mod lookup;
 pub mod presets;
 pub mod pyth;
 pub mod token;

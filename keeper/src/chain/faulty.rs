@@ -44,6 +44,10 @@ impl<C: Chain> Chain for Faulty<'_, C> {
         self.inner.payer()
     }
 
+    fn lookup_tables(&self) -> &[solana_sdk::message::AddressLookupTableAccount] {
+        self.inner.lookup_tables()
+    }
+
     async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
         self.read_fault()?;
         self.inner.account(key).await

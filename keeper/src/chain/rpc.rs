@@ -9,6 +9,7 @@
 //! transaction is therefore never executed twice: a new version exists only after the old one can no longer land.
 use super::{Chain, ChainError, Simulation};
 use crate::execution::ExecutionConfig;
+use keel_client::lookup;
 use keel_client::pyth::{localnet, PythPrice};
 use solana_client::client_error::ClientError;
 use solana_client::nonblocking::{pubsub_client::PubsubClient, rpc_client::RpcClient};
@@ -20,9 +21,10 @@ use solana_sdk::{
     clock::Clock,
     hash::Hash,
     instruction::Instruction,
+    message::AddressLookupTableAccount,
     pubkey::Pubkey,
     signature::{Keypair, Signature, Signer},
-    transaction::{Transaction, TransactionError},
+    transaction::{TransactionError, VersionedTransaction},
 };
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -36,6 +38,19 @@ pub struct RpcStats {
     pub expired_versions: u64,
     pub last_cu_limit: u32,
     pub last_priority_fee: u64,
+    /// Confirmed version-0 transactions that looked addresses up in a table.
+    pub looked_up: u64,
+}
+
+/// What [`Rpc::ensure_lookup_table`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableChange {
+    pub table: Pubkey,
+    pub created: bool,
+    /// Addresses added (all of them for a new table).
+    pub added: usize,
+    /// Addresses the table holds now.
+    pub holds: usize,
 }
 
 pub struct Rpc {
@@ -45,6 +60,8 @@ pub struct Rpc {
     ws_url: String,
     payer: Keypair,
     exec: ExecutionConfig,
+    /// Tables transactions are compiled with (see [`Rpc::use_lookup_tables`]).
+    tables: Vec<AddressLookupTableAccount>,
     pub stats: RpcStats,
 }
 
@@ -117,6 +134,7 @@ impl Rpc {
             ws_url,
             payer,
             exec,
+            tables: Vec::new(),
             stats: RpcStats::default(),
         })
     }
@@ -125,13 +143,95 @@ impl Rpc {
         &self.client
     }
 
-    fn sign(&self, ixs: &[Instruction], signers: &[&Keypair], blockhash: Hash) -> Result<Transaction, ChainError> {
+    fn sign(
+        &self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        blockhash: Hash,
+    ) -> Result<VersionedTransaction, ChainError> {
+        // Each key signs once: a version-0 transaction takes exactly the signatures its message requires.
         let mut all: Vec<&Keypair> = vec![&self.payer];
-        all.extend(signers.iter().copied().filter(|s| s.pubkey() != self.payer.pubkey()));
-        let mut tx = Transaction::new_with_payer(ixs, Some(&self.payer.pubkey()));
-        tx.try_sign(&all, blockhash).map_err(|e| ChainError::Transaction(e.to_string()))?;
-        keel_client::chain::check_size(&tx)?;
-        Ok(tx)
+        for s in signers {
+            if all.iter().all(|a| a.pubkey() != s.pubkey()) {
+                all.push(s);
+            }
+        }
+        let message = lookup::compile(&self.payer.pubkey(), ixs, &self.tables, blockhash)?;
+        lookup::sign(message, &all)
+    }
+
+    /// Reads the lookup table at `key`.
+    pub async fn lookup_table(&mut self, key: &Pubkey) -> Result<lookup::Table, ChainError> {
+        let account = self.account(key).await?.ok_or(ChainError::MissingAccount(*key))?;
+        lookup::decode(key, &account.owner, &account.data)
+    }
+
+    /// From now on, compiles every transaction as version 0 with the addresses the tables at `keys` hold looked up
+    /// (a large book's markets fit one packet that way). A table that is deactivated is refused: it would fail
+    /// every transaction.
+    pub async fn use_lookup_tables(&mut self, keys: &[Pubkey]) -> Result<(), ChainError> {
+        let mut tables = Vec::with_capacity(keys.len());
+        for key in keys {
+            let table = self.lookup_table(key).await?;
+            if table.deactivation_slot != u64::MAX {
+                return Err(ChainError::Decode(*key, "the lookup table is deactivated: create a new one".into()));
+            }
+            tables.push(table.account);
+        }
+        self.tables = tables;
+        Ok(())
+    }
+
+    /// A lookup table this payer owns that holds `addresses`: `existing` extended with what it lacks, or a new one
+    /// when `existing` is None. Returns once every address is usable (the slot after the last extension).
+    pub async fn ensure_lookup_table(
+        &mut self,
+        existing: Option<Pubkey>,
+        addresses: &[Pubkey],
+    ) -> Result<TableChange, ChainError> {
+        let me = self.payer.pubkey();
+        let (table, held, created) = match existing {
+            Some(key) => {
+                let t = self.lookup_table(&key).await?;
+                if t.authority != Some(me) || t.deactivation_slot != u64::MAX {
+                    let why = format!("not an active table {me} may extend (authority {:?})", t.authority);
+                    return Err(ChainError::Decode(key, why));
+                }
+                (key, t.account.addresses, false)
+            }
+            None => {
+                // The address derives from a slot the SlotHashes sysvar holds when the creation executes (and when
+                // it is simulated, on a bank that may be the confirmed one itself, whose own slot is not there yet):
+                // a finalized slot is an ancestor of every later bank.
+                let slot = self
+                    .client
+                    .get_slot_with_commitment(CommitmentConfig::finalized())
+                    .await
+                    .map_err(|e| ChainError::Unavailable(e.to_string()))?;
+                let (create, key) = lookup::create_ix(&me, &me, slot);
+                self.send(&[create], &[]).await?;
+                (key, Vec::new(), true)
+            }
+        };
+        let missing = lookup::missing(&held, addresses);
+        let holds = held.len() + missing.len();
+        if holds > lookup::MAX_ADDRESSES {
+            let why = format!("{holds} addresses would pass a table's {} limit", lookup::MAX_ADDRESSES);
+            return Err(ChainError::Transaction(why));
+        }
+        for extend in lookup::extend_ixs(&table, &me, &me, &missing) {
+            self.send(&[extend], &[]).await?;
+        }
+        // Usable from the slot after the last extension.
+        let last = self.lookup_table(&table).await?.last_extended_slot;
+        while self.slot().await? <= last {
+            tokio::time::sleep(Duration::from_millis(self.exec.poll_ms)).await;
+        }
+        Ok(TableChange { table, created, added: missing.len(), holds })
+    }
+
+    async fn slot(&self) -> Result<u64, ChainError> {
+        self.client.get_slot().await.map_err(|e| ChainError::Unavailable(e.to_string()))
     }
 
     async fn latest_blockhash(&self) -> Result<(Hash, u64), ChainError> {
@@ -170,7 +270,7 @@ impl Rpc {
     /// instruction index (`prepended` budget instructions come first).
     async fn land(
         &mut self,
-        tx: &Transaction,
+        tx: &VersionedTransaction,
         last_valid: u64,
         prepended: u8,
     ) -> Result<Option<Result<(), ChainError>>, ChainError> {
@@ -191,6 +291,9 @@ impl Rpc {
             if let Some(result) = self.status(&sig).await? {
                 if result.is_ok() {
                     self.stats.confirmed += 1;
+                    if tx.message.address_table_lookups().is_some_and(|l| !l.is_empty()) {
+                        self.stats.looked_up += 1;
+                    }
                 }
                 return Ok(Some(result.map_err(classify)));
             }
@@ -266,6 +369,10 @@ async fn poll_changes(http: &str, keys: &[Pubkey], every: Duration, tx: &mpsc::S
 impl Chain for Rpc {
     fn payer(&self) -> Pubkey {
         self.payer.pubkey()
+    }
+
+    fn lookup_tables(&self) -> &[AddressLookupTableAccount] {
+        &self.tables
     }
 
     async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {

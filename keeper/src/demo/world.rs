@@ -167,6 +167,7 @@ impl<C: OracleControl> World<C> {
             oracles: [(0, self.oracle)].into(),
             markets: (0u32..).zip(self.markets.iter().copied()).collect(),
             vaults: (0u16..).zip(self.vaults.iter().map(|v| v.vault)).collect(),
+            lookup_table: None,
         }
     }
 

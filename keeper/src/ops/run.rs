@@ -218,6 +218,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let deployment = Deployment::load(&expand_home(&cfg.deployment))?;
     let mut chain = Rpc::new(&cfg.rpc_url, cfg.ws_url.clone(), keeper.insecure_clone(), cfg.execution.clone())
         .map_err(|e| anyhow::anyhow!("rpc_url/ws_url/execution: {e}"))?;
+    if let Some(table) = deployment.lookup_table {
+        // Version-0 transactions from here on: a large book's markets fit one packet.
+        chain.use_lookup_tables(&[table]).await.map_err(|e| {
+            anyhow::anyhow!("the deployment's lookup table: {e} (re-run `keel-keeper deploy --lookup-table`)")
+        })?;
+        tracing::info!(%table, "compiling transactions with the deployment's address lookup table");
+    }
     let workers = workers(&mut chain, &cfg, &deployment, &keeper).await?;
     reward_accounts(&mut chain, &workers, cfg.dry_run).await?;
     let oracles: Vec<Pubkey> = {
