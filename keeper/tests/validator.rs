@@ -112,11 +112,18 @@ async fn keeper_on_a_real_validator_matches_the_embedded_bank() {
     assert!(made.created && made.added == addresses.len() - 1, "{made:?}");
     let again = live.chain.ensure_lookup_table(Some(made.table), &addresses[1..]).await.expect("the same table");
     assert_eq!((again.created, again.added, again.holds), (false, 0, addresses.len() - 1));
+    live.chain.use_lookup_tables(&[made.table]).await.expect("use it");
     let grown = live.chain.ensure_lookup_table(Some(made.table), &addresses).await.expect("extended");
     assert_eq!((grown.table, grown.created, grown.added, grown.holds), (made.table, false, 1, addresses.len()));
     let held = live.chain.lookup_table(&made.table).await.expect("the table");
     assert_eq!(held.account.addresses, [&addresses[1..], &addresses[..1]].concat(), "held in the order added");
-    live.chain.use_lookup_tables(&[made.table]).await.expect("use it");
+    assert_eq!(live.chain.lookup_tables()[0], held.account, "the chain compiles with the table as extended");
+    // More than a table holds is refused before anything is sent (no empty table left behind).
+    let sent = live.chain.stats.sent;
+    let too_many: Vec<Pubkey> = (0..257).map(|_| Pubkey::new_unique()).collect();
+    let refused = live.chain.ensure_lookup_table(None, &too_many).await.expect_err("257 addresses");
+    assert!(refused.to_string().contains("257 addresses would pass a table's 256 limit"), "{refused}");
+    assert_eq!(live.chain.stats.sent, sent, "nothing was sent");
 
     // 4. The scenario with the live keeper; every transaction simulated, budgeted, bid and confirmed.
     let records = scenario(&mut live, None).await;

@@ -190,15 +190,26 @@ impl Rpc {
         addresses: &[Pubkey],
     ) -> Result<TableChange, ChainError> {
         let me = self.payer.pubkey();
-        let (table, held, created) = match existing {
+        let held = match existing {
             Some(key) => {
                 let t = self.lookup_table(&key).await?;
                 if t.authority != Some(me) || t.deactivation_slot != u64::MAX {
                     let why = format!("not an active table {me} may extend (authority {:?})", t.authority);
                     return Err(ChainError::Decode(key, why));
                 }
-                (key, t.account.addresses, false)
+                t.account.addresses
             }
+            None => Vec::new(),
+        };
+        let missing = lookup::missing(&held, addresses);
+        let holds = held.len() + missing.len();
+        // Refused before anything is sent, so a new table is never left behind empty.
+        if holds > lookup::MAX_ADDRESSES {
+            let why = format!("{holds} addresses would pass a table's {} limit", lookup::MAX_ADDRESSES);
+            return Err(ChainError::Transaction(why));
+        }
+        let table = match existing {
+            Some(key) => key,
             None => {
                 // The address derives from a slot the SlotHashes sysvar holds when the creation executes (and when
                 // it is simulated, on a bank that may be the confirmed one itself, whose own slot is not there yet):
@@ -210,24 +221,22 @@ impl Rpc {
                     .map_err(|e| ChainError::Unavailable(e.to_string()))?;
                 let (create, key) = lookup::create_ix(&me, &me, slot);
                 self.send(&[create], &[]).await?;
-                (key, Vec::new(), true)
+                key
             }
         };
-        let missing = lookup::missing(&held, addresses);
-        let holds = held.len() + missing.len();
-        if holds > lookup::MAX_ADDRESSES {
-            let why = format!("{holds} addresses would pass a table's {} limit", lookup::MAX_ADDRESSES);
-            return Err(ChainError::Transaction(why));
-        }
         for extend in lookup::extend_ixs(&table, &me, &me, &missing) {
             self.send(&[extend], &[]).await?;
         }
         // Usable from the slot after the last extension.
-        let last = self.lookup_table(&table).await?.last_extended_slot;
-        while self.slot().await? <= last {
+        let now = self.lookup_table(&table).await?;
+        while self.slot().await? <= now.last_extended_slot {
             tokio::time::sleep(Duration::from_millis(self.exec.poll_ms)).await;
         }
-        Ok(TableChange { table, created, added: missing.len(), holds })
+        // A table this chain already compiles with now holds more: use all of it.
+        if let Some(used) = self.tables.iter_mut().find(|t| t.key == table) {
+            *used = now.account;
+        }
+        Ok(TableChange { table, created: existing.is_none(), added: missing.len(), holds })
     }
 
     async fn slot(&self) -> Result<u64, ChainError> {
