@@ -6,7 +6,7 @@
 //! else the Pyth push-oracle feed account of the spec's feed id (shard `--pyth-shard`), else, with
 //! `--localnet-oracles`, a price account this command creates on a local validator running tests/localnet-oracle.
 //! Every oracle is checked (owner, layout, feed id) before the first transaction, as migrations check the spec.
-use crate::chain::{Chain, Rpc};
+use crate::chain::{Chain, Rpc, TableChain};
 use crate::execution::ExecutionConfig;
 use crate::ops::config::read_keypair;
 use anchor_lang::AccountDeserialize;

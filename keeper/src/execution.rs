@@ -97,13 +97,74 @@ pub fn fits(
     signer: &solana_sdk::pubkey::Pubkey,
     tables: &[solana_sdk::message::AddressLookupTableAccount],
 ) -> bool {
+    let payer = solana_sdk::pubkey::Pubkey::new_unique();
+    budgeted_size(&payer, signer, ixs, tables).is_some_and(|s| s <= keel_client::chain::MAX_TRANSACTION_BYTES)
+}
+
+/// The size of `ixs` paid by `payer` and signed by `signer` with the two compute-budget instructions the Rpc chain
+/// prepends (a limit and a price), compiled with `tables` (see [`keel_client::lookup::size`]).
+pub fn budgeted_size(
+    payer: &solana_sdk::pubkey::Pubkey,
+    signer: &solana_sdk::pubkey::Pubkey,
+    ixs: &[solana_sdk::instruction::Instruction],
+    tables: &[solana_sdk::message::AddressLookupTableAccount],
+) -> Option<usize> {
     use solana_compute_budget_interface::ComputeBudgetInstruction;
     let mut all = vec![
         ComputeBudgetInstruction::set_compute_unit_limit(MAX_COMPUTE_UNITS),
         ComputeBudgetInstruction::set_compute_unit_price(u64::MAX),
     ];
     all.extend_from_slice(ixs);
-    keel_client::lookup::fits(&solana_sdk::pubkey::Pubkey::new_unique(), signer, &all, tables)
+    keel_client::lookup::size(payer, signer, &all, tables)
+}
+
+/// Refreshes one transaction carries at most. An option market's refresh is held to 100k compute units
+/// (tests/cu-budgets.txt), so eight leave 600k of the 1.4M a transaction may buy for the instruction they precede; a
+/// large book's refreshes all in one transaction would pass that limit even where a lookup table fits their bytes.
+pub const MAX_REFRESHES_PER_TRANSACTION: usize = 8;
+
+/// `refreshes` in order, packed into transactions of at most [`MAX_REFRESHES_PER_TRANSACTION`] that each fit one
+/// packet ([`fits`]).
+pub fn refresh_batches(
+    refreshes: &[solana_sdk::instruction::Instruction],
+    signer: &solana_sdk::pubkey::Pubkey,
+    tables: &[solana_sdk::message::AddressLookupTableAccount],
+) -> Vec<Vec<solana_sdk::instruction::Instruction>> {
+    let mut batches: Vec<Vec<solana_sdk::instruction::Instruction>> = Vec::new();
+    for ix in refreshes {
+        if let Some(b) = batches.last_mut().filter(|b| b.len() < MAX_REFRESHES_PER_TRANSACTION) {
+            b.push(ix.clone());
+            if fits(b, signer, tables) {
+                continue;
+            }
+            b.pop();
+        }
+        batches.push(vec![ix.clone()]);
+    }
+    batches
+}
+
+/// Whether the refreshes before the last instruction of `ixs` may ride with it in one transaction: few enough for
+/// the compute a transaction may buy, and within one packet.
+pub fn fits_with_refreshes(
+    ixs: &[solana_sdk::instruction::Instruction],
+    signer: &solana_sdk::pubkey::Pubkey,
+    tables: &[solana_sdk::message::AddressLookupTableAccount],
+) -> bool {
+    ixs.len() <= MAX_REFRESHES_PER_TRANSACTION + 1 && fits(ixs, signer, tables)
+}
+
+/// Sends `refreshes`, signed by `signer`, in [`refresh_batches`] one transaction after another (none when empty).
+pub async fn send_refreshes<C: keel_client::chain::Chain>(
+    chain: &mut C,
+    refreshes: &[solana_sdk::instruction::Instruction],
+    signer: &solana_sdk::signature::Keypair,
+) -> Result<(), keel_client::chain::ChainError> {
+    use solana_sdk::signature::Signer;
+    for batch in refresh_batches(refreshes, &signer.pubkey(), chain.lookup_tables()) {
+        chain.send(&batch, &[signer]).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -131,6 +192,47 @@ mod tests {
         };
         assert!(!fits(std::slice::from_ref(&wide), &signer, &[]));
         assert!(fits(&[wide], &signer, &[table]));
+    }
+
+    #[test]
+    fn refreshes_are_batched_by_count_and_by_size_in_order() {
+        use solana_sdk::instruction::{AccountMeta, Instruction};
+        use solana_sdk::pubkey::Pubkey;
+        // Five shared accounts and three of its own (a refresh_market has one of its own; three make the packet
+        // bind before the count when they are listed in full).
+        let shared: Vec<Pubkey> = (0..5).map(|_| Pubkey::new_unique()).collect();
+        let program = Pubkey::new_unique();
+        let refresh = |_| {
+            let mut metas: Vec<AccountMeta> = shared.iter().map(|k| AccountMeta::new_readonly(*k, false)).collect();
+            metas.extend((0..3).map(|_| AccountMeta::new(Pubkey::new_unique(), false)));
+            Instruction::new_with_bytes(program, &[1; 8], metas)
+        };
+        let all: Vec<Instruction> = (0..20).map(refresh).collect();
+        let signer = Pubkey::new_unique();
+        let table = solana_sdk::message::AddressLookupTableAccount {
+            key: Pubkey::new_unique(),
+            addresses: all.iter().flat_map(|ix| ix.accounts.iter().map(|a| a.pubkey)).collect(),
+        };
+        // With a table only the count binds: 8, 8, 4.
+        let with = refresh_batches(&all, &signer, std::slice::from_ref(&table));
+        assert_eq!(with.iter().map(Vec::len).collect::<Vec<_>>(), [8, 8, 4]);
+        // Listed in full, ~115 bytes per instruction: the packet binds first, and each batch is as full as it fits.
+        let legacy = refresh_batches(&all, &signer, &[]);
+        assert!(legacy.len() > 3, "{}", legacy.len());
+        for pair in legacy.windows(2) {
+            assert!(fits(&pair[0], &signer, &[]));
+            assert!(!fits(&[pair[0].as_slice(), &pair[1][..1]].concat(), &signer, &[]), "one more would not fit");
+        }
+        for batches in [with, legacy] {
+            assert!(batches.iter().all(|b| !b.is_empty() && b.len() <= MAX_REFRESHES_PER_TRANSACTION));
+            assert_eq!(batches.concat(), all, "every refresh once, in order");
+        }
+        // Beside a main instruction: at most eight refreshes, and only if the whole fits.
+        let main = refresh(0);
+        let beside = |n: usize| [&all[..n], std::slice::from_ref(&main)].concat();
+        assert!(fits_with_refreshes(&beside(8), &signer, std::slice::from_ref(&table)));
+        assert!(!fits_with_refreshes(&beside(9), &signer, std::slice::from_ref(&table)));
+        assert!(!fits_with_refreshes(&beside(20), &signer, &[]));
     }
 
     #[test]

@@ -58,7 +58,8 @@ impl<P: Policy> Rebalancer<P> {
     }
 
     /// The refreshes, then `rebalance`; the refreshes are left out when they would not fit one transaction (an LP
-    /// stake passes every venue market): step 1 sent them a moment before.
+    /// stake passes every venue market; a large book's refreshes pass the compute a transaction may buy): step 1
+    /// sent them a moment before.
     fn with_refreshes(
         &self,
         view: &VaultView,
@@ -68,7 +69,7 @@ impl<P: Policy> Rebalancer<P> {
     ) -> Vec<Instruction> {
         let mut instructions = view.refresh_ixs(&self.keeper.pubkey(), markets);
         instructions.push(rebalance.clone());
-        if crate::execution::fits(&instructions, &self.keeper.pubkey(), tables) {
+        if crate::execution::fits_with_refreshes(&instructions, &self.keeper.pubkey(), tables) {
             instructions
         } else {
             vec![rebalance]
@@ -90,8 +91,7 @@ impl<P: Policy> Rebalancer<P> {
         // 1. Fresh caches at the current oracle price, so the measurement equals what the program will see.
         let mut view = VaultView::load(chain, self.keys).await?;
         if send_refresh {
-            let refresh = self.refresh_ixs(&view);
-            chain.send(&refresh, &[&self.keeper]).await?;
+            crate::execution::send_refreshes(chain, &self.refresh_ixs(&view), &self.keeper).await?;
             view = VaultView::load(chain, self.keys).await?;
         }
         // 2. Only a breached mandate can be rebalanced; this keeper cures delta breaches with the perp. A vault
@@ -177,7 +177,7 @@ impl<P: Policy> Rebalancer<P> {
         // 1. Every candidate's greeks fresh at the current price.
         if send_refresh {
             let refresh = view.refresh_ixs(&self.keeper.pubkey(), &allowed);
-            chain.send(&refresh, &[&self.keeper]).await?;
+            crate::execution::send_refreshes(chain, &refresh, &self.keeper).await?;
             view = VaultView::load(chain, self.keys).await?;
         }
         let mandate = view.vault.config.mandate.mandate();

@@ -249,9 +249,7 @@ impl Strategist {
             // LP pool, every venue market).
             let touched: Vec<Pubkey> = view.markets.iter().map(|(k, _)| *k).collect();
             let refresh = view.refresh_ixs(&self.strategist.pubkey(), &touched);
-            if !refresh.is_empty() {
-                chain.send(&refresh, &[&self.strategist]).await?;
-            }
+            crate::execution::send_refreshes(chain, &refresh, &self.strategist).await?;
             view = self.load(chain).await?;
         }
         let spot: f64 = view.price.price.to_num();
@@ -269,7 +267,8 @@ impl Strategist {
         if let Ok(plan) = &mut decided {
             // A roll passes up to four option markets, an LP move every venue market: their refreshes (sent a
             // moment ago, step 1) may not fit beside the allocate (the last instruction) in one transaction.
-            if !crate::execution::fits(&plan.instructions, &self.strategist.pubkey(), chain.lookup_tables()) {
+            let (ixs, me) = (&plan.instructions, self.strategist.pubkey());
+            if !crate::execution::fits_with_refreshes(ixs, &me, chain.lookup_tables()) {
                 plan.instructions.drain(..plan.instructions.len().saturating_sub(1));
             }
         }

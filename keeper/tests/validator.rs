@@ -5,7 +5,7 @@
 //! with `--ignored` and KEEL_VALIDATOR_URL set (the ordinary `cargo test` has no validator to talk to).
 use keel_client::presets::USDC;
 use keel_client::venue::margin_pda;
-use keel_keeper::chain::{Chain, Embedded, OracleControl, Rpc};
+use keel_keeper::chain::{Chain, Embedded, OracleControl, Rpc, TableChain};
 use keel_keeper::demo::world::World;
 use keel_keeper::execution::ExecutionConfig;
 use keel_keeper::rebalancer::Outcome;

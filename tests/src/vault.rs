@@ -4,6 +4,8 @@ use crate::trading::*;
 use crate::venue::*;
 use crate::{account, anchor_ix, create_token_account, fund, pod, send_with};
 use anchor_lang::prelude::Pubkey;
+use keel_keeper::rebalancer::Rebalancer;
+use keel_keeper::strategy::{Costs, StaticBand};
 use keel_vault::instructions::{Leg, Moves, Pricing};
 use keel_vault::state::{Vault, VaultConfig};
 use solana_program_test::ProgramTestContext;
@@ -235,6 +237,23 @@ impl VaultFixture {
 
     pub fn leg(&self, market: u32, size: i64, limit: f64) -> Leg {
         Leg { market: market_pda(&self.t.f.venue, market), size, limit_price: bits(limit) }
+    }
+
+    /// The keeper's rebalancer for this vault (a static 5-unit delta band), with a funded key and a collateral
+    /// account to take its reward.
+    pub async fn rebalancer(&self, ctx: &mut ProgramTestContext) -> Rebalancer<StaticBand> {
+        let key = Keypair::new();
+        fund(ctx, key.pubkey(), 1_000_000_000).await;
+        let keeper_collateral = create_token_account(ctx, self.t.token_program, self.t.f.mint, key.pubkey()).await;
+        Rebalancer {
+            keys: self.keys(),
+            perp: market_pda(&self.t.f.venue, PERP),
+            keeper: key,
+            keeper_collateral,
+            policy: StaticBand { half_width: 5.0 },
+            costs: Costs { fee_bps: 5.0, half_spread_bps: 10.0, tx_fee: 0.0, oracle_latency_secs: 0.4 },
+            slippage_bps: 50.0,
+        }
     }
 }
 

@@ -122,3 +122,44 @@ async fn rebalance_cost_by_book_size() {
         std::fs::write(&path, lines.join("\n") + "\n").expect("write the book-size measurements");
     }
 }
+
+/// The keeper's own cycle on the 16-position book, on the embedded chain. Listed in full, the book's markets do not
+/// fit one packet beside the rebalance's own accounts, and the chain refuses it with its size and what to do; with
+/// them in a lookup table the chain made (created, extended, usable from the next slot, the clock's time kept) it
+/// compiles version-0 transactions: the keeper refreshes the sixteen markets in batches a transaction's compute can
+/// pay for, and its delta cure lands.
+#[tokio::test]
+async fn the_keepers_cycle_cures_a_16_position_book_through_a_lookup_table() {
+    use keel_keeper::chain::{Chain, ChainError, Embedded, TableChain};
+    use keel_keeper::rebalancer::Outcome;
+    let mut ctx = program_test().start_with_context().await;
+    let (mut v, fixture_table) = book(&mut ctx, 15).await;
+    for px in [102.0, 104.0] {
+        set_price(&mut ctx, &mut v.t, px).await;
+    }
+    let mut keeper = v.rebalancer(&mut ctx).await;
+    let seq = v.state(&mut ctx).await.sequence;
+    let mut chain = Embedded::from_context(ctx);
+    let plan = keeper.plan(&mut chain).await.expect("planned").expect("a delta cure");
+    let refused = chain.simulate(&plan.instructions, &[&keeper.keeper]).await.expect_err("too large as legacy");
+    assert!(
+        matches!(&refused, ChainError::Transaction(why) if why.contains("a cluster accepts at most 1232")
+            && why.contains("address lookup table")),
+        "{refused:?}"
+    );
+
+    let time = chain.clock().await.expect("clock").unix_timestamp;
+    let made = chain.ensure_lookup_table(None, &fixture_table.addresses).await.expect("a table on the embedded bank");
+    assert!(made.created && made.added == 16 && made.holds == 16, "{made:?}");
+    assert_eq!(chain.clock().await.expect("clock").unix_timestamp, time, "the clock's time is kept");
+    chain.use_lookup_tables(&[made.table]).await.expect("use it");
+    assert_eq!(chain.lookup_tables()[0].addresses, fixture_table.addresses);
+    match keeper.cycle(&mut chain).await.expect("a cycle") {
+        Outcome::Rebalanced { sequence, .. } => assert_eq!(sequence, seq + 1),
+        other => panic!("expected the delta cure, got {other:?}"),
+    }
+    let mut ctx = chain.into_context();
+    assert_eq!(v.state(&mut ctx).await.sequence, seq + 1);
+    let (delta, _, _) = measure(&mut ctx, &v).await;
+    assert!(delta.abs() < 0.01, "delta back to ~0: {delta}");
+}

@@ -3,38 +3,12 @@
 //! treats losing a race to another keeper as an ordinary outcome.
 use fixed::types::I80F48;
 use keel_keeper::chain::Embedded;
-use keel_keeper::rebalancer::{Outcome, Rebalancer};
-use keel_keeper::strategy::{Costs, StaticBand};
+use keel_keeper::rebalancer::Outcome;
 use keel_tests::trading::*;
 use keel_tests::vault::*;
-use keel_tests::venue::*;
 use keel_tests::*;
-use solana_program_test::ProgramTestContext;
-use solana_sdk::{signature::Keypair, signer::Signer};
 
 const USDC: u64 = 1_000_000;
-
-async fn keeper(ctx: &mut ProgramTestContext, v: &VaultFixture) -> Rebalancer<StaticBand> {
-    let key = Keypair::new();
-    fund(ctx, key.pubkey(), 1_000_000_000).await;
-    let keeper_collateral = create_token_account(ctx, v.t.token_program, v.t.f.mint, key.pubkey()).await;
-    Rebalancer {
-        keys: keel_client::vault::VaultKeys {
-            vault: v.vault,
-            venue: v.t.f.venue,
-            underlying: v.t.f.underlying(),
-            oracle: v.t.f.oracle,
-            mint: v.t.f.mint,
-            token_program: v.t.token_program,
-        },
-        perp: market_pda(&v.t.f.venue, PERP),
-        keeper: key,
-        keeper_collateral,
-        policy: StaticBand { half_width: 5.0 },
-        costs: Costs { fee_bps: 5.0, half_spread_bps: 10.0, tx_fee: 0.0, oracle_latency_secs: 0.4 },
-        slippage_bps: 50.0,
-    }
-}
 
 #[tokio::test]
 async fn the_keeper_hedges_only_breaches_and_handles_races() {
@@ -49,7 +23,7 @@ async fn the_keeper_hedges_only_breaches_and_handles_races() {
     v.allocate(&mut ctx, 30_000 * USDC, vec![v.leg(CALL, -100 * LOT, 0.0), v.leg(PERP, hedge, 101.0)], 0)
         .await
         .unwrap();
-    let (mut k1, mut k2) = (keeper(&mut ctx, &v).await, keeper(&mut ctx, &v).await);
+    let (mut k1, mut k2) = (v.rebalancer(&mut ctx).await, v.rebalancer(&mut ctx).await);
 
     // Inside the mandate: nothing to do.
     let mut chain = Embedded::from_context(ctx);

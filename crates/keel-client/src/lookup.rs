@@ -104,6 +104,26 @@ pub fn sign(message: VersionedMessage, signers: &[&Keypair]) -> Result<Versioned
     Ok(tx)
 }
 
+/// `ixs` as one transaction paid by `payer` and signed also by `signers` (each key once, however often it is
+/// passed), compiled with `tables` ([`compile`]) and size-checked ([`sign`]).
+pub fn signed(
+    payer: &Keypair,
+    signers: &[&Keypair],
+    ixs: &[Instruction],
+    tables: &[AddressLookupTableAccount],
+    blockhash: Hash,
+) -> Result<VersionedTransaction, ChainError> {
+    use solana_sdk::signature::Signer;
+    // A version-0 transaction takes exactly the signatures its message requires.
+    let mut all: Vec<&Keypair> = vec![payer];
+    for s in signers {
+        if all.iter().all(|a| a.pubkey() != s.pubkey()) {
+            all.push(s);
+        }
+    }
+    sign(compile(&payer.pubkey(), ixs, tables, blockhash)?, &all)
+}
+
 /// The serialised size of `ixs` as one transaction paid by `payer` with `tables`, counting a signature for `signer`
 /// too when no instruction names it as a signer (the message is only measured). `None`: it cannot be compiled.
 pub fn size(

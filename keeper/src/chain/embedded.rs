@@ -1,16 +1,17 @@
 //! The embedded chain: an in-process solana-program-test bank running the real keel-venue and keel-vault (native
 //! builds of the same code) with the real SPL Token and Token-2022 programs. It backs paper mode, the demo and the
 //! keeper's tests, and adds the controls a simulation needs: the clock and the oracle.
-use super::{Chain, ChainError, Simulation};
+use super::{Chain, ChainError, Simulation, TableChain};
 use keel_client::pyth::{price_update_data, PythPrice};
 use solana_program_test::{processor, ProgramTest, ProgramTestBanksClientExt, ProgramTestContext};
 use solana_sdk::{
     account::Account,
     clock::Clock,
     instruction::Instruction,
+    message::AddressLookupTableAccount,
     pubkey::Pubkey,
     signature::{Keypair, Signer},
-    transaction::{Transaction, TransactionError},
+    transaction::{TransactionError, VersionedTransaction},
 };
 
 pub struct Embedded {
@@ -18,6 +19,8 @@ pub struct Embedded {
     /// Signatures already used with `ctx.last_blockhash`: an identical transaction under the same blockhash would be
     /// a duplicate, so only then does the next one wait for a fresh blockhash.
     sent: std::collections::HashSet<solana_sdk::signature::Signature>,
+    /// Tables transactions are compiled with (see [`TableChain::use_lookup_tables`]): none, legacy transactions.
+    tables: Vec<AddressLookupTableAccount>,
 }
 
 /// Quiets the embedded bank's logging unless `RUST_LOG` is set: solana-program-test installs a logger that prints
@@ -71,7 +74,7 @@ impl Embedded {
 
     /// Wraps an already started bank (tests set one up with their fixtures, then hand it to the keeper).
     pub fn from_context(ctx: ProgramTestContext) -> Self {
-        Self { ctx, sent: Default::default() }
+        Self { ctx, sent: Default::default(), tables: Vec::new() }
     }
 
     pub fn into_context(self) -> ProgramTestContext {
@@ -121,42 +124,63 @@ impl Embedded {
 
     /// Signs `ixs` under the latest blockhash. Waiting for a new blockhash on every transaction (solana-program-test
     /// polls every 200 ms for one) would make a year of hourly steps take hours; a new one is needed only when this
-    /// exact transaction was already sent under the current blockhash.
+    /// exact transaction was already sent under the current blockhash. Compiled with the chain's lookup tables and
+    /// refused, like a cluster would, when it passes one packet.
     async fn transaction(
         &mut self,
         ixs: &[Instruction],
         signers: &[&Keypair],
         sending: bool,
-    ) -> Result<Transaction, ChainError> {
+    ) -> Result<VersionedTransaction, ChainError> {
         let unavailable = |e: std::io::Error| ChainError::Unavailable(e.to_string());
         let latest = self.ctx.banks_client.get_latest_blockhash().await.map_err(|e| unavailable(e.into()))?;
         if latest != self.ctx.last_blockhash {
             self.ctx.last_blockhash = latest;
             self.sent.clear();
         }
-        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
-        all.extend(signers.iter().copied().filter(|s| s.pubkey() != self.ctx.payer.pubkey()));
-        let message = solana_sdk::message::Message::new(ixs, Some(&self.ctx.payer.pubkey()));
-        let mut tx = Transaction::new_unsigned(message.clone());
-        tx.try_sign(&all, self.ctx.last_blockhash).map_err(|e| ChainError::Transaction(e.to_string()))?;
+        // Refused like on a cluster, where the Rpc chain prepends a compute-unit limit and price: a transaction
+        // that fits only here would make paper mode accept what production cannot send.
+        let payer = self.ctx.payer.pubkey();
+        let signer = signers.first().map_or(payer, |s| s.pubkey());
+        let size = crate::execution::budgeted_size(&payer, &signer, ixs, &self.tables);
+        if size.is_none_or(|s| s > keel_client::chain::MAX_TRANSACTION_BYTES) {
+            let size = size.map_or("too large to compile".into(), |s| format!("{s} bytes"));
+            return Err(ChainError::Transaction(format!(
+                "transaction is {size} with the compute-budget instructions a cluster transaction carries; a \
+                 cluster accepts at most {}: split it, or look its accounts up in an address lookup table",
+                keel_client::chain::MAX_TRANSACTION_BYTES
+            )));
+        }
+        let sign = |c: &Self, blockhash| keel_client::lookup::signed(&c.ctx.payer, signers, ixs, &c.tables, blockhash);
+        let mut tx = sign(self, self.ctx.last_blockhash)?;
         // A simulation executes nothing, so only sends use up a (message, blockhash) pair.
         if sending && !self.sent.insert(tx.signatures[0]) {
             let fresh =
                 self.ctx.banks_client.get_new_latest_blockhash(&self.ctx.last_blockhash).await.map_err(unavailable)?;
             self.ctx.last_blockhash = fresh;
             self.sent.clear();
-            tx = Transaction::new_unsigned(message);
-            tx.try_sign(&all, fresh).map_err(|e| ChainError::Transaction(e.to_string()))?;
+            tx = sign(self, fresh)?;
             self.sent.insert(tx.signatures[0]);
         }
-        keel_client::chain::check_size(&tx)?;
         Ok(tx)
+    }
+
+    /// The next slot, the clock's unix time kept (markets and the oracle are fresh by time, which the caller
+    /// drives with [`Embedded::set_time`]).
+    async fn next_slot_same_time(&mut self) -> Result<(), ChainError> {
+        let time = self.clock().await?.unix_timestamp;
+        self.warp_slots(1).await?;
+        self.set_time(time).await
     }
 }
 
 impl Chain for Embedded {
     fn payer(&self) -> Pubkey {
         self.ctx.payer.pubkey()
+    }
+
+    fn lookup_tables(&self) -> &[AddressLookupTableAccount] {
+        &self.tables
     }
 
     async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
@@ -202,5 +226,25 @@ impl Chain for Embedded {
             }
         }
         Err(ChainError::Transaction(format!("accounts stayed in use over {ACCOUNT_IN_USE_RETRIES} attempts")))
+    }
+}
+
+impl TableChain for Embedded {
+    fn tables_mut(&mut self) -> &mut Vec<AddressLookupTableAccount> {
+        &mut self.tables
+    }
+
+    /// The current slot, then a slot on: SlotHashes holds a bank's ancestors, not its own slot.
+    async fn creation_slot(&mut self) -> Result<u64, ChainError> {
+        let slot = self.clock().await?.slot;
+        self.next_slot_same_time().await?;
+        Ok(slot)
+    }
+
+    async fn pass_slot(&mut self, slot: u64) -> Result<(), ChainError> {
+        while self.clock().await?.slot <= slot {
+            self.next_slot_same_time().await?;
+        }
+        Ok(())
     }
 }

@@ -1,12 +1,15 @@
 //! Chain implementations for the keeper. The [`Chain`] trait lives in keel-client (so migrations and integrators
-//! share it); this module adds the embedded bank running the real programs and the Rpc chain for clusters.
+//! share it); this module adds the embedded bank running the real programs, the Rpc chain for clusters, and address
+//! lookup tables on both ([`TableChain`]).
 pub mod embedded;
 pub mod faulty;
 pub mod rpc;
+pub mod tables;
 
 pub use embedded::Embedded;
 pub use keel_client::chain::{Chain, ChainError, Simulation};
 pub use rpc::Rpc;
+pub use tables::{TableChain, TableChange};
 
 use keel_client::pyth::PythPrice;
 use solana_sdk::pubkey::Pubkey;

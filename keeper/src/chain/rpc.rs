@@ -7,7 +7,7 @@
 //! accounts, sign with a fresh blockhash, broadcast (optionally to a private endpoint), re-broadcast and poll until
 //! confirmed, and when the blockhash expires unconfirmed, check once more and only then sign a new version. A
 //! transaction is therefore never executed twice: a new version exists only after the old one can no longer land.
-use super::{Chain, ChainError, Simulation};
+use super::{Chain, ChainError, Simulation, TableChain};
 use crate::execution::ExecutionConfig;
 use keel_client::lookup;
 use keel_client::pyth::{localnet, PythPrice};
@@ -42,17 +42,6 @@ pub struct RpcStats {
     pub looked_up: u64,
 }
 
-/// What [`Rpc::ensure_lookup_table`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TableChange {
-    pub table: Pubkey,
-    pub created: bool,
-    /// Addresses added (all of them for a new table).
-    pub added: usize,
-    /// Addresses the table holds now.
-    pub holds: usize,
-}
-
 pub struct Rpc {
     client: RpcClient,
     /// sendTransaction goes here when a private endpoint is configured.
@@ -60,7 +49,7 @@ pub struct Rpc {
     ws_url: String,
     payer: Keypair,
     exec: ExecutionConfig,
-    /// Tables transactions are compiled with (see [`Rpc::use_lookup_tables`]).
+    /// Tables transactions are compiled with (see [`TableChain::use_lookup_tables`]).
     tables: Vec<AddressLookupTableAccount>,
     pub stats: RpcStats,
 }
@@ -149,94 +138,7 @@ impl Rpc {
         signers: &[&Keypair],
         blockhash: Hash,
     ) -> Result<VersionedTransaction, ChainError> {
-        // Each key signs once: a version-0 transaction takes exactly the signatures its message requires.
-        let mut all: Vec<&Keypair> = vec![&self.payer];
-        for s in signers {
-            if all.iter().all(|a| a.pubkey() != s.pubkey()) {
-                all.push(s);
-            }
-        }
-        let message = lookup::compile(&self.payer.pubkey(), ixs, &self.tables, blockhash)?;
-        lookup::sign(message, &all)
-    }
-
-    /// Reads the lookup table at `key`.
-    pub async fn lookup_table(&mut self, key: &Pubkey) -> Result<lookup::Table, ChainError> {
-        let account = self.account(key).await?.ok_or(ChainError::MissingAccount(*key))?;
-        lookup::decode(key, &account.owner, &account.data)
-    }
-
-    /// From now on, compiles every transaction as version 0 with the addresses the tables at `keys` hold looked up
-    /// (a large book's markets fit one packet that way). A table that is deactivated is refused: it would fail
-    /// every transaction.
-    pub async fn use_lookup_tables(&mut self, keys: &[Pubkey]) -> Result<(), ChainError> {
-        let mut tables = Vec::with_capacity(keys.len());
-        for key in keys {
-            let table = self.lookup_table(key).await?;
-            if table.deactivation_slot != u64::MAX {
-                return Err(ChainError::Decode(*key, "the lookup table is deactivated: create a new one".into()));
-            }
-            tables.push(table.account);
-        }
-        self.tables = tables;
-        Ok(())
-    }
-
-    /// A lookup table this payer owns that holds `addresses`: `existing` extended with what it lacks, or a new one
-    /// when `existing` is None. Returns once every address is usable (the slot after the last extension).
-    pub async fn ensure_lookup_table(
-        &mut self,
-        existing: Option<Pubkey>,
-        addresses: &[Pubkey],
-    ) -> Result<TableChange, ChainError> {
-        let me = self.payer.pubkey();
-        let held = match existing {
-            Some(key) => {
-                let t = self.lookup_table(&key).await?;
-                if t.authority != Some(me) || t.deactivation_slot != u64::MAX {
-                    let why = format!("not an active table {me} may extend (authority {:?})", t.authority);
-                    return Err(ChainError::Decode(key, why));
-                }
-                t.account.addresses
-            }
-            None => Vec::new(),
-        };
-        let missing = lookup::missing(&held, addresses);
-        let holds = held.len() + missing.len();
-        // Refused before anything is sent, so a new table is never left behind empty.
-        if holds > lookup::MAX_ADDRESSES {
-            let why = format!("{holds} addresses would pass a table's {} limit", lookup::MAX_ADDRESSES);
-            return Err(ChainError::Transaction(why));
-        }
-        let table = match existing {
-            Some(key) => key,
-            None => {
-                // The address derives from a slot the SlotHashes sysvar holds when the creation executes (and when
-                // it is simulated, on a bank that may be the confirmed one itself, whose own slot is not there yet):
-                // a finalized slot is an ancestor of every later bank.
-                let slot = self
-                    .client
-                    .get_slot_with_commitment(CommitmentConfig::finalized())
-                    .await
-                    .map_err(|e| ChainError::Unavailable(e.to_string()))?;
-                let (create, key) = lookup::create_ix(&me, &me, slot);
-                self.send(&[create], &[]).await?;
-                key
-            }
-        };
-        for extend in lookup::extend_ixs(&table, &me, &me, &missing) {
-            self.send(&[extend], &[]).await?;
-        }
-        // Usable from the slot after the last extension.
-        let now = self.lookup_table(&table).await?;
-        while self.slot().await? <= now.last_extended_slot {
-            tokio::time::sleep(Duration::from_millis(self.exec.poll_ms)).await;
-        }
-        // A table this chain already compiles with now holds more: use all of it.
-        if let Some(used) = self.tables.iter_mut().find(|t| t.key == table) {
-            *used = now.account;
-        }
-        Ok(TableChange { table, created: existing.is_none(), added: missing.len(), holds })
+        lookup::signed(&self.payer, signers, ixs, &self.tables, blockhash)
     }
 
     async fn slot(&self) -> Result<u64, ChainError> {
@@ -464,6 +366,28 @@ impl Chain for Rpc {
             tracing::warn!(attempt, signature = %tx.signatures[0], "transaction expired unconfirmed; re-signing");
         }
         Err(ChainError::Expired(self.exec.max_attempts))
+    }
+}
+
+impl TableChain for Rpc {
+    fn tables_mut(&mut self) -> &mut Vec<AddressLookupTableAccount> {
+        &mut self.tables
+    }
+
+    /// A finalized slot: the creation is simulated on a bank that may be the confirmed one itself, whose own slot
+    /// is not in its SlotHashes yet, while a finalized slot is an ancestor of every later bank.
+    async fn creation_slot(&mut self) -> Result<u64, ChainError> {
+        self.client
+            .get_slot_with_commitment(CommitmentConfig::finalized())
+            .await
+            .map_err(|e| ChainError::Unavailable(e.to_string()))
+    }
+
+    async fn pass_slot(&mut self, slot: u64) -> Result<(), ChainError> {
+        while self.slot().await? <= slot {
+            tokio::time::sleep(Duration::from_millis(self.exec.poll_ms)).await;
+        }
+        Ok(())
     }
 }
 

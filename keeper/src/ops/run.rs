@@ -7,7 +7,7 @@ use super::alerts::Alerts;
 use super::config::{expand_home, read_keypair, KeeperConfig};
 use super::runner::{CycleOutcome, Keeper, Worker};
 use super::serve::{serve, Status};
-use crate::chain::{Chain, Rpc};
+use crate::chain::{Chain, Rpc, TableChain};
 use crate::deploy::Deployment;
 use crate::rebalancer::Rebalancer;
 use crate::strategist::Strategist;
