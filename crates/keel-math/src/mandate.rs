@@ -143,20 +143,33 @@ impl Mandate {
                 floor.safe_sub(x)?.safe_div(floor)
             }
         };
+        // The ratios (num / den, den > 0) are divided only when a product cannot settle them (see `ratio_within`).
+        let over_ratio = |num: I80F48, den: I80F48, limit: I80F48| -> MathResult<I80F48> {
+            if ratio_within(num, den, limit, Side::AtMost) {
+                return Ok(I80F48::ZERO);
+            }
+            over(num.safe_div(den)?, limit)
+        };
+        let under_ratio = |num: I80F48, den: I80F48, floor: I80F48| -> MathResult<I80F48> {
+            if ratio_within(num, den, floor, Side::AtLeast) {
+                return Ok(I80F48::ZERO);
+            }
+            under(num.safe_div(den)?, floor)
+        };
         let health = if p.maintenance <= I80F48::ZERO {
             I80F48::ZERO
         } else {
             // Health below the floor; a negative equity counts as zero health.
-            under(p.equity.max(I80F48::ZERO).safe_div(p.maintenance)?, self.min_health)?
+            under_ratio(p.equity.max(I80F48::ZERO), p.maintenance, self.min_health)?
         };
         Ok([
             over(self.delta_deviation(p)?, band)?,
             over(p.gamma.saturating_abs(), self.max_abs_gamma)?,
             over(p.vega.saturating_abs(), self.max_abs_vega)?,
-            over(p.worst_loss.safe_div(p.nav)?, self.max_var_fraction)?,
+            over_ratio(p.worst_loss, p.nav, self.max_var_fraction)?,
             health,
-            over(p.gross_notional.safe_div(p.nav)?, self.max_leverage)?,
-            under(p.idle.safe_div(p.nav)?, self.min_idle_fraction)?,
+            over_ratio(p.gross_notional, p.nav, self.max_leverage)?,
+            under_ratio(p.idle, p.nav, self.min_idle_fraction)?,
         ])
     }
 
@@ -164,7 +177,8 @@ impl Mandate {
     #[track_caller]
     pub fn breach(&self, e: &Excesses) -> MathResult<I80F48> {
         let mut b = I80F48::ZERO;
-        for (w, x) in self.weights.iter().zip(e) {
+        // A limit inside adds exactly zero: its multiply is skipped.
+        for (w, x) in self.weights.iter().zip(e).filter(|(_, x)| **x != I80F48::ZERO) {
             b = b.safe_add(w.safe_mul(*x)?)?;
         }
         Ok(b)
@@ -185,6 +199,35 @@ impl Mandate {
             && self.ww_risk_aversion >= z
             && self.ww_cost >= z
             && self.weights.iter().all(|w| *w >= z)
+    }
+}
+
+/// Which side of a bound a ratio must be on to be within it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    AtMost,
+    AtLeast,
+}
+
+/// Whether the I80F48 quotient `num / den` (`den` > 0) is certainly on `side` of `bound`, decided by one multiply:
+/// the ratios are divisions of token amounts by a NAV or a margin, the costliest arithmetic in an assessment on SBF,
+/// and nearly always within their limits. `false` means "divide and compare", never "outside", so an excess is
+/// the same bits (and the same error) as dividing first:
+/// - at most: `p` = bound x den rounded down is at most the exact product, so `num <= p` gives num / den <= bound,
+///   and truncating a non-negative quotient keeps it there (nor can that quotient overflow);
+/// - at least: the exact product is below `p` + 2^-48, so `num > p` gives num / den > bound, and truncation cannot
+///   take it below a bound on the 2^-48 grid. The quotient must be known to fit (below 2^79, i.e. the raw `num` over
+///   2^79 below the raw `den`), since dividing first would have failed on it. A bound <= 0 is met by any quotient.
+fn ratio_within(num: I80F48, den: I80F48, bound: I80F48, side: Side) -> bool {
+    if num < I80F48::ZERO || den <= I80F48::ZERO {
+        return false;
+    }
+    match side {
+        Side::AtMost => bound >= I80F48::ZERO && bound.safe_mul(den).is_ok_and(|p| num <= p),
+        Side::AtLeast => {
+            (num.to_bits() >> 79) < den.to_bits()
+                && (bound <= I80F48::ZERO || bound.safe_mul(den).is_ok_and(|p| num > p))
+        }
     }
 }
 
@@ -286,6 +329,97 @@ mod tests {
         let sick = PortfolioRisk { equity: n(-5.0), ..portfolio() };
         assert_eq!(m.excesses(&sick).unwrap()[4], n(1.0));
         assert!(m.excesses(&PortfolioRisk { nav: n(0.0), ..portfolio() }).is_err());
+    }
+
+    /// The excesses as first written: every ratio divided, then compared. What `excesses` must equal bit for bit
+    /// and error for error.
+    fn excesses_dividing_first(m: &Mandate, p: &PortfolioRisk) -> Result<Excesses, MathErrorKind> {
+        let e = |r: MathResult<I80F48>| r.map_err(|e| e.kind);
+        if p.nav <= I80F48::ZERO {
+            return Err(MathErrorKind::OutOfDomain);
+        }
+        let over =
+            |x: I80F48, l: I80F48| if x <= l { Ok(I80F48::ZERO) } else { e(x.safe_sub(l).and_then(|d| d.safe_div(l))) };
+        let under = |x: I80F48, f: I80F48| {
+            if x >= f || f <= I80F48::ZERO {
+                Ok(I80F48::ZERO)
+            } else {
+                e(f.safe_sub(x).and_then(|d| d.safe_div(f)))
+            }
+        };
+        let health = if p.maintenance <= I80F48::ZERO {
+            I80F48::ZERO
+        } else {
+            under(e(p.equity.max(I80F48::ZERO).safe_div(p.maintenance))?, m.min_health)?
+        };
+        Ok([
+            over(e(m.delta_deviation(p))?, e(m.band(p))?)?,
+            over(p.gamma.saturating_abs(), m.max_abs_gamma)?,
+            over(p.vega.saturating_abs(), m.max_abs_vega)?,
+            over(e(p.worst_loss.safe_div(p.nav))?, m.max_var_fraction)?,
+            health,
+            over(e(p.gross_notional.safe_div(p.nav))?, m.max_leverage)?,
+            under(e(p.idle.safe_div(p.nav))?, m.min_idle_fraction)?,
+        ])
+    }
+
+    #[test]
+    fn ratios_settled_by_a_product_are_the_divisions_bits() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Token amounts from dust to 10^15 with fraction bits, limits around their usual size, and amounts placed
+        // exactly on, one step under and one step over limit x denominator (rounded down), where the product decides.
+        let amount = |r: u64, s: u64| {
+            I80F48::from_bits((i128::from(r % 1_000_000_000_000_000) << 48 | i128::from(s >> 16)) >> (s % 90))
+        };
+        let near = |bound: I80F48, den: I80F48, k: u64| {
+            let p = bound.checked_mul(den).unwrap_or(I80F48::MAX);
+            match k % 4 {
+                0 => p,
+                1 => p - I80F48::DELTA,
+                2 => p + I80F48::DELTA,
+                _ => p.saturating_mul(I80F48::from_num(2)),
+            }
+        };
+        let (mut settled, mut divided) = (0, 0);
+        for _ in 0..100_000 {
+            let (r, s, t, u, v, w) = (next(), next(), next(), next(), next(), next());
+            let m = Mandate {
+                max_var_fraction: I80F48::from_bits(i128::from(r % (1 << 50))),
+                min_health: I80F48::from_bits(i128::from(s % (1 << 52))) - I80F48::from_num(1),
+                max_leverage: I80F48::from_bits(i128::from(t % (1 << 54))),
+                min_idle_fraction: I80F48::from_bits(i128::from(u % (1 << 48))) - I80F48::from_num(0.125),
+                ..mandate()
+            };
+            let nav = amount(v, w).max(I80F48::DELTA);
+            let maintenance = if r % 5 == 0 { I80F48::ZERO } else { amount(s, r).max(I80F48::DELTA) };
+            let p = PortfolioRisk {
+                worst_loss: near(m.max_var_fraction, nav, t),
+                gross_notional: if u % 3 == 0 { near(m.max_leverage, nav, v) } else { amount(u, t) },
+                idle: if v % 3 == 0 { near(m.min_idle_fraction, nav, w) } else { amount(w, s) },
+                equity: if w % 3 == 0 { near(m.min_health, maintenance, r) } else { amount(t, u) - amount(r, v) },
+                maintenance,
+                nav,
+                ..portfolio()
+            };
+            let (fast, slow) = (m.excesses(&p).map_err(|e| e.kind), excesses_dividing_first(&m, &p));
+            assert_eq!(fast, slow, "{m:?} {p:?}");
+            if fast.is_ok_and(|e| e[3] == I80F48::ZERO) {
+                settled += 1;
+            } else {
+                divided += 1;
+            }
+        }
+        // Both branches were exercised, and quotients too large for I80F48 still fail as a division would.
+        assert!(settled > 10_000 && divided > 10_000, "{settled} settled by a product, {divided} divided");
+        let huge = PortfolioRisk { idle: I80F48::from_num(1e20), nav: I80F48::DELTA, ..portfolio() };
+        assert_eq!(mandate().excesses(&huge).map_err(|e| e.kind), Err(MathErrorKind::Overflow));
+        assert_eq!(excesses_dividing_first(&mandate(), &huge), Err(MathErrorKind::Overflow));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use keel_math::mandate::PortfolioRisk;
 use keel_math::margin::{account_value, position_value, AccountSums, Bound, MarginParams, PositionRisk};
 use keel_math::risk::{accumulate, worst_loss};
 use keel_math::{safe_mul_qty, SafeMath};
-use keel_venue::state::{load_in_place, MarginAccount, Market, Venue as VenueState};
+use keel_venue::state::{key_is, keys_eq, load_in_place, MarginAccount, Market, Venue as VenueState};
 
 /// One venue position with its market's per-unit greeks.
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +39,7 @@ impl Held {
 
     /// Whether `p` is this position unchanged.
     fn is(&self, p: &keel_venue::state::Position) -> bool {
-        p.market == self.market
+        keys_eq(&p.market, &self.market)
             && p.size == self.size
             && p.cost.fx() == self.risk.cost
             && p.funding_snap.fx() == self.funding_snap
@@ -144,7 +144,7 @@ pub struct Holdings {
 
 /// Finds `key` among `accounts`.
 pub fn find<'a, 'info>(accounts: &'a [AccountInfo<'info>], key: &Pubkey) -> Result<&'a AccountInfo<'info>> {
-    accounts.iter().find(|a| a.key == key).ok_or_else(|| error!(VaultError::MissingMarketAccount))
+    accounts.iter().find(|a| keys_eq(a.key, key)).ok_or_else(|| error!(VaultError::MissingMarketAccount))
 }
 
 /// Finds `key` among `accounts`, looking at `hint` first: the i-th open position's market is the i-th remaining
@@ -156,7 +156,7 @@ pub fn find_hinted<'a, 'info>(
     hint: usize,
 ) -> Result<&'a AccountInfo<'info>> {
     match accounts.get(hint) {
-        Some(a) if a.key == key => Ok(a),
+        Some(a) if keys_eq(a.key, key) => Ok(a),
         _ => find(accounts, key),
     }
 }
@@ -181,9 +181,9 @@ fn held<'info>(
     now: i64,
 ) -> Result<Held> {
     let info = find_hinted(markets, &p.market, ordinal)?;
-    require_keys_eq!(*info.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
+    require!(key_is(info.owner, keel_venue::ID), VaultError::VenueAccountMismatch);
     let m = load_in_place::<Market>(info)?;
-    require_keys_eq!(m.venue, vault.venue, VaultError::VenueAccountMismatch);
+    require!(keys_eq(&m.venue, &vault.venue), VaultError::VenueAccountMismatch);
     m.require_fresh(now, None)?;
     Held::new(p, &m, venue.collateral_decimals)
 }
@@ -234,7 +234,7 @@ impl Holdings {
         for (ordinal, p) in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
             // A trade that neither opens nor closes a position keeps the slot order: look at the same ordinal first.
             let unchanged = |i: &usize| self.positions.get(*i).is_some_and(|h| h.is(p));
-            let same = if traded.contains(&p.market) {
+            let same = if traded.iter().any(|t| keys_eq(t, &p.market)) {
                 None
             } else {
                 Some(ordinal).filter(unchanged).or_else(|| (0..self.positions.len()).find(unchanged))

@@ -10,7 +10,7 @@ use fixed::types::I80F48;
 use keel_math::SafeMath;
 use keel_venue::oracle::{read_price, OraclePrice};
 use keel_venue::program::KeelVenue;
-use keel_venue::state::{load_in_place, MarginAccount, Underlying, Venue as VenueState};
+use keel_venue::state::{keys_eq, load_in_place, MarginAccount, Underlying, Venue as VenueState};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 #[derive(Accounts)]
@@ -59,16 +59,16 @@ impl<'info> VenueLink<'info> {
     }
 
     /// Markets of the margin account's open positions in slot order, except `except`, from `markets`.
-    pub fn position_markets(
+    pub fn position_markets<'a>(
         &self,
-        markets: &[AccountInfo<'info>],
+        markets: &'a [AccountInfo<'info>],
         except: Option<&Pubkey>,
-    ) -> Result<Vec<AccountInfo<'info>>> {
+    ) -> Result<Vec<&'a AccountInfo<'info>>> {
         let acct = load_in_place::<MarginAccount>(&self.margin_account)?;
         let mut out = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
         for (i, p) in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
             if Some(&p.market) != except {
-                out.push(find_hinted(markets, &p.market, i)?.clone());
+                out.push(find_hinted(markets, &p.market, i)?);
             }
         }
         Ok(out)
@@ -93,11 +93,7 @@ impl<'info> VenueLink<'info> {
             price_update: self.price_update.to_account_info(),
         };
         let data = keel_venue::instruction::Trade { size, limit_price }.data();
-        vault.with_signer(|signer| {
-            let ctx =
-                CpiContext::new_with_signer(self.venue_program.key(), accounts, signer).with_remaining_accounts(others);
-            invoke_venue(ctx, data)
-        })
+        vault.with_signer(|signer| invoke_venue(self.venue_program.key(), accounts, &others, data, signer))
     }
 }
 
@@ -135,39 +131,48 @@ impl<'info> VenueLink<'info> {
         } else {
             keel_venue::instruction::WithdrawMargin { amount }.data()
         };
-        vault.with_signer(|signer| {
-            let ctx = CpiContext::new_with_signer(program, accounts, signer).with_remaining_accounts(others);
-            invoke_venue(ctx, data)
-        })
+        vault.with_signer(|signer| invoke_venue(program, accounts, &others, data, signer))
     }
 }
 
-/// Invokes the venue instruction `data` with the accounts of `ctx`, signed as `ctx` says. What Anchor's generated
-/// CPI does, less a quadratic loop: the SDK's `invoke_signed` first checks that each account is borrowable as its
-/// meta needs by searching all the infos for each meta, one 32-byte comparison (a syscall on SBF) per pair, and a
-/// book's markets make the accounts many (~4k compute units per venue CPI at 16 positions). The metas and the infos
-/// both come from `ctx`, in the same order, so the same check pairs them directly; any other shape takes the SDK's
-/// path. The runtime verifies the accounts and signatures either way.
-fn invoke_venue<'info, T: ToAccountMetas + ToAccountInfos<'info>>(
-    ctx: CpiContext<'_, '_, '_, 'info, T>,
+/// Invokes the venue instruction `data` with `accounts` (Anchor's CPI struct) followed by `extra` (the markets the
+/// venue values the margin account with, flagged as they came in), signed with `seeds`. What Anchor's generated CPI
+/// does, built for a book's many markets:
+/// - metas and infos are built side by side with room for the markets, each market's info cloned once;
+/// - the SDK's `invoke_signed` first checks every account is borrowable by searching all the infos for each meta
+///   (one 32-byte comparison per pair: quadratic in a book's markets). Here the struct's own metas and infos are
+///   paired directly (any other shape takes the SDK's path) and the markets are paired by construction;
+/// - only writable accounts are checked, as mutably borrowable: the runtime writes back only what the callee may
+///   write, so an open borrow elsewhere in the vault cannot be changed under it; a read-only account (every market
+///   but a traded one) cannot change in the callee.
+///
+/// The runtime verifies the accounts and signatures either way.
+pub(crate) fn invoke_venue<'info, T: ToAccountMetas + ToAccountInfos<'info>>(
+    program_id: Pubkey,
+    accounts: T,
+    extra: &[&AccountInfo<'info>],
     data: Vec<u8>,
+    seeds: &[&[&[u8]]],
 ) -> Result<()> {
-    use anchor_lang::solana_program::instruction::Instruction;
+    use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
     use anchor_lang::solana_program::program::{invoke_signed, invoke_signed_unchecked};
-    let (accounts, infos) = (ctx.to_account_metas(None), ctx.to_account_infos());
-    let ix = Instruction { program_id: ctx.program_id, accounts, data };
-    let paired = ix.accounts.len() == infos.len() && ix.accounts.iter().zip(&infos).all(|(m, i)| m.pubkey == *i.key);
+    let (mut metas, mut infos) = (accounts.to_account_metas(None), accounts.to_account_infos());
+    let paired = metas.len() == infos.len() && metas.iter().zip(&infos).all(|(m, i)| keys_eq(&m.pubkey, i.key));
+    metas.reserve_exact(extra.len());
+    infos.reserve_exact(extra.len());
+    for info in extra {
+        metas.push(AccountMeta { pubkey: *info.key, is_signer: info.is_signer, is_writable: info.is_writable });
+        infos.push((*info).clone());
+    }
+    let ix = Instruction { program_id, accounts: metas, data };
     if !paired {
-        return invoke_signed(&ix, &infos, ctx.signer_seeds).map_err(Into::into);
+        return invoke_signed(&ix, &infos, seeds).map_err(Into::into);
     }
-    for (meta, info) in ix.accounts.iter().zip(&infos) {
-        if meta.is_writable {
-            drop((info.try_borrow_mut_lamports()?, info.try_borrow_mut_data()?));
-        } else {
-            drop((info.try_borrow_lamports()?, info.try_borrow_data()?));
-        }
+    for (meta, info) in ix.accounts.iter().zip(&infos).filter(|(m, _)| m.is_writable) {
+        debug_assert_eq!(meta.pubkey, *info.key);
+        drop((info.try_borrow_mut_lamports()?, info.try_borrow_mut_data()?));
     }
-    invoke_signed_unchecked(&ix, &infos, ctx.signer_seeds).map_err(Into::into)
+    invoke_signed_unchecked(&ix, &infos, seeds).map_err(Into::into)
 }
 
 /// Price beyond its EMA by more than the limit net of confidence, or confidence beyond its limit.

@@ -8,9 +8,10 @@ use crate::portfolio::{Holdings, LpRead};
 use crate::state::{Vault, VaultConfig, VaultSigner};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
+use anchor_lang::InstructionData;
 use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 use keel_math::mandate::{Mandate, PortfolioRisk, LIMITS};
-use keel_venue::state::{load_in_place, Market};
+use keel_venue::state::{keys_eq, load_in_place, Market};
 
 /// One venue trade: market, size in lots (signed), limit price (I80F48 bits).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +54,10 @@ pub fn execute_legs<'info>(
         {
             // Owner and layout checked by the in-place read; the venue, because an index names a market per venue.
             let m = load_in_place::<Market>(market)?;
-            require!(m.venue == link.venue.key() && config.allows(m.index), VaultError::MarketNotAllowed);
+            require!(
+                keys_eq(&m.venue, AsRef::<AccountInfo>::as_ref(&link.venue).key) && config.allows(m.index),
+                VaultError::MarketNotAllowed
+            );
         }
         link.trade(signer, market, markets, leg.size, leg.limit_price)?;
     }
@@ -113,16 +117,14 @@ impl<'info> Allocate<'info> {
         };
         let n = self.link.venue.load()?.num_markets as usize;
         require!(markets.len() >= n, VaultError::MissingMarketAccount);
-        let all = markets[..n].to_vec();
+        let all: Vec<&AccountInfo<'info>> = markets[..n].iter().collect();
+        let data = if deposit {
+            keel_venue::instruction::DepositLp { amount }.data()
+        } else {
+            keel_venue::instruction::WithdrawLp { shares: amount }.data()
+        };
         let program = self.link.venue_program.key();
-        signer.with_signer(|seeds| {
-            let ctx = CpiContext::new_with_signer(program, accounts, seeds).with_remaining_accounts(all);
-            if deposit {
-                keel_venue::cpi::deposit_lp(ctx, amount)
-            } else {
-                keel_venue::cpi::withdraw_lp(ctx, amount)
-            }
-        })
+        signer.with_signer(|seeds| crate::venue_link::invoke_venue(program, accounts, &all, data, seeds))
     }
 
     fn collateral(&self) -> Collateral<'info> {

@@ -21,7 +21,7 @@ pub struct Position {
 
 impl Position {
     pub fn is_open(&self) -> bool {
-        self.market != Pubkey::default()
+        !super::key_is_zero(&self.market)
     }
 }
 
