@@ -176,11 +176,17 @@ pub fn safe_mul_qty(qty: I80F48, x: I80F48) -> MathResult<I80F48> {
 
 /// a x b, or None when it does not fit 128 bits: the high and low halves of `a` times `b`, each a 64 x 64-bit
 /// product that cannot overflow. An `a` below 2^64 (a per-unit price or scenario P&L below 2^16 quote units, i.e.
-/// nearly all of them) is one multiply: each is a software call on SBF.
+/// nearly all of them) is one multiply: each is a software call on SBF, unless `b` is below 2^32 too (a position
+/// of fewer than 2^32 token units): then `a`'s 32-bit halves times `b` are two native 64-bit multiplies that
+/// cannot overflow, and the product is their sum shifted into place.
 #[inline(always)]
 fn mul_u128_u64(a: u128, b: u64) -> Option<u128> {
     const LOW: u128 = u64::MAX as u128;
     if let Ok(a) = u64::try_from(a) {
+        if b >> 32 == 0 {
+            let (low, high) = ((a & 0xffff_ffff) * b, (a >> 32) * b);
+            return Some((u128::from(high) << 32) + u128::from(low));
+        }
         return Some(u128::from(a) * u128::from(b));
     }
     let low = (a & LOW) * u128::from(b);
@@ -247,6 +253,10 @@ mod tests {
             let units = i64::try_from(next() % 1_000_000_000_000).unwrap();
             let n = I80F48::from_num(if next() % 2 == 0 { units } else { -units });
             assert_eq!(safe_mul_qty(n, b).ok(), n.checked_mul(b), "{n:?} x= {b:?}");
+            // Quantities below 2^32 token units (a book's positions): the product by 32-bit halves.
+            let small = I80F48::from_num(i64::try_from(next() >> 32).unwrap());
+            let n = if next() % 2 == 0 { small } else { -small };
+            assert_eq!(safe_mul_qty(n, b).ok(), n.checked_mul(b), "{n:?} x= {b:?}");
             // The unsigned path of the non-negative multiply, and its fall-back, give the same.
             assert_eq!(safe_mul_nonneg(a, b).ok(), a.checked_mul(b), "{a:?} x+ {b:?}");
             let (a, b) = (a.saturating_abs(), b.saturating_abs());
@@ -263,7 +273,21 @@ mod tests {
         // factors of 2^64 and beyond, zero.
         let halves = [I80F48::from_bits(1 << 126), I80F48::from_bits(-(1 << 126)), I80F48::MIN, I80F48::MAX];
         for x in halves.into_iter().chain([I80F48::ZERO, I80F48::DELTA, -I80F48::DELTA, I80F48::from_num(65_537.25)]) {
-            for n in [0i64, 1, -1, 2, -2, 3, 1 << 40, -(1 << 40), i64::MAX, i64::MIN] {
+            for n in [
+                0i64,
+                1,
+                -1,
+                2,
+                -2,
+                3,
+                (1 << 32) - 1,
+                1 << 32,
+                -((1 << 32) - 1),
+                1 << 40,
+                -(1 << 40),
+                i64::MAX,
+                i64::MIN,
+            ] {
                 let n = I80F48::from_num(n);
                 assert_eq!(safe_mul_qty(n, x).ok(), n.checked_mul(x), "{n:?} x= {x:?}");
             }

@@ -11,7 +11,7 @@ use crate::state::Vault;
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use keel_math::mandate::PortfolioRisk;
-use keel_math::margin::{account_value, position_value, AccountSums, Bound, MarginParams, PositionRisk};
+use keel_math::margin::{account_value, AccountSums, Bound, MarginParams, PositionRisk};
 use keel_math::risk::{accumulate, worst_loss};
 use keel_math::{safe_mul_qty, SafeMath};
 use keel_venue::state::{key_is, keys_eq, load_in_place, MarginAccount, Market, Venue as VenueState};
@@ -45,22 +45,29 @@ impl Held {
             && p.funding_snap.fx() == self.funding_snap
     }
 
-    /// This position's greeks (delta, gamma, vega in underlying units) and gross notional at `spot`.
+    /// This position's greeks in lots (see [`lot_terms`]) and gross notional at `spot`.
     fn exposure(&self, spot: I80F48) -> keel_math::MathResult<[I80F48; 4]> {
-        exposure_terms(self.size, self.risk.qty, &self.greeks, spot)
+        lot_terms(self.size, self.risk.qty, &self.greeks, spot)
     }
 }
 
-/// The greeks (delta, gamma, vega in underlying units) and gross notional at `spot` of `size` lots (`qty` token-scaled)
-/// of a market with per-unit `greeks`.
-fn exposure_terms(size: i64, qty: I80F48, greeks: &[I80F48; 3], spot: I80F48) -> keel_math::MathResult<[I80F48; 4]> {
-    let units = I80F48::from_num(size).safe_div(I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS)))?;
+/// The greeks of `size` lots of a market with per-unit `greeks`, in lots (underlying units x 10^SIZE_DECIMALS: an
+/// integer times each greek, exact), and their gross notional at `spot` (`qty` token-scaled). Books sum them in lots
+/// and convert once ([`in_units`]): a division per position was the dearest of its terms on SBF, and the sum of
+/// exact products rounds once instead of once per position.
+fn lot_terms(size: i64, qty: I80F48, greeks: &[I80F48; 3], spot: I80F48) -> keel_math::MathResult<[I80F48; 4]> {
+    let lots = I80F48::from_num(size);
     Ok([
-        units.safe_mul(greeks[0])?,
-        units.safe_mul(greeks[1])?,
-        units.safe_mul(greeks[2])?,
+        safe_mul_qty(lots, greeks[0])?,
+        safe_mul_qty(lots, greeks[1])?,
+        safe_mul_qty(lots, greeks[2])?,
         safe_mul_qty(qty.saturating_abs(), spot)?,
     ])
+}
+
+/// A greek summed in lots ([`lot_terms`]) in underlying units, truncated toward zero.
+fn in_units(lots: I80F48) -> keel_math::MathResult<I80F48> {
+    lots.safe_div(I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS)))
 }
 
 /// Sums over the margin account's positions: the margin sums, the mandate's greeks and gross notional, and the value
@@ -68,7 +75,7 @@ fn exposure_terms(size: i64, qty: I80F48, greeks: &[I80F48; 3], spot: I80F48) ->
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BookSums {
     pub margin: AccountSums,
-    /// Delta, gamma, vega and gross notional.
+    /// Delta, gamma and vega in lots (see [`lot_terms`]) and gross notional.
     pub exposure: [I80F48; 4],
     /// Sum of position values at unbiased marks (what a trade's cost is measured against).
     pub mid: I80F48,
@@ -77,7 +84,9 @@ pub struct BookSums {
 impl BookSums {
     /// Adds `h`'s terms, or takes them out (the exact inverse: each term is computed the same way).
     fn apply(&mut self, h: &Held, params: &MarginParams, spot: I80F48, add: bool) -> keel_math::MathResult<()> {
-        let mid = position_value(&PositionRisk { bias: I80F48::ZERO, ..h.risk }, Bound::Lower)?;
+        // The position's value with no bias (what `position_value` gives at a zero bias, without copying the risk).
+        let r = &h.risk;
+        let mid = safe_mul_qty(r.qty, r.mark)?.safe_sub(r.cost)?.safe_sub(r.funding_owed)?;
         let terms = h.exposure(spot)?;
         if add {
             self.margin.add(&h.risk, params)?;
@@ -316,7 +325,7 @@ impl Holdings {
                 *s = s.safe_add(t).map_err(m)?;
             }
             for e in &lp.markets {
-                for (s, t) in exposure.iter_mut().zip(exposure_terms(e.size, e.qty, &e.greeks, spot).map_err(m)?) {
+                for (s, t) in exposure.iter_mut().zip(lot_terms(e.size, e.qty, &e.greeks, spot).map_err(m)?) {
                     *s = s.safe_add(t).map_err(m)?;
                 }
             }
@@ -324,6 +333,8 @@ impl Holdings {
         let idle = I80F48::from_num(vault.idle_assets);
         let lp_lower = self.lp.as_ref().map_or(I80F48::ZERO, |s| s.lower);
         let [delta, gamma, vega, gross] = exposure;
+        let (delta, gamma, vega) =
+            (in_units(delta).map_err(m)?, in_units(gamma).map_err(m)?, in_units(vega).map_err(m)?);
         Ok(PortfolioRisk {
             spot,
             delta,
