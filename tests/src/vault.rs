@@ -313,9 +313,10 @@ pub async fn measure(ctx: &mut ProgramTestContext, v: &VaultFixture) -> (f64, fi
         let m: keel_venue::state::Market = account(ctx, p.market).await;
         let r = m.position_risk(p, 6).expect("risk");
         keel_math::risk::accumulate(&mut scenarios, &r.risk_array, r.qty).unwrap();
-        delta += I80F48::from_num(p.size) / I80F48::from_num(1_000_000) * m.cache.delta.fx();
+        delta += I80F48::from_num(p.size) * m.cache.delta.fx();
         risks.push(r);
     }
+    let delta = in_units(delta);
     let h =
         keel_math::margin::account_health(I80F48::from_num(acct.collateral), &risks, &venue.margin.params()).unwrap();
     let health = if h.maintenance > 0 { (h.equity / h.maintenance).to_num() } else { f64::INFINITY };
@@ -337,12 +338,12 @@ pub async fn fresh_snapshot(ctx: &mut ProgramTestContext, v: &VaultFixture) -> k
         let m: keel_venue::state::Market = account(ctx, p.market).await;
         let r = m.position_risk(p, venue.collateral_decimals).expect("risk");
         keel_math::risk::accumulate(&mut scenarios, &r.risk_array, r.qty).unwrap();
-        let units = I80F48::from_num(p.size) / I80F48::from_num(1_000_000);
         for (g, c) in greeks.iter_mut().zip([m.cache.delta.fx(), m.cache.gamma.fx(), m.cache.vega.fx()]) {
-            *g += units * c;
+            *g += I80F48::from_num(p.size) * c;
         }
         risks.push(r);
     }
+    let greeks = greeks.map(in_units);
     let collateral = I80F48::from_num(acct.collateral);
     let h = keel_math::margin::account_health(collateral, &risks, &venue.margin.params()).unwrap();
     keel_vault::events::RiskSnapshot {
@@ -355,6 +356,12 @@ pub async fn fresh_snapshot(ctx: &mut ProgramTestContext, v: &VaultFixture) -> k
         maintenance: h.maintenance.to_bits(),
         breach: 0,
     }
+}
+
+/// A greek summed over positions in lots (each position's size times its market's per-unit greek, exact) in
+/// underlying units, as the vault defines a book's greeks: divided by 10^6 lots per unit once, truncated toward zero.
+fn in_units(lots: fixed::types::I80F48) -> fixed::types::I80F48 {
+    fixed::types::I80F48::from_bits(lots.to_bits() / 1_000_000)
 }
 
 /// The current slot (what a keeper records as its pricing slot).
@@ -390,10 +397,10 @@ pub async fn reward_basis(
         let m: keel_venue::state::Market = account(ctx, p.market).await;
         let r = m.position_risk(p, 6).expect("risk");
         keel_math::risk::accumulate(&mut scenarios, &r.risk_array, r.qty).unwrap();
-        let units = I80F48::from_num(p.size) / I80F48::from_num(1_000_000);
-        delta += units * m.cache.delta.fx();
-        gamma += units * m.cache.gamma.fx();
+        delta += I80F48::from_num(p.size) * m.cache.delta.fx();
+        gamma += I80F48::from_num(p.size) * m.cache.gamma.fx();
     }
+    let (delta, gamma) = (in_units(delta), in_units(gamma));
     let perp: keel_venue::state::Market = account(ctx, market_pda(&v.t.f.venue, PERP)).await;
     let p = keel_math::mandate::PortfolioRisk { spot: perp.cache.spot.fx(), delta, gamma, ..Default::default() };
     let mandate = v.state(ctx).await.config.mandate.mandate();
