@@ -65,15 +65,9 @@ fn lot_terms(size: i64, qty: I80F48, greeks: &[I80F48; 3], spot: I80F48) -> keel
     ])
 }
 
-/// A greek summed in lots ([`lot_terms`]) in underlying units, truncated toward zero: `lots / 10^SIZE_DECIMALS`,
-/// whose raw bits are the raw bits' quotient by the integer. Divided as magnitudes: the offline SBF tool's signed
-/// 128-bit division is not to be relied on (its README), and a delta is negative as often as not (in the SBF tier it
-/// gave a short book's delta one bit off the native quotient).
+/// A greek summed in lots ([`lot_terms`]) in underlying units, truncated toward zero.
 fn in_units(lots: I80F48) -> keel_math::MathResult<I80F48> {
-    let magnitude = lots.to_bits().unsigned_abs() / 10u128.pow(keel_math::margin::SIZE_DECIMALS);
-    // Below |lots| <= 2^127, so it fits; negated, it cannot reach i128::MIN.
-    let bits = i128::try_from(magnitude).map_err(|_| keel_math::MathError::new(keel_math::MathErrorKind::Overflow))?;
-    Ok(I80F48::from_bits(if lots < I80F48::ZERO { -bits } else { bits }))
+    lots.safe_div(I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS)))
 }
 
 /// Sums over the margin account's positions: the margin sums, the mandate's greeks and gross notional, and the value
