@@ -39,6 +39,6 @@ pub use elementary::{cbrt, exp, hypot, ln, powf, sqrt};
 pub use error::{MathError, MathErrorKind, MathResult};
 pub use fixed::types::I80F48;
 pub use normal::{norm_cdf, norm_pdf};
-pub use safe::{safe_mul_qty, SafeCast, SafeMath};
+pub use safe::{safe_mul_qty, QtyFactor, SafeCast, SafeMath};
 pub use shares::ShareMath;
 pub use svi::SviRaw;

@@ -16,7 +16,7 @@
 use crate::error::{MathError, MathErrorKind, MathResult};
 use crate::instrument::SCENARIOS;
 use crate::risk::{accumulate, worst_loss};
-use crate::safe::{safe_mul_qty, SafeMath};
+use crate::safe::{safe_mul_qty, QtyFactor, SafeMath};
 use fixed::types::I80F48;
 
 /// Position sizes are integers in lots of 10^-SIZE_DECIMALS underlying units.
@@ -49,6 +49,20 @@ pub struct PositionRisk {
     /// Per-unit P&L in each scenario (quote units).
     pub risk_array: [I80F48; SCENARIOS],
     pub is_option: bool,
+}
+
+impl PositionRisk {
+    /// No position: every field zero (a slot to read a position into in place).
+    pub const ZERO: Self = Self {
+        qty: I80F48::ZERO,
+        cost: I80F48::ZERO,
+        funding_owed: I80F48::ZERO,
+        mark: I80F48::ZERO,
+        bias: I80F48::ZERO,
+        spot: I80F48::ZERO,
+        risk_array: [I80F48::ZERO; SCENARIOS],
+        is_option: false,
+    };
 }
 
 /// Which side of the confidence band a valuation takes.
@@ -181,8 +195,9 @@ impl AccountSums {
     #[track_caller]
     pub fn remove(&mut self, p: &PositionRisk, params: &MarginParams) -> MathResult<()> {
         self.value_lower = self.value_lower.safe_sub(position_value(p, Bound::Lower)?)?;
+        let qty = QtyFactor::new(p.qty);
         for (a, x) in self.scenarios.iter_mut().zip(&p.risk_array) {
-            *a = a.safe_sub(safe_mul_qty(p.qty, *x)?)?;
+            *a = a.safe_sub(qty.mul(*x)?)?;
         }
         if let Some(floor) = short_option_floor(p, params)? {
             self.short_option_floor = self.short_option_floor.safe_sub(floor)?;

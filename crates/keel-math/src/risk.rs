@@ -6,7 +6,7 @@
 //! computes arrays once per market (refresh) so margin and mandate checks are cheap sums per account.
 use crate::bs::{price, price_at, BsmInputs, Invariants, VolTerms};
 use crate::error::{MathError, MathErrorKind, MathResult};
-use crate::safe::{safe_mul_qty, SafeMath};
+use crate::safe::{QtyFactor, SafeMath};
 use fixed::types::I80F48;
 
 /// Upper bound on grid size, so on-chain callers can use fixed arrays.
@@ -99,8 +99,9 @@ pub fn accumulate(acc: &mut [I80F48], array: &[I80F48], size: I80F48) -> MathRes
     if acc.len() != array.len() {
         return Err(MathError::new(MathErrorKind::ShapeMismatch));
     }
+    let size = QtyFactor::new(size);
     for (a, x) in acc.iter_mut().zip(array) {
-        *a = a.safe_add(safe_mul_qty(size, *x)?)?;
+        *a = a.safe_add(size.mul(*x)?)?;
     }
     Ok(())
 }

@@ -174,6 +174,47 @@ pub fn safe_mul_qty(qty: I80F48, x: I80F48) -> MathResult<I80F48> {
     safe_mul_out_of_line(qty, x)
 }
 
+/// A quantity prepared once for many products: `safe_mul_qty`'s checks on it (whole? below 2^32 units? its sign)
+/// made once instead of per product. A book's scenario sums multiply each position's quantity by each of its
+/// scenarios (14 products per position, twice per position in a rebalance's validation), and its greeks in lots
+/// multiply the size by three greeks.
+#[derive(Clone, Copy, Debug)]
+pub struct QtyFactor {
+    qty: I80F48,
+    /// The quantity's magnitude in whole units when whole and below 2^32, with its sign (true: negative).
+    small: Option<(u64, bool)>,
+}
+
+impl QtyFactor {
+    /// `qty`, with its checks made.
+    #[inline(always)]
+    pub fn new(qty: I80F48) -> Self {
+        let q = qty.to_bits();
+        let whole = (q & FRACTION_MASK == 0).then(|| (q >> 48).unsigned_abs());
+        let small = whole.and_then(|n| u64::try_from(n).ok()).filter(|n| n >> 32 == 0).map(|n| (n, q < 0));
+        Self { qty, small }
+    }
+
+    /// `qty.safe_mul(x)`, bit for bit and error for error (see [`safe_mul_qty`]). With a small whole quantity and
+    /// |x| below 2^64 raw, the product is below 2^96 and fits i128 with either sign: no check is needed at all.
+    #[track_caller]
+    #[inline(always)]
+    pub fn mul(&self, x: I80F48) -> MathResult<I80F48> {
+        if let Some((n, negative)) = self.small {
+            let b = x.to_bits();
+            if let Ok(a) = u64::try_from(b.unsigned_abs()) {
+                // n < 2^32 already (`new`); restated where the compiler sees it, so the overflow checks of these
+                // products (a 128-bit software multiply each on SBF) fold away, as no product can overflow.
+                let n = n & 0xffff_ffff;
+                let m = (i128::from((a >> 32) * n) << 32) + i128::from((a & 0xffff_ffff) * n);
+                return Ok(I80F48::from_bits(if negative != (b < 0) { -m } else { m }));
+            }
+        }
+        // Anything else is rare (a fractional or huge quantity, a huge factor): the general multiply, out of line.
+        safe_mul_out_of_line(self.qty, x)
+    }
+}
+
 /// a x b, or None when it does not fit 128 bits: the high and low halves of `a` times `b`, each a 64 x 64-bit
 /// product that cannot overflow. An `a` below 2^64 (a per-unit price or scenario P&L below 2^16 quote units, i.e.
 /// nearly all of them) is one multiply: each is a software call on SBF, unless `b` is below 2^32 too (a position
@@ -249,14 +290,18 @@ mod tests {
             let whole = I80F48::from_bits(a.to_bits() & !FRACTION_MASK);
             assert_eq!(safe_mul_qty(whole, b).ok(), whole.checked_mul(b), "{whole:?} x= {b:?}");
             assert_eq!(safe_mul_qty(a, b).ok(), a.checked_mul(b), "{a:?} x= {b:?}");
+            assert_eq!(QtyFactor::new(whole).mul(b).ok(), whole.checked_mul(b), "{whole:?} xf {b:?}");
+            assert_eq!(QtyFactor::new(a).mul(b).ok(), a.checked_mul(b), "{a:?} xf {b:?}");
             // Token quantities (up to 10^12 units) times marks and scenario P&Ls of either sign.
             let units = i64::try_from(next() % 1_000_000_000_000).unwrap();
             let n = I80F48::from_num(if next() % 2 == 0 { units } else { -units });
             assert_eq!(safe_mul_qty(n, b).ok(), n.checked_mul(b), "{n:?} x= {b:?}");
+            assert_eq!(QtyFactor::new(n).mul(b).ok(), n.checked_mul(b), "{n:?} xf {b:?}");
             // Quantities below 2^32 token units (a book's positions): the product by 32-bit halves.
             let small = I80F48::from_num(i64::try_from(next() >> 32).unwrap());
             let n = if next() % 2 == 0 { small } else { -small };
             assert_eq!(safe_mul_qty(n, b).ok(), n.checked_mul(b), "{n:?} x= {b:?}");
+            assert_eq!(QtyFactor::new(n).mul(b).ok(), n.checked_mul(b), "{n:?} xf {b:?}");
             // The unsigned path of the non-negative multiply, and its fall-back, give the same.
             assert_eq!(safe_mul_nonneg(a, b).ok(), a.checked_mul(b), "{a:?} x+ {b:?}");
             let (a, b) = (a.saturating_abs(), b.saturating_abs());
@@ -290,9 +335,11 @@ mod tests {
             ] {
                 let n = I80F48::from_num(n);
                 assert_eq!(safe_mul_qty(n, x).ok(), n.checked_mul(x), "{n:?} x= {x:?}");
+                assert_eq!(QtyFactor::new(n).mul(x).ok(), n.checked_mul(x), "{n:?} xf {x:?}");
             }
             for n in [I80F48::from_bits(1 << 112), I80F48::MIN, I80F48::from_bits(-(1 << 113))] {
                 assert_eq!(safe_mul_qty(n, x).ok(), n.checked_mul(x), "{n:?} x= {x:?}");
+                assert_eq!(QtyFactor::new(n).mul(x).ok(), n.checked_mul(x), "{n:?} xf {x:?}");
             }
         }
         // Ratios of token amounts (up to 10^15, fractional) to NAVs and margins of any size: the long division.

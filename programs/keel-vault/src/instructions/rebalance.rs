@@ -128,6 +128,7 @@ fn run<'info>(
         (h, s, p)
     };
     require!(before.nav > I80F48::ZERO, VaultError::NonPositiveNav);
+    let mid_before = before_h.mid_value(&before_s)?;
     // Each side is assessed once: the NAV ratios are general divisions, the costliest arithmetic here.
     let assessed_before = mandate.assess(&before).map_err(m)?;
     if deleverage {
@@ -154,7 +155,8 @@ fn run<'info>(
     }
     let moved = I80F48::from_num(margin_out);
     // 5. After, with the reward taken out of idle, judged against before. Only the legs' positions are valued
-    // again: the rest keep their terms (see `Holdings::after_trades`).
+    // again: the rest keep their terms and their places (see `Holdings::after_trades`, which takes the before
+    // holdings over).
     let venue = link.venue.load()?;
     let traded: Vec<Pubkey> = legs.iter().map(|l| l.market).collect();
     let (after_h, after_s) =
@@ -177,7 +179,7 @@ fn run<'info>(
     let risk_removed = worst_removed.max(delta_removed).max(I80F48::ZERO);
     // Margin moved to idle is not a cost: it is still the vault's.
     let mid_after = after_h.mid_value(&after_s)?.safe_add(moved).map_err(m)?;
-    let cost = before_h.mid_value(&before_s)?.safe_sub(mid_after).map_err(m)?.max(I80F48::ZERO);
+    let cost = mid_before.safe_sub(mid_after).map_err(m)?.max(I80F48::ZERO);
     let day = now.div_euclid(86_400);
     let paid_today = if vault.reward_day == day { vault.reward_paid_today } else { 0 };
     let earned: u64 =
