@@ -190,8 +190,8 @@ fn m(e: keel_math::MathError) -> Error {
 
 /// The vault's margin account, owner and discriminator checked.
 fn margin_account<'a>(vault: &Vault, margin: &'a AccountInfo<'_>) -> Result<std::cell::Ref<'a, MarginAccount>> {
-    require_keys_eq!(*margin.key, vault.margin_account, VaultError::VenueAccountMismatch);
-    require_keys_eq!(*margin.owner, keel_venue::ID, VaultError::VenueAccountMismatch);
+    crate::venue_link::require_venue_key(margin.key, &vault.margin_account)?;
+    require!(key_is(margin.owner, keel_venue::ID), VaultError::VenueAccountMismatch);
     load_in_place::<MarginAccount>(margin)
 }
 
@@ -311,7 +311,7 @@ impl Holdings {
     }
 
     pub fn size_of(&self, market: &Pubkey) -> i64 {
-        self.positions.iter().find(|h| h.market == *market).map_or(0, |h| h.size)
+        self.positions.iter().find(|h| keys_eq(&h.market, market)).map_or(0, |h| h.size)
     }
 
     /// The sums over the positions (see `BookSums`). Boxed, and out of line on SBF: a rebalance holds two, and

@@ -13,6 +13,17 @@ use keel_venue::program::KeelVenue;
 use keel_venue::state::{keys_eq, load_in_place, MarginAccount, Underlying, Venue as VenueState};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
+/// `require_keys_eq!(actual, expected, VenueAccountMismatch)` compared by words ([`keys_eq`]; a 32-byte `==` is a
+/// ~0.2k-unit byte-by-byte `memcmp` on SBF), logging both keys on a mismatch as Anchor's macro does.
+pub fn require_venue_key(actual: &Pubkey, expected: &Pubkey) -> Result<()> {
+    if keys_eq(actual, expected) {
+        return Ok(());
+    }
+    msg!("Left: {}", actual);
+    msg!("Right: {}", expected);
+    err!(VaultError::VenueAccountMismatch)
+}
+
 #[derive(Accounts)]
 pub struct VenueLink<'info> {
     pub venue_program: Program<'info, KeelVenue>,
@@ -28,10 +39,9 @@ pub struct VenueLink<'info> {
 impl<'info> VenueLink<'info> {
     /// The venue, underlying and margin account are the ones recorded in the vault.
     pub fn check(&self, vault: &Vault) -> Result<()> {
-        require_keys_eq!(self.venue.key(), vault.venue, VaultError::VenueAccountMismatch);
-        require_keys_eq!(self.underlying.key(), vault.underlying, VaultError::VenueAccountMismatch);
-        require_keys_eq!(self.margin_account.key(), vault.margin_account, VaultError::VenueAccountMismatch);
-        Ok(())
+        require_venue_key(AsRef::<AccountInfo>::as_ref(&self.venue).key, &vault.venue)?;
+        require_venue_key(AsRef::<AccountInfo>::as_ref(&self.underlying).key, &vault.underlying)?;
+        require_venue_key(self.margin_account.key, &vault.margin_account)
     }
 
     /// The vault's holdings on the venue, read to price shares (the LP stake's value alone; see `Holdings::load`).
@@ -67,7 +77,7 @@ impl<'info> VenueLink<'info> {
         let acct = load_in_place::<MarginAccount>(&self.margin_account)?;
         let mut out = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
         for (i, p) in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
-            if Some(&p.market) != except {
+            if !except.is_some_and(|e| keys_eq(e, &p.market)) {
                 out.push(find_hinted(markets, &p.market, i)?);
             }
         }

@@ -3,7 +3,7 @@
 //! Markets named by the instruction are passed in memory (they may have been modified already); every other open
 //! position's market comes from `remaining_accounts`, in slot order, and must hold a fresh cache.
 use crate::error::VenueError;
-use crate::state::{MarginAccount, Market, Venue};
+use crate::state::{keys_eq, MarginAccount, Market, Venue};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
 use keel_math::margin::{account_health, Health, PositionRisk};
@@ -20,17 +20,19 @@ pub fn health<'info>(
     let mut risks: Vec<PositionRisk> = Vec::with_capacity(crate::state::MAX_POSITIONS);
     let mut extra = remaining.iter();
     for (_, pos) in account.open_positions() {
-        let risk = if let Some((_, m)) = named.iter().find(|(k, _)| *k == pos.market) {
-            m.position_risk(pos, venue.collateral_decimals)?
+        // Each position is read into its place: a PositionRisk is ~330 bytes, a software copy on SBF.
+        let slot = risks.len();
+        risks.push(PositionRisk::ZERO);
+        if let Some((_, m)) = named.iter().find(|(k, _)| keys_eq(k, &pos.market)) {
+            m.read_position_risk(pos, venue.collateral_decimals, &mut risks[slot])?;
         } else {
             let info = extra.next().ok_or(VenueError::MarketAccountsMismatch)?;
-            require_keys_eq!(info.key(), pos.market, VenueError::MarketAccountsMismatch);
+            require!(keys_eq(info.key, &pos.market), VenueError::MarketAccountsMismatch);
             let m = load_market(info)?;
-            require_keys_eq!(m.venue, account.venue, VenueError::MarketAccountsMismatch);
+            require!(keys_eq(&m.venue, &account.venue), VenueError::MarketAccountsMismatch);
             m.require_fresh(now, None)?;
-            m.position_risk(pos, venue.collateral_decimals)?
-        };
-        risks.push(risk);
+            m.read_position_risk(pos, venue.collateral_decimals, &mut risks[slot])?;
+        }
     }
     require!(extra.next().is_none(), VenueError::MarketAccountsMismatch);
     let collateral = I80F48::from_num(account.collateral);
@@ -84,7 +86,7 @@ pub fn pool_nav<'info>(
     for (i, info) in markets.iter().enumerate() {
         let m = load_market(info)?;
         let index = u32::try_from(i).map_err(|_| VenueError::MathOverflow)?;
-        require!(m.venue == *venue_key && m.index == index, VenueError::MarketAccountsMismatch);
+        require!(keys_eq(&m.venue, venue_key) && m.index == index, VenueError::MarketAccountsMismatch);
         if m.book.long_oi > 0 || m.book.short_oi > 0 {
             m.require_fresh(now, None)?;
         }

@@ -48,7 +48,7 @@ impl MarginAccount {
     pub const SPACE: usize = 8 + std::mem::size_of::<MarginAccount>();
 
     pub fn slot_of(&self, market: &Pubkey) -> Option<usize> {
-        self.positions.iter().position(|p| p.market == *market)
+        self.positions.iter().position(|p| super::keys_eq(&p.market, market))
     }
 
     pub fn free_slot(&self) -> Option<usize> {

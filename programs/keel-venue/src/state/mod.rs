@@ -155,9 +155,20 @@ pub fn load_in_place<'a, T: anchor_lang::ZeroCopy + anchor_lang::Owner>(
     let data = info.try_borrow_data()?;
     let (disc, size) = (T::DISCRIMINATOR, std::mem::size_of::<T>());
     require!(data.len() >= disc.len(), ErrorCode::AccountDiscriminatorNotFound);
-    require!(data[..disc.len()] == *disc, ErrorCode::AccountDiscriminatorMismatch);
+    require!(discriminator_is(&data, disc), ErrorCode::AccountDiscriminatorMismatch);
     require!(data.len() >= disc.len() + size, ErrorCode::AccountDidNotDeserialize);
     Ok(std::cell::Ref::map(data, |d| bytemuck::from_bytes(&d[disc.len()..disc.len() + size])))
+}
+
+/// Whether `data` starts with `disc`: an 8-byte discriminator at an 8-aligned start (an account's data in the
+/// runtime's input is) is one word compare; a slice `==` is a `memcmp` call, and a book's validation reads ~30
+/// accounts in place. `data` is at least as long as `disc` (checked before).
+#[inline(always)]
+fn discriminator_is(data: &[u8], disc: &[u8]) -> bool {
+    match (disc.len() == 8, data.get(..8).map(bytemuck::try_from_bytes::<u64>)) {
+        (true, Some(Ok(word))) => disc.try_into().is_ok_and(|d: [u8; 8]| *word == u64::from_ne_bytes(d)),
+        _ => data.get(..disc.len()) == Some(disc),
+    }
 }
 
 /// A Pod value filled with distinct bytes, so that a field written in the wrong place or order shows (tests of the
@@ -201,6 +212,27 @@ mod key_tests {
             let z: &Pubkey = bytemuck::from_bytes(&bytemuck::bytes_of(&zero)[lo..lo + 32]);
             assert!(key_is_zero(z) && *z == Pubkey::default());
             assert!(key_is(&crate::ID, crate::ID) && !key_is(a, crate::ID));
+        }
+    }
+
+    /// A discriminator at an aligned start (compared as one word) and off alignment (compared as bytes) matches
+    /// exactly when the bytes are equal: equal, and differing in each of its bytes; a short or longer `disc` too.
+    #[test]
+    fn discriminators_compare_by_word_as_by_bytes() {
+        let disc: [u8; 8] = std::array::from_fn(|i| u8::try_from(i * 31 + 3).unwrap());
+        for offset in [0, 8, 1, 3] {
+            for changed in 0..=8 {
+                let mut buf = [0u64; 4];
+                let bytes = &mut bytemuck::bytes_of_mut(&mut buf)[offset..offset + 16];
+                bytes[..8].copy_from_slice(&disc);
+                if changed < 8 {
+                    bytes[changed] ^= 0x40;
+                }
+                let data = &bytemuck::bytes_of(&buf)[offset..offset + 16];
+                assert_eq!(discriminator_is(data, &disc), changed == 8, "offset {offset}, byte {changed}");
+                assert_eq!(discriminator_is(data, &disc[..4]), changed >= 4, "offset {offset}, 4 bytes");
+                assert!(discriminator_is(data, &data[..12]), "offset {offset}, 12 bytes");
+            }
         }
     }
 }
