@@ -16,7 +16,7 @@
 use crate::error::{MathError, MathErrorKind, MathResult};
 use crate::instrument::SCENARIOS;
 use crate::risk::{accumulate, worst_loss};
-use crate::safe::{safe_mul_qty, QtyFactor, SafeMath};
+use crate::safe::{safe_mul_qty, safe_mul_small, QtyFactor, SafeMath};
 use fixed::types::I80F48;
 
 /// Position sizes are integers in lots of 10^-SIZE_DECIMALS underlying units.
@@ -221,7 +221,7 @@ fn short_option_floor(p: &PositionRisk, params: &MarginParams) -> MathResult<Opt
     if !(p.is_option && p.qty < I80F48::ZERO) {
         return Ok(None);
     }
-    Ok(Some(safe_mul_qty(p.qty.saturating_abs(), p.spot)?.safe_mul(params.short_option_min)?))
+    Ok(Some(safe_mul_small(safe_mul_qty(p.qty.saturating_abs(), p.spot)?, params.short_option_min)?))
 }
 
 /// Result of filling `delta` lots against a position.

@@ -174,6 +174,34 @@ pub fn safe_mul_qty(qty: I80F48, x: I80F48) -> MathResult<I80F48> {
     safe_mul_out_of_line(qty, x)
 }
 
+/// `a.safe_mul(b)`, bit for bit and error for error, cheaper when `b` is small (raw below 2^64, i.e. |b| < 2^16) and
+/// `a` is not: a token amount times a fraction, such as a short option's notional times the margin floor's fraction,
+/// where `safe_mul`'s fast path (both raw values below 2^64) misses and `fixed` multiplies in 256 bits. Here |a|'s two
+/// 64-bit halves times |b| are two 128-bit products (P = hi·2^64 + lo), the quotient by 2^48 is hi·2^16 + lo/2^48,
+/// and a negative product rounds toward minus infinity as `fixed` does: the magnitude's quotient plus one when
+/// anything was dropped.
+#[track_caller]
+#[inline(always)]
+pub fn safe_mul_small(a: I80F48, b: I80F48) -> MathResult<I80F48> {
+    let (x, y) = (a.to_bits(), b.to_bits());
+    if let Ok(y_mag) = u64::try_from(y.unsigned_abs()) {
+        let x_mag = x.unsigned_abs();
+        let (lo, hi) = ((x_mag & u128::from(u64::MAX)) * u128::from(y_mag), (x_mag >> 64) * u128::from(y_mag));
+        if hi >> 112 == 0 {
+            let frac_mask = (1u128 << 48) - 1;
+            let q = (hi << 16).checked_add(lo >> 48);
+            let bits = if (x < 0) == (y < 0) {
+                q.and_then(|q| i128::try_from(q).ok())
+            } else {
+                q.and_then(|q| q.checked_add(u128::from(lo & frac_mask != 0)))
+                    .and_then(|m| 0i128.checked_sub_unsigned(m))
+            };
+            return bits.map(I80F48::from_bits).ok_or_else(|| MathError::new(MathErrorKind::Overflow));
+        }
+    }
+    safe_mul_out_of_line(a, b)
+}
+
 /// A quantity prepared once for many products: `safe_mul_qty`'s checks on it (whole? below 2^32 units? its sign)
 /// made once instead of per product. A book's scenario sums multiply each position's quantity by each of its
 /// scenarios (14 products per position, twice per position in a rebalance's validation), and its greeks in lots
@@ -302,6 +330,10 @@ mod tests {
             let n = if next() % 2 == 0 { small } else { -small };
             assert_eq!(safe_mul_qty(n, b).ok(), n.checked_mul(b), "{n:?} x= {b:?}");
             assert_eq!(QtyFactor::new(n).mul(b).ok(), n.checked_mul(b), "{n:?} xf {b:?}");
+            // A small factor times anything, both orders of magnitude and signs (and its fall-back).
+            assert_eq!(safe_mul_small(a, b).ok(), a.checked_mul(b), "{a:?} xs {b:?}");
+            let frac = I80F48::from_bits(b.to_bits() >> 64);
+            assert_eq!(safe_mul_small(a, frac).ok(), a.checked_mul(frac), "{a:?} xs {frac:?}");
             // The unsigned path of the non-negative multiply, and its fall-back, give the same.
             assert_eq!(safe_mul_nonneg(a, b).ok(), a.checked_mul(b), "{a:?} x+ {b:?}");
             let (a, b) = (a.saturating_abs(), b.saturating_abs());
@@ -336,6 +368,12 @@ mod tests {
                 let n = I80F48::from_num(n);
                 assert_eq!(safe_mul_qty(n, x).ok(), n.checked_mul(x), "{n:?} x= {x:?}");
                 assert_eq!(QtyFactor::new(n).mul(x).ok(), n.checked_mul(x), "{n:?} xf {x:?}");
+            }
+            for y in [I80F48::DELTA, -I80F48::DELTA, I80F48::from_num(0.1), I80F48::from_num(-0.35), I80F48::ONE] {
+                assert_eq!(safe_mul_small(x, y).ok(), x.checked_mul(y), "{x:?} xs {y:?}");
+                let top = I80F48::from_bits(i128::from(u64::MAX));
+                assert_eq!(safe_mul_small(x, top).ok(), x.checked_mul(top), "{x:?} xs {top:?}");
+                assert_eq!(safe_mul_small(x, -top).ok(), x.checked_mul(-top), "{x:?} xs -{top:?}");
             }
             for n in [I80F48::from_bits(1 << 112), I80F48::MIN, I80F48::from_bits(-(1 << 113))] {
                 assert_eq!(safe_mul_qty(n, x).ok(), n.checked_mul(x), "{n:?} x= {x:?}");
