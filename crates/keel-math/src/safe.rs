@@ -162,16 +162,7 @@ pub(crate) fn safe_mul_nonneg(a: I80F48, b: I80F48) -> MathResult<I80F48> {
 #[track_caller]
 #[inline(always)]
 pub fn safe_mul_qty(qty: I80F48, x: I80F48) -> MathResult<I80F48> {
-    let (q, b) = (qty.to_bits(), x.to_bits());
-    if q & FRACTION_MASK == 0 {
-        if let Some(m) = u64::try_from((q >> 48).unsigned_abs()).ok().and_then(|n| mul_u128_u64(b.unsigned_abs(), n)) {
-            let bits = if (q < 0) == (b < 0) { i128::try_from(m).ok() } else { 0i128.checked_sub_unsigned(m) };
-            if let Some(bits) = bits {
-                return Ok(I80F48::from_bits(bits));
-            }
-        }
-    }
-    safe_mul_out_of_line(qty, x)
+    QtyFactor::new(qty).mul(x)
 }
 
 /// `a.safe_mul(b)`, bit for bit and error for error, cheaper when `b` is small (raw below 2^64, i.e. |b| < 2^16) and
@@ -202,15 +193,15 @@ pub fn safe_mul_small(a: I80F48, b: I80F48) -> MathResult<I80F48> {
     safe_mul_out_of_line(a, b)
 }
 
-/// A quantity prepared once for many products: `safe_mul_qty`'s checks on it (whole? below 2^32 units? its sign)
+/// A quantity prepared once for many products: [`safe_mul_qty`]'s checks on it (whole? below 2^64 units? its sign)
 /// made once instead of per product. A book's scenario sums multiply each position's quantity by each of its
 /// scenarios (14 products per position, twice per position in a rebalance's validation), and its greeks in lots
 /// multiply the size by three greeks.
 #[derive(Clone, Copy, Debug)]
 pub struct QtyFactor {
     qty: I80F48,
-    /// The quantity's magnitude in whole units when whole and below 2^32, with its sign (true: negative).
-    small: Option<(u64, bool)>,
+    /// The quantity's magnitude in whole units when whole and below 2^64, with its sign (true: negative).
+    whole: Option<(u64, bool)>,
 }
 
 impl QtyFactor {
@@ -219,43 +210,49 @@ impl QtyFactor {
     pub fn new(qty: I80F48) -> Self {
         let q = qty.to_bits();
         let whole = (q & FRACTION_MASK == 0).then(|| (q >> 48).unsigned_abs());
-        let small = whole.and_then(|n| u64::try_from(n).ok()).filter(|n| n >> 32 == 0).map(|n| (n, q < 0));
-        Self { qty, small }
+        Self { qty, whole: whole.and_then(|n| u64::try_from(n).ok()).map(|n| (n, q < 0)) }
     }
 
-    /// `qty.safe_mul(x)`, bit for bit and error for error (see [`safe_mul_qty`]). With a small whole quantity and
-    /// |x| below 2^64 raw, the product is below 2^96 and fits i128 with either sign: no check is needed at all.
+    /// `qty.safe_mul(x)`, bit for bit and error for error (see [`safe_mul_qty`]). A whole quantity n times x is n
+    /// times x's raw bits exactly. Below 2^32 units with |x| below 2^64 raw, the product is below 2^96 and fits i128
+    /// with either sign: two native 64-bit multiplies of x's 32-bit halves, and no check at all.
     #[track_caller]
     #[inline(always)]
     pub fn mul(&self, x: I80F48) -> MathResult<I80F48> {
-        if let Some((n, negative)) = self.small {
+        if let Some((n, negative)) = self.whole {
             let b = x.to_bits();
-            if let Ok(a) = u64::try_from(b.unsigned_abs()) {
-                // n < 2^32 already (`new`); restated where the compiler sees it, so the overflow checks of these
-                // products (a 128-bit software multiply each on SBF) fold away, as no product can overflow.
-                let n = n & 0xffff_ffff;
-                let m = (i128::from((a >> 32) * n) << 32) + i128::from((a & 0xffff_ffff) * n);
-                return Ok(I80F48::from_bits(if negative != (b < 0) { -m } else { m }));
+            let flip = negative != (b < 0);
+            match u64::try_from(b.unsigned_abs()) {
+                Ok(a) if n >> 32 == 0 => {
+                    // The bound restated where the compiler sees it, so the overflow checks of these products (a
+                    // 128-bit software multiply each on SBF) fold away, as no product can overflow.
+                    let n = n & 0xffff_ffff;
+                    let m = (i128::from((a >> 32) * n) << 32) + i128::from((a & 0xffff_ffff) * n);
+                    return Ok(I80F48::from_bits(if flip { -m } else { m }));
+                }
+                _ => {
+                    let m = mul_u128_u64(b.unsigned_abs(), n);
+                    let bits =
+                        m.and_then(|m| if flip { 0i128.checked_sub_unsigned(m) } else { i128::try_from(m).ok() });
+                    if let Some(bits) = bits {
+                        return Ok(I80F48::from_bits(bits));
+                    }
+                }
             }
         }
-        // Anything else is rare (a fractional or huge quantity, a huge factor): the general multiply, out of line.
+        // Anything else is rare (a fractional or huge quantity, a product outside I80F48): the general multiply.
         safe_mul_out_of_line(self.qty, x)
     }
 }
 
 /// a x b, or None when it does not fit 128 bits: the high and low halves of `a` times `b`, each a 64 x 64-bit
 /// product that cannot overflow. An `a` below 2^64 (a per-unit price or scenario P&L below 2^16 quote units, i.e.
-/// nearly all of them) is one multiply: each is a software call on SBF, unless `b` is below 2^32 too (a position
-/// of fewer than 2^32 token units): then `a`'s 32-bit halves times `b` are two native 64-bit multiplies that
-/// cannot overflow, and the product is their sum shifted into place.
+/// nearly all of them) is one multiply: each is a software call on SBF (a `b` below 2^32 with such an `a` takes
+/// [`QtyFactor::mul`]'s native path before this).
 #[inline(always)]
 fn mul_u128_u64(a: u128, b: u64) -> Option<u128> {
     const LOW: u128 = u64::MAX as u128;
     if let Ok(a) = u64::try_from(a) {
-        if b >> 32 == 0 {
-            let (low, high) = ((a & 0xffff_ffff) * b, (a >> 32) * b);
-            return Some((u128::from(high) << 32) + u128::from(low));
-        }
         return Some(u128::from(a) * u128::from(b));
     }
     let low = (a & LOW) * u128::from(b);

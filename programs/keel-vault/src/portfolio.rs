@@ -285,7 +285,6 @@ impl Holdings {
         }
         self.lp = if vault.lp_shares_held > 0 { Some(lp_stake(vault, venue, markets, now)?) } else { None };
         self.collateral = I80F48::from_num(acct.collateral);
-        drop(acct);
         Ok((self, sums))
     }
 
