@@ -221,26 +221,33 @@ impl QtyFactor {
     pub fn mul(&self, x: I80F48) -> MathResult<I80F48> {
         if let Some((n, negative)) = self.whole {
             let b = x.to_bits();
-            let flip = negative != (b < 0);
-            match u64::try_from(b.unsigned_abs()) {
-                Ok(a) if n >> 32 == 0 => {
-                    // The bound restated where the compiler sees it, so the overflow checks of these products (a
-                    // 128-bit software multiply each on SBF) fold away, as no product can overflow.
-                    let n = n & 0xffff_ffff;
-                    let m = (i128::from((a >> 32) * n) << 32) + i128::from((a & 0xffff_ffff) * n);
-                    return Ok(I80F48::from_bits(if flip { -m } else { m }));
-                }
-                _ => {
-                    let m = mul_u128_u64(b.unsigned_abs(), n);
-                    let bits =
-                        m.and_then(|m| if flip { 0i128.checked_sub_unsigned(m) } else { i128::try_from(m).ok() });
-                    if let Some(bits) = bits {
-                        return Ok(I80F48::from_bits(bits));
-                    }
-                }
+            if let (Ok(a), true) = (u64::try_from(b.unsigned_abs()), n >> 32 == 0) {
+                // The bound restated where the compiler sees it, so the overflow checks of these products (a 128-bit
+                // software multiply each on SBF) fold away, as no product can overflow.
+                let n = n & 0xffff_ffff;
+                let m = (i128::from((a >> 32) * n) << 32) + i128::from((a & 0xffff_ffff) * n);
+                return Ok(I80F48::from_bits(if negative != (b < 0) { -m } else { m }));
             }
         }
-        // Anything else is rare (a fractional or huge quantity, a product outside I80F48): the general multiply.
+        self.mul_wide(x)
+    }
+
+    /// [`QtyFactor::mul`] past its native path: a whole quantity of 2^32 units or more, or a factor of 2^64 raw or
+    /// more, as one 128-bit product with its checks; anything else (a fractional quantity, a product outside I80F48)
+    /// by the general multiply. Out of line: inlined, it grew every product's call site (measured on SBF in a
+    /// 16-position rebalance: its venue trade 50.8k -> 53.3k units, the vault's own part 91.9k -> 94.3k).
+    #[track_caller]
+    #[cold]
+    #[inline(never)]
+    fn mul_wide(&self, x: I80F48) -> MathResult<I80F48> {
+        if let Some((n, negative)) = self.whole {
+            let (b, flip) = (x.to_bits(), negative != (x < 0));
+            let m = mul_u128_u64(b.unsigned_abs(), n);
+            let bits = m.and_then(|m| if flip { 0i128.checked_sub_unsigned(m) } else { i128::try_from(m).ok() });
+            if let Some(bits) = bits {
+                return Ok(I80F48::from_bits(bits));
+            }
+        }
         safe_mul_out_of_line(self.qty, x)
     }
 }
