@@ -55,7 +55,7 @@ impl<'info> VenueLink<'info> {
         crate::portfolio::Holdings::load(
             vault,
             venue,
-            &self.margin_account,
+            self.margin_account.as_ref(),
             markets,
             now,
             crate::portfolio::LpRead::Value,
@@ -94,16 +94,12 @@ impl<'info> VenueLink<'info> {
         limit_price: i128,
     ) -> Result<()> {
         let others = self.position_markets(markets, Some(market.key))?;
-        let accounts = keel_venue::cpi::accounts::Trade {
-            owner: vault.info.clone(),
-            venue: self.venue.to_account_info(),
-            margin_account: self.margin_account.to_account_info(),
-            underlying: self.underlying.to_account_info(),
-            market: market.clone(),
-            price_update: self.price_update.to_account_info(),
-        };
+        let (venue, underlying, price_update) =
+            (self.venue.as_ref(), self.underlying.as_ref(), (*self.price_update).as_ref());
+        let accounts =
+            trade_accounts([&vault.info, venue, self.margin_account.as_ref(), underlying, market, price_update]);
         let data = keel_venue::instruction::Trade { size, limit_price }.data();
-        vault.with_signer(|signer| invoke_venue(self.venue_program.key(), accounts, &others, data, signer))
+        vault.with_signer(|signer| invoke_venue(self.venue_program.key(), &accounts, &others, data, signer))
     }
 }
 
@@ -125,15 +121,15 @@ impl<'info> VenueLink<'info> {
         deposit: bool,
         markets: &[AccountInfo<'info>],
     ) -> Result<()> {
-        let accounts = keel_venue::cpi::accounts::MarginFlowAccounts {
-            owner: vault.info.clone(),
-            venue: self.venue.to_account_info(),
-            margin_account: self.margin_account.to_account_info(),
-            collateral_mint: c.mint.clone(),
-            collateral_vault: c.venue_vault.clone(),
-            owner_collateral: c.idle.clone(),
-            token_program: c.token_program.clone(),
-        };
+        let accounts = margin_flow_accounts([
+            &vault.info,
+            self.venue.as_ref(),
+            self.margin_account.as_ref(),
+            &c.mint,
+            &c.venue_vault,
+            &c.idle,
+            &c.token_program,
+        ]);
         let others = if deposit { Vec::new() } else { self.position_markets(markets, None)? };
         let program = self.venue_program.key();
         let data = if deposit {
@@ -141,48 +137,106 @@ impl<'info> VenueLink<'info> {
         } else {
             keel_venue::instruction::WithdrawMargin { amount }.data()
         };
-        vault.with_signer(|signer| invoke_venue(program, accounts, &others, data, signer))
+        vault.with_signer(|signer| invoke_venue(program, &accounts, &others, data, signer))
     }
 }
 
-/// Invokes the venue instruction `data` with `accounts` (Anchor's CPI struct) followed by `extra` (the markets the
-/// venue values the margin account with, flagged as they came in), signed with `seeds`. What Anchor's generated CPI
-/// does, built for a book's many markets:
-/// - metas and infos are built side by side with room for the markets, each market's info cloned once;
+/// One account of a venue instruction, with its flags there.
+#[derive(Clone, Copy)]
+pub(crate) struct CpiAccount<'a, 'info> {
+    info: &'a AccountInfo<'info>,
+    signer: bool,
+    writable: bool,
+}
+
+/// The accounts of venue instructions in their order, flagged as the venue declares them: what Anchor's CPI structs
+/// give (`ToAccountMetas`, `ToAccountInfos`), without their cost on SBF: they build each meta and each info through
+/// a vector of its own and copy each key byte by byte (~0.45k compute units an account, measured on a trade). The
+/// unit tests hold each list to the struct's metas, so a change to the venue's accounts fails them.
+macro_rules! venue_accounts {
+    ($($(#[$doc:meta])* $name:ident: $($flag:ident $field:ident),+;)+) => {$(
+        $(#[$doc])*
+        pub(crate) fn $name<'a, 'info>(
+            [$($field),+]: [&'a AccountInfo<'info>; venue_accounts!(@count $($field)+)],
+        ) -> [CpiAccount<'a, 'info>; venue_accounts!(@count $($field)+)] {
+            [$(venue_accounts!(@flag $flag $field)),+]
+        }
+    )+};
+    (@count $($field:ident)+) => { [$(stringify!($field)),+].len() };
+    (@flag signer $info:ident) => { CpiAccount { info: $info, signer: true, writable: false } };
+    (@flag mut $info:ident) => { CpiAccount { info: $info, signer: false, writable: true } };
+    (@flag read $info:ident) => { CpiAccount { info: $info, signer: false, writable: false } };
+}
+
+venue_accounts! {
+    /// `trade`'s accounts.
+    trade_accounts: signer owner, mut venue, mut margin_account, read underlying, mut market, read price_update;
+    /// `deposit_margin`'s and `withdraw_margin`'s accounts.
+    margin_flow_accounts: signer owner, mut venue, mut margin_account, read collateral_mint, mut collateral_vault,
+        mut owner_collateral, read token_program;
+    /// `deposit_lp`'s and `withdraw_lp`'s accounts.
+    lp_flow_accounts: signer owner, mut venue, read collateral_mint, mut collateral_vault, mut lp_mint,
+        mut owner_collateral, mut owner_lp, read token_program;
+}
+
+/// Invokes the venue instruction `data` with `accounts` (its own, from the lists above) followed by `extra` (the
+/// markets the venue values the margin account with, flagged as they came in), signed with `seeds`. What Anchor's
+/// generated CPI does, built for a book's many markets:
+/// - metas and infos are built side by side in vectors sized once, each info cloned once and each meta written
+///   with [`push_meta`];
 /// - the SDK's `invoke_signed` first checks every account is borrowable by searching all the infos for each meta
-///   (one 32-byte comparison per pair: quadratic in a book's markets). Here the struct's own metas and infos are
-///   paired directly (any other shape takes the SDK's path) and the markets are paired by construction;
-/// - only writable accounts are checked, as mutably borrowable: the runtime writes back only what the callee may
-///   write, so an open borrow elsewhere in the vault cannot be changed under it; a read-only account (every market
-///   but a traded one) cannot change in the callee.
+///   (one 32-byte comparison per pair: quadratic in a book's markets). Here metas and infos are paired by
+///   construction, and only writable accounts are checked, as mutably borrowable: the runtime writes back only what
+///   the callee may write, so an open borrow elsewhere in the vault cannot be changed under it; a read-only account
+///   (every market but a traded one) cannot change in the callee.
 ///
-/// The runtime verifies the accounts and signatures either way.
-pub(crate) fn invoke_venue<'info, T: ToAccountMetas + ToAccountInfos<'info>>(
+/// The runtime verifies the accounts, their privileges and the signatures.
+pub(crate) fn invoke_venue<'info>(
     program_id: Pubkey,
-    accounts: T,
+    accounts: &[CpiAccount<'_, 'info>],
     extra: &[&AccountInfo<'info>],
     data: Vec<u8>,
     seeds: &[&[&[u8]]],
 ) -> Result<()> {
-    use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
-    use anchor_lang::solana_program::program::{invoke_signed, invoke_signed_unchecked};
-    let (mut metas, mut infos) = (accounts.to_account_metas(None), accounts.to_account_infos());
-    let paired = metas.len() == infos.len() && metas.iter().zip(&infos).all(|(m, i)| keys_eq(&m.pubkey, i.key));
-    metas.reserve_exact(extra.len());
-    infos.reserve_exact(extra.len());
+    use anchor_lang::solana_program::instruction::Instruction;
+    use anchor_lang::solana_program::program::invoke_signed_unchecked;
+    let n = accounts.len() + extra.len();
+    let (mut metas, mut infos) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for a in accounts {
+        push_meta(&mut metas, a.info.key, a.signer, a.writable);
+        infos.push(a.info.clone());
+    }
     for info in extra {
-        metas.push(AccountMeta { pubkey: *info.key, is_signer: info.is_signer, is_writable: info.is_writable });
+        push_meta(&mut metas, info.key, info.is_signer, info.is_writable);
         infos.push((*info).clone());
     }
     let ix = Instruction { program_id, accounts: metas, data };
-    if !paired {
-        return invoke_signed(&ix, &infos, seeds).map_err(Into::into);
-    }
-    for (meta, info) in ix.accounts.iter().zip(&infos).filter(|(m, _)| m.is_writable) {
-        debug_assert_eq!(meta.pubkey, *info.key);
+    for (_, info) in ix.accounts.iter().zip(&infos).filter(|(m, _)| m.is_writable) {
         drop((info.try_borrow_mut_lamports()?, info.try_borrow_mut_data()?));
     }
     invoke_signed_unchecked(&ix, &infos, seeds).map_err(Into::into)
+}
+
+/// `metas.push(AccountMeta { pubkey: *key, is_signer, is_writable })`, the key copied by the runtime's memory
+/// syscall. A meta is a 34-byte record aligned to one byte, so the compiler copies a key into it byte by byte through
+/// the stack (~0.2k compute units a meta on SBF, measured in a 16-market trade); the syscall costs ~10 and a call.
+pub(crate) fn push_meta(
+    metas: &mut Vec<anchor_lang::solana_program::instruction::AccountMeta>,
+    key: &Pubkey,
+    is_signer: bool,
+    is_writable: bool,
+) {
+    use anchor_lang::solana_program::program_memory::sol_memmove;
+    metas.reserve(1);
+    let slot = metas.spare_capacity_mut()[0].as_mut_ptr();
+    // SAFETY: `slot` is the first element past the vector's length, within its capacity (reserved above); its three
+    // fields are written (the key's 32 bytes from a distinct live key) before the length grows to cover it.
+    unsafe {
+        sol_memmove(std::ptr::addr_of_mut!((*slot).pubkey).cast::<u8>(), key.as_ref().as_ptr(), 32);
+        std::ptr::addr_of_mut!((*slot).is_signer).write(is_signer);
+        std::ptr::addr_of_mut!((*slot).is_writable).write(is_writable);
+        metas.set_len(metas.len() + 1);
+    }
 }
 
 /// Price beyond its EMA by more than the limit net of confidence, or confidence beyond its limit.
@@ -193,4 +247,86 @@ pub fn tripped(p: &OraclePrice, b: &BreakerConfig) -> Result<bool> {
     let dev = p.price.safe_sub(p.ema).map_err(m)?.saturating_abs().safe_sub(p.conf).map_err(m)?.max(I80F48::ZERO);
     let dev_out = dev.safe_mul(bps).map_err(m)? > p.ema.safe_mul(I80F48::from_num(b.max_ema_dev_bps)).map_err(m)?;
     Ok(conf_out || dev_out || p.price <= I80F48::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_venue::cpi::accounts::{LpFlowAccounts, MarginFlowAccounts, Trade};
+
+    /// Distinct keys with storage for `n` account infos; none signs or is writable in the transaction, so each flag
+    /// below can only come from the lists.
+    fn accounts(n: usize) -> (Vec<Pubkey>, Vec<u64>, Vec<Vec<u8>>) {
+        ((0..n).map(|_| Pubkey::new_unique()).collect(), vec![0; n], vec![Vec::new(); n])
+    }
+
+    /// Each list against Anchor's struct for the same instruction: the same keys in the same order with the same
+    /// flags, metas and infos alike.
+    fn same<'info>(ours: &[CpiAccount<'_, 'info>], anchor: &(impl ToAccountMetas + ToAccountInfos<'info>)) {
+        let (metas, infos) = (anchor.to_account_metas(None), anchor.to_account_infos());
+        assert_eq!(ours.len(), metas.len());
+        for ((a, m), i) in ours.iter().zip(&metas).zip(&infos) {
+            assert_eq!((*a.info.key, a.signer, a.writable), (m.pubkey, m.is_signer, m.is_writable));
+            assert_eq!(a.info.key, i.key);
+        }
+    }
+
+    #[test]
+    fn venue_account_lists_match_anchors_cpi_structs() {
+        let (keys, mut lamports, mut data) = accounts(8);
+        let owner = Pubkey::default();
+        let infos: Vec<AccountInfo> = keys
+            .iter()
+            .zip(lamports.iter_mut())
+            .zip(data.iter_mut())
+            .map(|((k, l), d)| AccountInfo::new(k, false, false, l, d, &owner, false))
+            .collect();
+        let i: Vec<&AccountInfo> = infos.iter().collect();
+        let c = |n: usize| i[n].clone();
+        let trade = Trade {
+            owner: c(0),
+            venue: c(1),
+            margin_account: c(2),
+            underlying: c(3),
+            market: c(4),
+            price_update: c(5),
+        };
+        same(&trade_accounts([i[0], i[1], i[2], i[3], i[4], i[5]]), &trade);
+        let margin = MarginFlowAccounts {
+            owner: c(0),
+            venue: c(1),
+            margin_account: c(2),
+            collateral_mint: c(3),
+            collateral_vault: c(4),
+            owner_collateral: c(5),
+            token_program: c(6),
+        };
+        same(&margin_flow_accounts([i[0], i[1], i[2], i[3], i[4], i[5], i[6]]), &margin);
+        let lp = LpFlowAccounts {
+            owner: c(0),
+            venue: c(1),
+            collateral_mint: c(2),
+            collateral_vault: c(3),
+            lp_mint: c(4),
+            owner_collateral: c(5),
+            owner_lp: c(6),
+            token_program: c(7),
+        };
+        same(&lp_flow_accounts([i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7]]), &lp);
+    }
+
+    /// A meta written in place is the meta `AccountMeta` builds, after metas already there and with no room left.
+    #[test]
+    fn push_meta_writes_the_meta() {
+        use anchor_lang::solana_program::instruction::AccountMeta;
+        let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let mut metas = vec![AccountMeta::new(a, true)];
+        metas.shrink_to_fit();
+        push_meta(&mut metas, &b, false, true);
+        push_meta(&mut metas, &a, true, false);
+        assert_eq!(
+            metas,
+            vec![AccountMeta::new(a, true), AccountMeta::new(b, false), AccountMeta::new_readonly(a, true)]
+        );
+    }
 }

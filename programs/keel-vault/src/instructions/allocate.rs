@@ -105,16 +105,16 @@ impl<'info> Allocate<'info> {
         deposit: bool,
         markets: &[AccountInfo<'info>],
     ) -> Result<()> {
-        let accounts = keel_venue::cpi::accounts::LpFlowAccounts {
-            owner: signer.info.clone(),
-            venue: self.link.venue.to_account_info(),
-            collateral_mint: self.collateral_mint.to_account_info(),
-            collateral_vault: self.venue_collateral.to_account_info(),
-            lp_mint: self.venue_lp_mint.to_account_info(),
-            owner_collateral: self.idle.to_account_info(),
-            owner_lp: self.vault_lp.to_account_info(),
-            token_program: self.token_program.to_account_info(),
-        };
+        let accounts = crate::venue_link::lp_flow_accounts([
+            &signer.info,
+            self.link.venue.as_ref(),
+            self.collateral_mint.as_ref(),
+            self.venue_collateral.as_ref(),
+            self.venue_lp_mint.as_ref(),
+            (*self.idle).as_ref(),
+            (*self.vault_lp).as_ref(),
+            self.token_program.as_ref(),
+        ]);
         let n = self.link.venue.load()?.num_markets as usize;
         require!(markets.len() >= n, VaultError::MissingMarketAccount);
         let all: Vec<&AccountInfo<'info>> = markets[..n].iter().collect();
@@ -124,7 +124,7 @@ impl<'info> Allocate<'info> {
             keel_venue::instruction::WithdrawLp { shares: amount }.data()
         };
         let program = self.link.venue_program.key();
-        signer.with_signer(|seeds| crate::venue_link::invoke_venue(program, accounts, &all, data, seeds))
+        signer.with_signer(|seeds| crate::venue_link::invoke_venue(program, &accounts, &all, data, seeds))
     }
 
     fn collateral(&self) -> Collateral<'info> {

@@ -116,12 +116,27 @@ fn key_words(k: &Pubkey) -> Option<&[u64; 4]> {
 /// `a == b`, compared by 64-bit words where both keys are 8-byte aligned. `==` is a 32-byte `memcmp` whose inline
 /// path reads each word unaligned, i.e. byte by byte on SBF: ~200 compute units per comparison measured here, and a
 /// book's validation makes several per position (its market among the remaining accounts, the owner, the venue, the
-/// open slots). Any other alignment takes `==`.
+/// open slots). Any other alignment takes [`keys_eq_unaligned`].
 #[inline(always)]
 pub fn keys_eq(a: &Pubkey, b: &Pubkey) -> bool {
     match (key_words(a), key_words(b)) {
         (Some(x), Some(y)) => ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0,
-        _ => a == b,
+        _ => keys_eq_unaligned(a, b),
+    }
+}
+
+/// `a == b` for keys that are not both 8-byte aligned (a CPI's account metas are 34-byte records, say): on SBF the
+/// runtime's `sol_memcmp_` syscall (10 units and a call) instead of the inline byte-by-byte loop; `==` elsewhere.
+#[inline(never)]
+pub fn keys_eq_unaligned(a: &Pubkey, b: &Pubkey) -> bool {
+    #[cfg(target_os = "solana")]
+    {
+        // SAFETY: both slices are 32 bytes long, the length compared.
+        unsafe { anchor_lang::solana_program::program_memory::sol_memcmp(a.as_ref(), b.as_ref(), 32) == 0 }
+    }
+    #[cfg(not(target_os = "solana"))]
+    {
+        a == b
     }
 }
 
@@ -186,8 +201,9 @@ pub(crate) fn patterned<T: bytemuck::Pod>() -> T {
 mod key_tests {
     use super::*;
 
-    /// Keys placed 8-byte aligned (compared by words) and off alignment (compared by `==`) agree with `==` when
-    /// equal and when they differ in any one byte; the zero key and a program id likewise.
+    /// Keys placed 8-byte aligned (compared by words) and off alignment (by `keys_eq_unaligned`: the runtime's
+    /// `sol_memcmp_` on SBF, which the SBF tier runs) agree with `==` when equal and when they differ in any one
+    /// byte; the zero key and a program id likewise.
     #[test]
     fn keys_compare_by_words_as_by_bytes() {
         let (mut left, mut right) = ([0u64; 6], [0u64; 6]);
