@@ -154,11 +154,11 @@ pub(crate) fn safe_mul_nonneg(a: I80F48, b: I80F48) -> MathResult<I80F48> {
 
 /// `qty.safe_mul(x)`, bit for bit and error for error, cheaper when `qty` is a whole number, as a position's token
 /// quantity is whenever the collateral has at least `SIZE_DECIMALS` decimals: qty = n·2^48 raw, so the product is
-/// exactly n times x's raw bits and `fixed`'s floor shift drops nothing. That product is two unsigned 64 x 64-bit
-/// multiplies (SBF has no 128-bit multiply instruction and no signed 128-bit overflow helper) instead of `fixed`'s
-/// 256-bit one. The margin and risk sums multiply every position's quantity by its mark and by each of its
-/// scenarios, twice per position in a rebalance's validation. Anything that does not fit (a fractional quantity, a
-/// factor of 2^64 or more, a product outside I80F48) is `safe_mul`.
+/// exactly n times x's raw bits and `fixed`'s floor shift drops nothing. That product is made by [`QtyFactor::mul`]
+/// (native 64-bit multiplies below 2^32 units, one 128-bit product above; SBF has no 128-bit multiply instruction
+/// and no signed 128-bit overflow helper) instead of `fixed`'s 256-bit one. The margin and risk sums multiply every
+/// position's quantity by its mark and by each of its scenarios, twice per position in a rebalance's validation.
+/// A fractional quantity, or a product outside 128 bits or outside I80F48, is `safe_mul`.
 #[track_caller]
 #[inline(always)]
 pub fn safe_mul_qty(qty: I80F48, x: I80F48) -> MathResult<I80F48> {

@@ -125,8 +125,10 @@ pub fn keys_eq(a: &Pubkey, b: &Pubkey) -> bool {
     }
 }
 
-/// `a == b` for keys that are not both 8-byte aligned (a CPI's account metas are 34-byte records, say): on SBF the
-/// runtime's `sol_memcmp_` syscall (10 units and a call) instead of the inline byte-by-byte loop; `==` elsewhere.
+/// `a == b` for keys that are not both 8-byte aligned (a key inside a byte-aligned record, such as an `AccountMeta`):
+/// on SBF the runtime's `sol_memcmp_` syscall (10 units and a call) instead of the inline byte-by-byte loop; `==`
+/// elsewhere. The programs' hot paths now compare aligned keys only (account infos, zero-copy accounts); the vault's
+/// CPIs, which compared their metas here, build them paired by construction (keel-vault `venue_link`).
 #[inline(never)]
 pub fn keys_eq_unaligned(a: &Pubkey, b: &Pubkey) -> bool {
     #[cfg(target_os = "solana")]
@@ -201,9 +203,9 @@ pub(crate) fn patterned<T: bytemuck::Pod>() -> T {
 mod key_tests {
     use super::*;
 
-    /// Keys placed 8-byte aligned (compared by words) and off alignment (by `keys_eq_unaligned`: the runtime's
-    /// `sol_memcmp_` on SBF, which the SBF tier runs) agree with `==` when equal and when they differ in any one
-    /// byte; the zero key and a program id likewise.
+    /// Keys placed 8-byte aligned (compared by words) and off alignment (by `keys_eq_unaligned`, which is `==` off
+    /// SBF: this test covers the dispatch; its `sol_memcmp_` path runs only in SBF builds) agree with `==` when equal
+    /// and when they differ in any one byte; the zero key and a program id likewise.
     #[test]
     fn keys_compare_by_words_as_by_bytes() {
         let (mut left, mut right) = ([0u64; 6], [0u64; 6]);
