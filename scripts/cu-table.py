@@ -8,7 +8,8 @@ Budget file lines: `<program> <Instruction> <max CU beyond CPIs>`; '#' starts a 
 
 With --book FILE (written by tests/tests/cu_book_size.rs in the SBF tier), also prints the rebalance's cost beyond
 its CPIs by book size (measured up to the venue's 16 positions per account, the issue's target book), the least-squares
-cost per position, and the target of 40,000 units at 16 positions beside the measurement."""
+cost per position, and the target of 40,000 units at 16 positions beside the measurement; with --budgets as well, a
+16-position rebalance above the target (or none measured) fails like an instruction over its budget."""
 import argparse
 import re
 import statistics
@@ -45,8 +46,12 @@ def measure(path):
     return rows
 
 
+BOOK_TARGET = 40_000
+
+
 def book_table(path):
-    """The rebalance by book size: measured points, the fitted line (CU per position) and the 16-position target."""
+    """The rebalance by book size: measured points, the fitted line (CU per position) and the 16-position target.
+    Returns the 16-position measurement (None if the file has none)."""
     points = []
     for line in open(path):
         if m := re.match(r"vault Rebalance positions=(\d+) beyond_cpis=(\d+)", line):
@@ -66,8 +71,9 @@ def book_table(path):
     print(f"| least-squares line | {base:,.0f} + {slope:,.0f} per position |")
     at16 = [y for x, y in points if x == 16]
     if at16:
-        verdict = "met" if at16[0] <= 40_000 else "not met"
-        print(f"| target at 16 positions | 40,000: {verdict} ({at16[0]:,} measured) |")
+        verdict = "met" if at16[0] <= BOOK_TARGET else "not met"
+        print(f"| target at 16 positions | {BOOK_TARGET:,}: {verdict} ({at16[0]:,} measured) |")
+    return at16[0] if at16 else None
 
 
 def main():
@@ -86,11 +92,12 @@ def main():
         own = [b for _, b in v]
         print(f"| {prog} | {name} | {len(v)} | {int(statistics.median(tot)):,} / {max(tot):,} | "
               f"{int(statistics.median(own)):,} / {max(own):,} |")
-    if args.book:
-        book_table(args.book)
+    at16 = book_table(args.book) if args.book else None
     if not args.budgets:
         return
     over = []
+    if args.book and (at16 is None or at16 > BOOK_TARGET):
+        over.append(f"vault Rebalance at 16 positions: {at16} CU beyond CPIs, target {BOOK_TARGET:,}")
     budgeted = set()
     for line in open(args.budgets):
         line = line.split("#", 1)[0].split()

@@ -206,7 +206,7 @@ impl Projection {
     pub fn portfolio_without_pool_exposure(&self) -> Result<PortfolioRisk, KeeperError> {
         let mut h = self.holdings().map_err(KeeperError::Rule)?;
         if let Some(lp) = h.lp.as_mut() {
-            lp.exposure = Some(keel_vault::portfolio::LpExposure::default());
+            lp.exposure = Some(Box::default());
         }
         Ok(h.portfolio(&self.vault, &self.venue, self.spot)?)
     }

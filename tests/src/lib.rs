@@ -71,9 +71,8 @@ pub async fn send_batch(
 }
 
 /// What a simulation of `ixs` (signed by the payer and `signers`) shows beyond success: the return data (with the
-/// program that set it) and the
-/// events (`emit!` payloads, discriminator first). Both exist only in the SBF tier: natively solana-cpi 3.x
-/// compiles `set_return_data` and `sol_log_data` to no-ops, so there both come back empty.
+/// program that set it; in both tiers, see keel_venue::return_data) and the events (`emit!` payloads, discriminator
+/// first; SBF tier only: natively solana-cpi 3.x compiles `sol_log_data` to a no-op, so they come back empty).
 pub async fn simulate_with(
     ctx: &mut ProgramTestContext,
     ixs: &[Instruction],

@@ -1,8 +1,7 @@
 //! Harness smoke tests: each program is dispatched by the real runtime, answers `ping`, and rejects an unknown
 //! instruction with Anchor's fallback error.
 //!
-//! `ping` also returns the interface version as return data. solana-cpi 3.x compiles `set_return_data` to a no-op
-//! off-target, so natively the test asserts there is none; in the SBF tier (scripts/sbf-test) it asserts the bytes.
+//! `ping` also returns the interface version as return data, natively as on SBF (keel_venue::return_data).
 use keel_tests::{anchor_ix, program_test, send, simulate_with};
 use solana_sdk::{
     instruction::{Instruction, InstructionError},
@@ -15,14 +14,9 @@ const FALLBACK_NOT_FOUND: u32 = 101;
 
 async fn ping_round_trip(program_id: Pubkey, ping: Instruction, version: [u8; 3]) {
     let mut ctx = program_test().start_with_context().await;
-    // Simulation succeeds; its return data is the interface version on SBF, and absent natively (module docs).
+    // Simulation succeeds; its return data is the interface version.
     let (returned, _) = simulate_with(&mut ctx, std::slice::from_ref(&ping), &[]).await;
-    if keel_keeper::chain::embedded::sbf_mode() {
-        let returned = returned.expect("ping returns its interface version on SBF");
-        assert_eq!(returned, (program_id, version.to_vec()));
-    } else {
-        assert!(returned.is_none());
-    }
+    assert_eq!(returned.expect("ping returns its interface version"), (program_id, version.to_vec()));
     // And it lands as a transaction.
     send(&mut ctx, &[ping]).await.unwrap();
 

@@ -38,6 +38,19 @@ async fn hedged_vault(ctx: &mut ProgramTestContext, mandate: MandateConfig, marg
     v
 }
 
+/// [`hedged_vault`] under the default mandate after a rally to 108 has left its short calls' delta out of the 5-unit
+/// band; with that delta.
+async fn rallied_vault(ctx: &mut ProgramTestContext) -> (VaultFixture, f64) {
+    let mandate = default_vault_config(&[], Keypair::new().pubkey()).mandate;
+    let mut v = hedged_vault(ctx, mandate, 30_000 * USDC).await;
+    for px in [102.0, 104.0, 106.0, 108.0] {
+        v.t.set_price(ctx, px).await;
+    }
+    let (delta, _, _) = measure(ctx, &v).await;
+    assert!(delta < -5.0, "delta {delta} left the band");
+    (v, delta)
+}
+
 async fn keeper(ctx: &mut ProgramTestContext, v: &VaultFixture) -> Actor {
     actor(ctx, v.t.f.mint, v.t.token_program, 0).await
 }
@@ -61,15 +74,9 @@ async fn pricing(ctx: &mut ProgramTestContext, v: &VaultFixture, spot: f64) -> P
 #[tokio::test]
 async fn rebalances_are_validated_and_paid_exactly() {
     let mut ctx = program_test().start_with_context().await;
-    let mandate = default_vault_config(&[], Keypair::new().pubkey()).mandate;
-    let mut v = hedged_vault(&mut ctx, mandate, 30_000 * USDC).await;
-    let (k1, k2) = (keeper(&mut ctx, &v).await, keeper(&mut ctx, &v).await);
     // The rally leaves the short calls' delta unhedged: out of the 5-unit band.
-    for px in [102.0, 104.0, 106.0, 108.0] {
-        v.t.set_price(&mut ctx, px).await;
-    }
-    let (delta, _, _) = measure(&mut ctx, &v).await;
-    assert!(delta < -5.0, "delta {delta} left the band");
+    let (mut v, delta) = rallied_vault(&mut ctx).await;
+    let (k1, k2) = (keeper(&mut ctx, &v).await, keeper(&mut ctx, &v).await);
     let flatten = (-delta * 1e6).round() as i64;
     let p = pricing(&mut ctx, &v, 108.0).await;
 
@@ -97,15 +104,18 @@ async fn rebalances_are_validated_and_paid_exactly() {
 
     // The real thing: buy the perps that flatten delta. Reward = min(cap, k x risk removed), exactly.
     let (worst_before, delta_risk_before) = reward_basis(&mut ctx, &v).await;
+    let snapshot_before = fresh_snapshot(&mut ctx, &v).await;
     let ix =
         v.rebalance_ix(&mut ctx, &k1.pubkey(), &k1.collateral, p, vec![v.leg(PERP, flatten, 109.0)], 0, false).await;
     let (_, events) = simulate_with(&mut ctx, std::slice::from_ref(&ix), &[&k1.key]).await;
     send_with(&mut ctx, &[ix], &[&k1.key]).await.expect("rebalance");
     if keel_keeper::chain::embedded::sbf_mode() {
-        // The after-state the program judged (it valued only the traded perp again; the calls kept their terms) is
-        // the book valued afresh, bit for bit.
+        // The states the program judged, bit for bit the book valued afresh: after, the venue's report of the book
+        // after the trade; before, that report with the traded perp's terms swapped back (the calls it never read).
         let e: keel_vault::events::Rebalanced = event(&events).expect("a Rebalanced event");
         assert_eq!(e.after, RiskSnapshot { breach: e.after.breach, ..fresh_snapshot(&mut ctx, &v).await });
+        assert_eq!(e.before, RiskSnapshot { breach: e.before.breach, ..snapshot_before });
+        assert_ne!(e.before, e.after);
         assert_eq!(e.reward, token_balance(&mut ctx, k1.collateral).await);
     } else {
         assert!(events.is_empty(), "natively emit! logs nothing");
@@ -270,5 +280,120 @@ async fn with_the_breaker_tripped_only_risk_reducing_rebalances_run() {
         .await
         .expect("risk-reducing rebalance");
     assert!(measure(&mut ctx, &v).await.0.abs() <= 5.0, "delta back in its band");
+    assert!(token_balance(&mut ctx, k.collateral).await > 0);
+}
+
+/// A rebalance with no legs: returning freed margin cures an idle-floor breach on its own. The venue's margin
+/// withdrawal reports the book (the vault reads no position), and the states judged are the book valued afresh.
+#[tokio::test]
+async fn returning_margin_alone_cures_the_idle_floor() {
+    let mut ctx = program_test().start_with_context().await;
+    let t = TradingFixture::new(&mut ctx, anchor_spl::token::ID, 100.0, 1_000_000 * USDC).await;
+    let fee = Keypair::new();
+    let config = keel_vault::state::VaultConfig { fee_recipient: fee.pubkey(), ..loose_vault_config(&FIXTURE_MARKETS) };
+    let mut v = VaultFixture::with_config(&mut ctx, t, 0, config, fee).await;
+    let d = v.depositor(&mut ctx, 100_000 * USDC).await;
+    let ix = v.deposit_ix(&mut ctx, &d, 100_000 * USDC).await;
+    send_with(&mut ctx, &[ix], &[&d.a.key]).await.unwrap();
+    v.allocate(&mut ctx, 30_000 * USDC, vec![v.leg(CALL, -50 * LOT, 0.0)], 0).await.unwrap();
+    // The curator raises the idle floor to 80% of NAV through the timelock: 70% idle now breaches it.
+    let mut next = v.state(&mut ctx).await.config;
+    next.mandate.min_idle_fraction = pod(0.8);
+    let me = ctx.payer.pubkey();
+    send(&mut ctx, &[queue_config_ix(&me, &v.vault, next)]).await.unwrap();
+    let t0 = now(&mut ctx).await;
+    set_time(&mut ctx, t0 + 2 * 86_400).await;
+    v.t.set_price(&mut ctx, 100.0).await;
+    send(&mut ctx, &[apply_config_ix(&me, &v.vault, false)]).await.unwrap();
+
+    let k = keeper(&mut ctx, &v).await;
+    let p = pricing(&mut ctx, &v, 100.0).await;
+    let (idle, collateral) = (v.state(&mut ctx).await.idle_assets, v.t.margin(&mut ctx, &v.vault).await.collateral);
+    let snapshot_before = fresh_snapshot(&mut ctx, &v).await;
+    let ix = v.rebalance_ix(&mut ctx, &k.pubkey(), &k.collateral, p, vec![], 15_000 * USDC, false).await;
+    let (_, events) = simulate_with(&mut ctx, std::slice::from_ref(&ix), &[&k.key]).await;
+    send_with(&mut ctx, &[ix], &[&k.key]).await.expect("margin returned to idle");
+    let s = v.state(&mut ctx).await;
+    // No risk was removed, so nothing is paid; the margin moved in full.
+    assert_eq!((s.idle_assets, token_balance(&mut ctx, k.collateral).await), (idle + 15_000 * USDC, 0));
+    assert_eq!(v.t.margin(&mut ctx, &v.vault).await.collateral, collateral - 15_000 * USDC as i64);
+    assert_eq!(token_balance(&mut ctx, idle_pda(&v.vault)).await, s.idle_assets);
+    if keel_keeper::chain::embedded::sbf_mode() {
+        let e: keel_vault::events::Rebalanced = event(&events).expect("a Rebalanced event");
+        assert_eq!(e.before, RiskSnapshot { breach: e.before.breach, ..snapshot_before });
+        assert_eq!(e.after, RiskSnapshot { breach: e.after.breach, ..fresh_snapshot(&mut ctx, &v).await });
+        assert!(e.after.breach < e.before.breach, "the idle excess fell");
+    }
+}
+
+/// Several legs, one market traded twice and last: the venue reports the book after the last trade and that
+/// market's position on its own; the vault reads again only the market the earlier legs alone traded. The states
+/// judged are the book valued afresh before and after, bit for bit (SBF tier, where events exist).
+#[tokio::test]
+async fn a_rebalance_of_several_legs_is_judged_on_the_whole_book_before_and_after() {
+    let mut ctx = program_test().start_with_context().await;
+    let (v, delta) = rallied_vault(&mut ctx).await;
+    // Buy back 25 of the 100 short calls in two legs around a perp leg that flattens what is left of delta.
+    let call = v.t.market_state(&mut ctx, CALL).await;
+    let bought_back = call.cache.delta.fx().to_num::<f64>() * 25.0;
+    let perps = ((-delta - bought_back) * 1e6).round() as i64;
+    let legs = vec![v.leg(CALL, 20 * LOT, 1e6), v.leg(PERP, perps, 109.0), v.leg(CALL, 5 * LOT, 1e6)];
+    let k = keeper(&mut ctx, &v).await;
+    let p = pricing(&mut ctx, &v, 108.0).await;
+    let snapshot_before = fresh_snapshot(&mut ctx, &v).await;
+    let held_before = v.t.margin(&mut ctx, &v.vault).await;
+    let ix = v.rebalance_ix(&mut ctx, &k.pubkey(), &k.collateral, p, legs, 0, false).await;
+    let (_, events) = simulate_with(&mut ctx, std::slice::from_ref(&ix), &[&k.key]).await;
+    send_with(&mut ctx, &[ix], &[&k.key]).await.expect("a three-leg cure");
+    let held = v.t.margin(&mut ctx, &v.vault).await;
+    let size = |a: &keel_venue::state::MarginAccount, m: u32| {
+        a.slot_of(&market_pda(&v.t.f.venue, m)).map_or(0, |i| a.positions[i].size)
+    };
+    assert_eq!(size(&held, CALL), size(&held_before, CALL) + 25 * LOT);
+    assert_eq!(size(&held, PERP), size(&held_before, PERP) + perps);
+    assert!(measure(&mut ctx, &v).await.0.abs() < 0.05, "delta back to ~0");
+    if keel_keeper::chain::embedded::sbf_mode() {
+        let e: keel_vault::events::Rebalanced = event(&events).expect("a Rebalanced event");
+        assert_eq!(e.before, RiskSnapshot { breach: e.before.breach, ..snapshot_before });
+        assert_eq!(e.after, RiskSnapshot { breach: e.after.breach, ..fresh_snapshot(&mut ctx, &v).await });
+        assert!(e.reward > 0 && e.after.breach < e.before.breach);
+    }
+}
+
+/// The reward's destination is left to the token program: a token account of another mint (or an account that is
+/// not a token account) fails the reward's `transfer_checked`, the whole rebalance with it, and nothing moves; paying
+/// "to" the vault's own idle account is refused before anything runs.
+#[tokio::test]
+async fn a_reward_to_a_foreign_or_fake_token_account_fails_and_nothing_moves() {
+    let mut ctx = program_test().start_with_context().await;
+    let (v, delta) = rallied_vault(&mut ctx).await;
+    let cure = vec![v.leg(PERP, (-delta * 1e6).round() as i64, 109.0)];
+    let k = keeper(&mut ctx, &v).await;
+    let p = pricing(&mut ctx, &v, 108.0).await;
+    let token = v.t.token_program;
+    let other_mint = create_mint(&mut ctx, token, 6).await;
+    let foreign = create_token_account(&mut ctx, token, other_mint, k.pubkey()).await;
+    let fake = Keypair::new().pubkey();
+    fund(&mut ctx, fake, 10_000_000).await;
+    let (state, margin) = (v.state(&mut ctx).await, v.t.margin(&mut ctx, &v.vault).await);
+    // Another mint's token account: the reward's transfer_checked fails with the token program's MintMismatch.
+    let ix = v.rebalance_ix(&mut ctx, &k.pubkey(), &foreign, p, cure.clone(), 0, false).await;
+    let mint_mismatch = anchor_spl::token::spl_token::error::TokenError::MintMismatch as u32;
+    assert_eq!(custom_error(send_with(&mut ctx, &[ix], &[&k.key]).await), mint_mismatch);
+    // The vault's own idle account: refused before anything runs.
+    let ix = v.rebalance_ix(&mut ctx, &k.pubkey(), &idle_pda(&v.vault), p, cure.clone(), 0, false).await;
+    let dup = u32::from(anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount);
+    assert_eq!(custom_error(send_with(&mut ctx, &[ix], &[&k.key]).await), dup);
+    // A system account: not a token account, refused by the token program.
+    let ix = v.rebalance_ix(&mut ctx, &k.pubkey(), &fake, p, cure.clone(), 0, false).await;
+    assert!(send_with(&mut ctx, &[ix], &[&k.key]).await.is_err());
+    // Nothing moved: the sequence, idle, the margin account and the foreign account are as they were.
+    let after = v.state(&mut ctx).await;
+    assert_eq!((after.sequence, after.idle_assets, after.reward_paid_today), (state.sequence, state.idle_assets, 0));
+    assert_eq!(v.t.margin(&mut ctx, &v.vault).await, margin);
+    assert_eq!(token_balance(&mut ctx, foreign).await, 0);
+    // The same cure to the keeper's own account goes through and pays it.
+    let ix = v.rebalance_ix(&mut ctx, &k.pubkey(), &k.collateral, p, cure, 0, false).await;
+    send_with(&mut ctx, &[ix], &[&k.key]).await.expect("the cure");
     assert!(token_balance(&mut ctx, k.collateral).await > 0);
 }

@@ -1,11 +1,13 @@
 //! keel-venue trading on the real runtime: fills priced exactly as keel-math predicts, margin and withdrawal
 //! rules, and every trading error path.
+use bytemuck::Zeroable;
 use fixed::types::I80F48;
 use keel_math::margin::{apply_fill, qty_from_lots};
 use keel_tests::trading::*;
 use keel_tests::venue::*;
 use keel_tests::*;
 use keel_venue::error::VenueError;
+use keel_venue::health::{BookReport, ReportedSums};
 use keel_venue::state::{op, MarketKind};
 use solana_program_test::ProgramTestContext;
 use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signer::Signer};
@@ -265,4 +267,99 @@ async fn venue_creation_rejects_bad_margin_parameters() {
     call.max_funding_bps_per_day = 1;
     let ix = add_market_ix(&admin, &s.f.venue, &u, Some(s.surface), 3, call);
     expect_err(send(&mut ctx, &[ix]).await, VenueError::InvalidMarketParams);
+}
+
+/// The book of `owner`'s margin account valued here from the accounts, term by term as `BookReport` defines them,
+/// with plain fixed-point operators, and within it the position in `traded` (if any): what the venue's report must
+/// equal.
+async fn book_by_hand(
+    ctx: &mut ProgramTestContext,
+    s: &TradingFixture,
+    owner: &Pubkey,
+    traded: Option<u32>,
+) -> BookReport {
+    use keel_math::margin::{position_value, Bound};
+    let acct = s.margin(ctx, owner).await;
+    let params = s.venue_state(ctx).await.margin.params();
+    let traded = traded.map(|i| market_pda(&s.f.venue, i));
+    let (mut book, mut position) = (ReportedSums::zeroed(), ReportedSums::zeroed());
+    let add = |x: &mut keel_venue::state::PodI128, y: I80F48| *x = (x.fx() + y).into();
+    for p in acct.positions.iter().filter(|p| p.is_open()) {
+        let m: keel_venue::state::Market = account(ctx, p.market).await;
+        let risk = m.position_risk(p, 6).unwrap();
+        let mut r = ReportedSums::zeroed();
+        add(&mut r.value_lower, position_value(&risk, Bound::Lower).unwrap());
+        for (s, x) in r.scenarios.iter_mut().zip(risk.risk_array) {
+            add(s, risk.qty * x);
+        }
+        if m.is_option() && p.size < 0 {
+            add(&mut r.short_option_floor, risk.qty.abs() * risk.spot * params.short_option_min);
+        }
+        for (g, c) in r.greeks_lots.iter_mut().zip([m.cache.delta, m.cache.gamma, m.cache.vega]) {
+            add(g, I80F48::from_num(p.size) * c.fx());
+        }
+        add(&mut r.gross_qty, risk.qty.abs());
+        add(&mut r.mid, risk.qty * risk.mark - risk.cost - risk.funding_owed);
+        if Some(p.market) == traded {
+            position = r;
+        }
+        // Field by field: a ReportedSums is 21 fixed-point values.
+        let fields: &mut [keel_venue::state::PodI128; 21] = bytemuck::cast_mut(&mut book);
+        for (f, x) in fields.iter_mut().zip(bytemuck::cast::<ReportedSums, [keel_venue::state::PodI128; 21]>(r)) {
+            add(f, x.fx());
+        }
+    }
+    BookReport { margin_account: margin_pda(&s.f.venue, owner), book, position, collateral: acct.collateral }
+}
+
+/// The return data of `ix` (simulated, then sent: both run on the same bank state) as the venue's `BookReport`
+/// bytes, or None when the instruction set none.
+async fn reported(ctx: &mut ProgramTestContext, ix: Instruction, a: &Actor) -> Option<BookReport> {
+    let (data, _) = simulate_with(ctx, std::slice::from_ref(&ix), &[&a.key]).await;
+    send_with(ctx, &[ix], &[&a.key]).await.expect("the instruction succeeds");
+    let (program, data) = data.filter(|(_, d)| !d.is_empty())?;
+    assert_eq!(program, keel_venue::ID);
+    // As clients decode it (keel-client, Borsh); the bytes are the report's own, as the vault reads them.
+    let report = book_report(&program, &data).expect("a report");
+    assert_eq!(bytemuck::pod_read_unaligned::<BookReport>(&data), report);
+    Some(report)
+}
+
+#[tokio::test]
+async fn trades_and_withdrawals_report_the_book_when_asked() {
+    let mut ctx = program_test().start_with_context().await;
+    let mut s = setup(&mut ctx).await;
+    let a = s.trader(&mut ctx, 100_000 * USDC).await;
+    // A book of three kinds: long perps, short calls, long puts; then spot and funding move.
+    s.trade(&mut ctx, &a, PERP, 10 * LOT, 101.0).await.unwrap();
+    s.trade(&mut ctx, &a, CALL, -20 * LOT, 0.0).await.unwrap();
+    s.set_price(&mut ctx, 98.5).await;
+    let others = s.other_markets(&mut ctx, &a, PUT).await;
+
+    // Not asked: nothing.
+    let ix = trade_ix_with(&a.pubkey(), &s.market(PUT), LOT, 1e6, false, &others);
+    assert_eq!(reported(&mut ctx, ix, &a).await, None);
+    // Asked: the whole book after the trade, as valued here independently.
+    let others = s.other_markets(&mut ctx, &a, PUT).await;
+    let ix = trade_ix_with(&a.pubkey(), &s.market(PUT), 7 * LOT, 1e6, true, &others);
+    let report = reported(&mut ctx, ix, &a).await.expect("asked for");
+    assert_eq!(report, book_by_hand(&mut ctx, &s, &a.pubkey(), Some(PUT)).await);
+    assert!(report.book.short_option_floor.fx() > 0 && report.book.greeks_lots[0].fx() != 0, "every term is exercised");
+    assert!(report.position.mid.fx() != 0 && report.position != report.book, "the put's own terms");
+    // Its bytes are its Borsh encoding (the vault reads the return data as bytes).
+    let mut encoded = Vec::new();
+    anchor_lang::AnchorSerialize::serialize(&report, &mut encoded).unwrap();
+    assert_eq!(encoded, bytemuck::bytes_of(&report));
+
+    // A withdrawal reports the same positions with the collateral it left.
+    let markets = s.other_markets(&mut ctx, &a, u32::MAX).await;
+    let (v, mint, c, t) = (&s.f.venue, &s.f.mint, &a.collateral, &s.token_program);
+    let ix = margin_flow_ix_with(&a.pubkey(), v, mint, c, t, -(1_000 * USDC as i64), true, &markets);
+    let after = reported(&mut ctx, ix, &a).await.expect("asked for");
+    // A withdrawal names no market: no position on its own.
+    let position = ReportedSums::zeroed();
+    assert_eq!(after, BookReport { collateral: report.collateral - 1_000 * USDC as i64, position, ..report });
+    assert_eq!(after, book_by_hand(&mut ctx, &s, &a.pubkey(), None).await);
+    let ix = margin_flow_ix_with(&a.pubkey(), v, mint, c, t, -(USDC as i64), false, &markets);
+    assert_eq!(reported(&mut ctx, ix, &a).await, None);
 }

@@ -217,6 +217,22 @@ pub fn margin_flow_ix(
     amount: i64,
     markets: &[Pubkey],
 ) -> Instruction {
+    margin_flow_ix_with(owner, venue, mint, owner_collateral, token_program, amount, false, markets)
+}
+
+/// [`margin_flow_ix`]; a withdrawal with `report` asks the venue to return the account's book after it
+/// (`Option<keel_venue::health::BookReport>` as return data; a deposit ignores it).
+#[allow(clippy::too_many_arguments)]
+pub fn margin_flow_ix_with(
+    owner: &Pubkey,
+    venue: &Pubkey,
+    mint: &Pubkey,
+    owner_collateral: &Pubkey,
+    token_program: &Pubkey,
+    amount: i64,
+    report: bool,
+    markets: &[Pubkey],
+) -> Instruction {
     let accounts = keel_venue::accounts::MarginFlowAccounts {
         owner: *owner,
         venue: *venue,
@@ -226,10 +242,11 @@ pub fn margin_flow_ix(
         owner_collateral: *owner_collateral,
         token_program: *token_program,
     };
+    let amount_abs = amount.unsigned_abs();
     let ix = if amount >= 0 {
-        anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::DepositMargin { amount: amount.unsigned_abs() })
+        anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::DepositMargin { amount: amount_abs })
     } else {
-        anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::WithdrawMargin { amount: amount.unsigned_abs() })
+        anchor_ix(keel_venue::ID, accounts, keel_venue::instruction::WithdrawMargin { amount: amount_abs, report })
     };
     with_readonly(ix, markets)
 }
@@ -244,6 +261,19 @@ pub struct MarketRef {
 }
 
 pub fn trade_ix(owner: &Pubkey, m: &MarketRef, size: i64, limit: f64, others: &[Pubkey]) -> Instruction {
+    trade_ix_with(owner, m, size, limit, false, others)
+}
+
+/// [`trade_ix`]; with `report`, the venue returns the account's book after the trade
+/// (`Option<keel_venue::health::BookReport>` as return data).
+pub fn trade_ix_with(
+    owner: &Pubkey,
+    m: &MarketRef,
+    size: i64,
+    limit: f64,
+    report: bool,
+    others: &[Pubkey],
+) -> Instruction {
     let ix = anchor_ix(
         keel_venue::ID,
         keel_venue::accounts::Trade {
@@ -254,9 +284,18 @@ pub fn trade_ix(owner: &Pubkey, m: &MarketRef, size: i64, limit: f64, others: &[
             market: m.market,
             price_update: m.oracle,
         },
-        keel_venue::instruction::Trade { size, limit_price: bits(limit) },
+        keel_venue::instruction::Trade { size, limit_price: bits(limit), report },
     );
     with_readonly(ix, others)
+}
+
+/// The venue's report of a margin account's book, from the return data of a `trade` or `withdraw_margin` that asked
+/// for one ([`trade_ix_with`], [`margin_flow_ix_with`]): the report's bytes, which are also its Borsh encoding. None
+/// when the data is not a report (the instruction was not asked, or another program set it).
+pub fn book_report(program: &Pubkey, return_data: &[u8]) -> Option<keel_venue::health::BookReport> {
+    let is_report =
+        *program == keel_venue::ID && return_data.len() == std::mem::size_of::<keel_venue::health::BookReport>();
+    is_report.then(|| anchor_lang::AnchorDeserialize::try_from_slice(return_data).ok()).flatten()
 }
 
 pub fn settle_market_ix(settler: &Pubkey, m: &MarketRef) -> Instruction {

@@ -11,6 +11,7 @@
 //! - [`svi`]: raw SVI total variance, implied vol, butterfly-arbitrage check.
 //! - [`risk`]: SPAN-style scenario risk arrays.
 //! - [`margin`]: account equity, initial/maintenance margin from summed risk arrays, position fills.
+//! - [`book`]: a book's additive sums (margin, greeks, gross quantity, unbiased value), swappable per position.
 //! - [`mandate`]: a vault's risk limits, relative excesses, breach measure, Whalley-Wilmott band.
 //! - [`shares`]: share accounting with a virtual offset and directed rounding.
 //! - [`reference`]: f64 reference implementations used to bound the fixed-point error.
@@ -21,6 +22,7 @@
 //! Accuracy (property-tested over spot 1e-2..1e6, strike/spot 0.2..5, T 1 hour..3 years, vol 1%..500%; see
 //! `tests/accuracy.rs` and `docs/math.md`): BS price absolute error <= 1e-9 x spot; delta, gamma, vega, theta
 //! relative error <= 1e-8 wherever the greek is not tiny.
+pub mod book;
 pub mod bs;
 pub mod elementary;
 pub mod error;

@@ -2,8 +2,12 @@
 use crate::state::VaultConfig;
 use anchor_lang::prelude::*;
 
-/// Portfolio post-state shared by the events that move risk (I80F48 bits; money in tokens).
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// Portfolio post-state shared by the events that move risk (I80F48 bits; money in tokens). `repr(C)` with no
+/// padding: its bytes are its Borsh encoding.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Default, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(C)]
 pub struct RiskSnapshot {
     pub nav: i128,
     pub delta: i128,
@@ -95,6 +99,36 @@ pub struct Rebalanced {
     pub after: RiskSnapshot,
 }
 
+impl Rebalanced {
+    /// The event's log bytes (discriminator, then its Borsh encoding) written part by part into a vector of their
+    /// exact size: `Event::data` (tested) without Borsh's field-by-field writes into a 256-byte vector that outgrows
+    /// itself, copied on SBF by software loops (~1k compute units of every rebalance).
+    pub fn data_exact(&self) -> Vec<u8> {
+        let parts: [&[u8]; 10] = [
+            Self::DISCRIMINATOR,
+            self.vault.as_ref(),
+            self.keeper.as_ref(),
+            &self.sequence.to_le_bytes(),
+            &[u8::from(self.deleverage)],
+            &self.risk_removed.to_le_bytes(),
+            &self.cost.to_le_bytes(),
+            &self.reward.to_le_bytes(),
+            bytemuck::bytes_of(&self.before),
+            bytemuck::bytes_of(&self.after),
+        ];
+        let mut data = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            data.extend_from_slice(p);
+        }
+        data
+    }
+
+    /// What `emit!` does, with [`Self::data_exact`].
+    pub fn emit_exact(&self) {
+        anchor_lang::solana_program::log::sol_log_data(&[&self.data_exact()]);
+    }
+}
+
 #[event]
 pub struct PauseChanged {
     pub vault: Pubkey,
@@ -144,5 +178,41 @@ pub fn snapshot(p: &keel_math::mandate::PortfolioRisk, breach: fixed::types::I80
         equity: p.equity.to_bits(),
         maintenance: p.maintenance.to_bits(),
         breach: breach.to_bits(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebalanced_written_exactly_is_its_anchor_encoding() {
+        let snap = |k: i128| RiskSnapshot {
+            nav: k,
+            delta: -k,
+            gamma: k << 40,
+            vega: -(k << 60),
+            worst_loss: 7,
+            equity: k * 3,
+            maintenance: -1,
+            breach: i128::MAX / 2 - k,
+        };
+        for deleverage in [false, true] {
+            let e = Rebalanced {
+                vault: Pubkey::new_unique(),
+                keeper: Pubkey::new_unique(),
+                sequence: 0x0102_0304_0506_0708,
+                deleverage,
+                risk_removed: -(1 << 100) + 12_345,
+                cost: 1 << 70,
+                reward: u64::MAX - 3,
+                before: snap(987_654_321),
+                after: snap(-42),
+            };
+            let data = e.data_exact();
+            assert_eq!(data, anchor_lang::Event::data(&e));
+            let back = Rebalanced::try_from_slice(&data[Rebalanced::DISCRIMINATOR.len()..]).unwrap();
+            assert_eq!((back.before, back.after, back.deleverage), (e.before, e.after, deleverage));
+        }
     }
 }

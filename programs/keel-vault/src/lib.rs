@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod fees;
 pub mod instructions;
+mod invoke;
 pub mod portfolio;
 pub mod state;
 pub mod tokens;
@@ -29,7 +30,7 @@ pub mod keel_vault {
 
     /// Liveness probe: succeeds and returns [`INTERFACE_VERSION`] as return data.
     pub fn ping(_ctx: Context<Ping>) -> Result<[u8; 3]> {
-        Ok(INTERFACE_VERSION)
+        Ok(keel_venue::return_data::natively(INTERFACE_VERSION))
     }
 
     /// Step 1 of creating a vault: the vault account with its roles and configuration.
@@ -113,7 +114,7 @@ pub mod keel_vault {
 
     /// View: NAV bounds and supply as return data.
     pub fn nav<'info>(ctx: Context<'info, Nav<'info>>) -> Result<NavView> {
-        instructions::nav(ctx)
+        instructions::nav(ctx).map(keel_venue::return_data::natively)
     }
 }
 

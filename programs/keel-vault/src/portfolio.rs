@@ -4,16 +4,24 @@
 //! every trader position), so LP capital counts in the greeks and the scenario loss too. The keeper computes the
 //! same from the same accounts.
 //!
+//! The mandate is measured from a [`Book`]: collateral, the positions' sums (keel-math's `BookSums`) and the LP
+//! stake. Its sums come either from the positions valued one by one ([`Holdings`]) or from the venue's report of the
+//! margin account after a trade or a margin withdrawal, which the venue valued for its own margin check; a rebalance
+//! derives the state before its trades from that report by swapping only the traded positions' terms
+//! ([`traded_positions`]). Fixed-point sums are exact, so every route gives the same bits.
+//!
 //! Remaining accounts: the markets of the open positions; when the vault holds LP shares, every market of the
 //! venue in index order first (the pool's NAV needs them all).
 use crate::error::VaultError;
 use crate::state::Vault;
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
+use keel_math::book::BookSums;
 use keel_math::mandate::PortfolioRisk;
-use keel_math::margin::{account_value, AccountSums, Bound, MarginParams, PositionRisk};
+use keel_math::margin::{account_value, Bound, MarginParams, PositionRisk};
 use keel_math::risk::{accumulate, worst_loss};
-use keel_math::{safe_mul_qty, QtyFactor, SafeMath};
+use keel_math::SafeMath;
+use keel_venue::health::BookReport;
 use keel_venue::state::{key_is, keys_eq, load_in_place, MarginAccount, Market, Venue as VenueState};
 
 /// One venue position with its market's per-unit greeks.
@@ -21,8 +29,6 @@ use keel_venue::state::{key_is, keys_eq, load_in_place, MarginAccount, Market, V
 pub struct Held {
     pub market: Pubkey,
     pub size: i64,
-    /// The position's funding snapshot (with `size` and the cost in `risk`, what tells an unchanged position).
-    pub funding_snap: I80F48,
     pub risk: PositionRisk,
     pub greeks: [I80F48; 3],
 }
@@ -37,85 +43,27 @@ impl Held {
     }
 
     /// No position (a slot to read one into).
-    pub const EMPTY: Self = Self {
-        market: Pubkey::new_from_array([0; 32]),
-        size: 0,
-        funding_snap: I80F48::ZERO,
-        risk: PositionRisk::ZERO,
-        greeks: [I80F48::ZERO; 3],
-    };
+    pub const EMPTY: Self =
+        Self { market: Pubkey::new_from_array([0; 32]), size: 0, risk: PositionRisk::ZERO, greeks: [I80F48::ZERO; 3] };
 
     /// [`Held::new`] written into this slot in place: a `Held` is ~0.4 KiB, and building one to return it and push it
     /// cost two software copies (~0.4k compute units per position on SBF). On an error the slot is partly written
     /// and must be discarded.
     fn read(&mut self, p: &keel_venue::state::Position, m: &Market, decimals: u8) -> Result<()> {
         m.read_position_risk(p, decimals, &mut self.risk)?;
-        let c = &m.cache;
-        self.greeks = if m.book.is_settled() { [I80F48::ZERO; 3] } else { [c.delta.fx(), c.gamma.fx(), c.vega.fx()] };
-        (self.market, self.size, self.funding_snap) = (p.market, p.size, p.funding_snap.fx());
+        self.greeks = m.greeks();
+        (self.market, self.size) = (p.market, p.size);
         Ok(())
     }
 
-    /// Whether `p` is this position unchanged.
-    fn is(&self, p: &keel_venue::state::Position) -> bool {
-        keys_eq(&p.market, &self.market)
-            && p.size == self.size
-            && p.cost.fx() == self.risk.cost
-            && p.funding_snap.fx() == self.funding_snap
-    }
-
-    /// This position's greeks in lots (see [`lot_terms`]) and gross notional at `spot`.
-    fn exposure(&self, spot: I80F48) -> keel_math::MathResult<[I80F48; 4]> {
-        lot_terms(self.size, self.risk.qty, &self.greeks, spot)
-    }
-}
-
-/// The greeks of `size` lots of a market with per-unit `greeks`, in lots (underlying units x 10^SIZE_DECIMALS: an
-/// integer times each greek, exact), and their gross notional at `spot` (`qty` token-scaled). Books sum them in lots
-/// and convert once ([`in_units`]): a division per position was the dearest of its terms on SBF, and the sum of
-/// exact products rounds once instead of once per position.
-fn lot_terms(size: i64, qty: I80F48, greeks: &[I80F48; 3], spot: I80F48) -> keel_math::MathResult<[I80F48; 4]> {
-    let lots = QtyFactor::new(I80F48::from_num(size));
-    Ok([lots.mul(greeks[0])?, lots.mul(greeks[1])?, lots.mul(greeks[2])?, safe_mul_qty(qty.saturating_abs(), spot)?])
-}
-
-/// A greek summed in lots ([`lot_terms`]) in underlying units, truncated toward zero.
-fn in_units(lots: I80F48) -> keel_math::MathResult<I80F48> {
-    lots.safe_div(I80F48::from_num(10i64.pow(keel_math::margin::SIZE_DECIMALS)))
-}
-
-/// Sums over the margin account's positions: the margin sums, the mandate's greeks and gross notional, and the value
-/// at unbiased marks. All additive (see `AccountSums`), so a trade's after-state needs only the traded positions.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BookSums {
-    pub margin: AccountSums,
-    /// Delta, gamma and vega in lots (see [`lot_terms`]) and gross notional.
-    pub exposure: [I80F48; 4],
-    /// Sum of position values at unbiased marks (what a trade's cost is measured against).
-    pub mid: I80F48,
-}
-
-impl BookSums {
-    /// Adds `h`'s terms, or takes them out (the exact inverse: each term is computed the same way).
-    fn apply(&mut self, h: &Held, params: &MarginParams, spot: I80F48, add: bool) -> keel_math::MathResult<()> {
-        // The position's value with no bias (what `position_value` gives at a zero bias, without copying the risk).
-        let r = &h.risk;
-        let mid = safe_mul_qty(r.qty, r.mark)?.safe_sub(r.cost)?.safe_sub(r.funding_owed)?;
-        let terms = h.exposure(spot)?;
-        if add {
-            self.margin.add(&h.risk, params)?;
-            self.mid = self.mid.safe_add(mid)?;
-            for (s, t) in self.exposure.iter_mut().zip(terms) {
-                *s = s.safe_add(t)?;
-            }
+    /// Adds this position's terms to `sums`, or takes them out (the exact inverse).
+    fn apply(&self, sums: &mut BookSums, params: &MarginParams, add: bool) -> Result<()> {
+        let r = if add {
+            sums.add(&self.risk, self.size, &self.greeks, params)
         } else {
-            self.margin.remove(&h.risk, params)?;
-            self.mid = self.mid.safe_sub(mid)?;
-            for (s, t) in self.exposure.iter_mut().zip(terms) {
-                *s = s.safe_sub(t)?;
-            }
-        }
-        Ok(())
+            sums.remove(&self.risk, self.size, &self.greeks, params)
+        };
+        r.map_err(m)
     }
 }
 
@@ -126,8 +74,8 @@ pub struct LpStake {
     pub lower: I80F48,
     pub upper: I80F48,
     /// None when read for its value alone ([`LpRead::Value`]): a deposit or withdrawal prices shares and need not
-    /// multiply out the pool's risk arrays.
-    pub exposure: Option<LpExposure>,
+    /// multiply out the pool's risk arrays. Boxed: ~0.6 KiB, and handlers hold a stake per side.
+    pub exposure: Option<Box<LpExposure>>,
 }
 
 /// How much of the LP stake to read.
@@ -135,33 +83,31 @@ pub struct LpStake {
 pub enum LpRead {
     /// Its value and its exposure: what the portfolio is measured from.
     Exposure,
-    /// Its value alone (NAV, share pricing); [`Holdings::portfolio_from`] refuses to measure such a stake.
+    /// Its value alone (NAV, share pricing); [`Book::portfolio`] refuses to measure such a stake.
     Value,
 }
 
-/// An LP stake's exposure. Small on purpose: its scenario P&L is summed as the markets are read and each market keeps
-/// only its size and greeks, so a rebalance holding the before and after stakes of a many-market venue stays within
-/// the program's 32 KiB heap.
+/// An LP stake's exposure, summed as the markets are read (small, so a rebalance holding the before and after stakes
+/// of a many-market venue stays within the program's 32 KiB heap).
 #[derive(Clone, Debug, Default)]
 pub struct LpExposure {
     /// Scenario P&L summed over the markets (tokens per scenario).
     pub scenarios: [I80F48; keel_math::instrument::SCENARIOS],
-    /// Each market where the pool holds a position.
-    pub markets: Vec<LpMarket>,
-}
-
-/// The LP stake's share of the pool's position in one market, for the greeks and gross notional.
-#[derive(Clone, Copy, Debug)]
-pub struct LpMarket {
-    pub size: i64,
-    pub qty: I80F48,
-    pub greeks: [I80F48; 3],
+    /// Greeks in lots and gross quantity, as a book sums them (`BookSums::add_holding`; no value terms).
+    pub sums: BookSums,
 }
 
 /// The vault's margin account on the venue, loaded with the market of every position, and its LP stake.
 pub struct Holdings {
     pub collateral: I80F48,
     pub positions: Vec<Held>,
+    pub lp: Option<LpStake>,
+}
+
+/// What the mandate is measured from: the margin account's collateral, its positions' sums and the LP stake.
+pub struct Book {
+    pub collateral: I80F48,
+    pub sums: BookSums,
     pub lp: Option<LpStake>,
 }
 
@@ -195,25 +141,48 @@ fn margin_account<'a>(vault: &Vault, margin: &'a AccountInfo<'_>) -> Result<std:
     load_in_place::<MarginAccount>(margin)
 }
 
-/// Position `p`, the `ordinal`-th open one, valued with its market from `markets` (this venue's, fresh caches),
-/// pushed onto `positions` (read in place: see [`Held::read`]); on an error `positions` must be discarded.
-fn push_held<'a, 'info>(
-    positions: &'a mut Vec<Held>,
+/// Position `p` valued with its market `info` (this venue's, fresh cache), pushed onto `positions` (read in place:
+/// see [`Held::read`]); on an error `positions` must be discarded.
+fn push_held(
+    positions: &mut Vec<Held>,
     vault: &Vault,
     venue: &VenueState,
-    (ordinal, p): (usize, &keel_venue::state::Position),
-    markets: &'info [AccountInfo<'info>],
+    p: &keel_venue::state::Position,
+    info: &AccountInfo,
     now: i64,
-) -> Result<&'a Held> {
-    let info = find_hinted(markets, &p.market, ordinal)?;
+) -> Result<()> {
     require!(key_is(info.owner, keel_venue::ID), VaultError::VenueAccountMismatch);
     let m = load_in_place::<Market>(info)?;
     require!(keys_eq(&m.venue, &vault.venue), VaultError::VenueAccountMismatch);
     m.require_fresh(now, None)?;
     let slot = positions.len();
     positions.push(Held::EMPTY);
-    positions[slot].read(p, &m, venue.collateral_decimals)?;
-    Ok(&positions[slot])
+    positions[slot].read(p, &m, venue.collateral_decimals)
+}
+
+/// The margin account's collateral and the vault's positions in the `traded` markets (each market once; one where
+/// the vault holds nothing is skipped), valued with those markets from `markets` (this venue's, fresh caches). A
+/// rebalance reads them before its trades and again after: they are the only positions it values itself (see the
+/// module documentation).
+pub fn traded_positions<'info>(
+    vault: &Vault,
+    venue: &VenueState,
+    margin: &AccountInfo<'info>,
+    traded: &[Pubkey],
+    markets: &'info [AccountInfo<'info>],
+    now: i64,
+) -> Result<(I80F48, Vec<Held>)> {
+    let acct = margin_account(vault, margin)?;
+    let mut positions = Vec::with_capacity(traded.len());
+    for (i, key) in traded.iter().enumerate() {
+        if traded[..i].iter().any(|k| keys_eq(k, key)) {
+            continue;
+        }
+        if let Some(slot) = acct.slot_of(key) {
+            push_held(&mut positions, vault, venue, &acct.positions[slot], find(markets, key)?, now)?;
+        }
+    }
+    Ok((I80F48::from_num(acct.collateral), positions))
 }
 
 impl Holdings {
@@ -229,63 +198,11 @@ impl Holdings {
     ) -> Result<Self> {
         let acct = margin_account(vault, margin)?;
         let mut positions = Vec::with_capacity(keel_venue::state::MAX_POSITIONS);
-        for p in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
-            push_held(&mut positions, vault, venue, p, markets, now)?;
+        for (ordinal, p) in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
+            push_held(&mut positions, vault, venue, p, find_hinted(markets, &p.market, ordinal)?, now)?;
         }
         let lp = if vault.lp_shares_held > 0 { Some(lp_stake_with(vault, venue, markets, now, lp)?) } else { None };
         Ok(Self { collateral: I80F48::from_num(acct.collateral), positions, lp })
-    }
-
-    /// These holdings after trades in `traded` markets (and margin flows), with their sums derived from `sums`
-    /// (these holdings' own): the margin account is read again; a position it still holds unchanged (market, size,
-    /// cost and funding snapshot) in a market no trade touched keeps its terms and its place with no market read or
-    /// copy, since a trade writes only its own market. The others' terms go out and in. The LP stake is valued afresh
-    /// (every trade moves the pool's exposure). The same sums, bit for bit, as `load` and `sums` of the new state
-    /// (fixed-point sums are exact in any order); the positions may be in another order than `load` reads them.
-    #[allow(clippy::too_many_arguments)]
-    #[cfg_attr(target_os = "solana", inline(never))]
-    pub fn after_trades<'info>(
-        mut self,
-        sums: &BookSums,
-        traded: &[Pubkey],
-        vault: &Vault,
-        venue: &VenueState,
-        margin: &AccountInfo<'info>,
-        markets: &'info [AccountInfo<'info>],
-        now: i64,
-        spot: I80F48,
-    ) -> Result<(Self, Box<BookSums>)> {
-        let params = venue.margin.params();
-        let acct = margin_account(vault, margin)?;
-        let mut kept = vec![false; self.positions.len()];
-        let mut fresh = Vec::with_capacity(traded.len());
-        for (ordinal, p) in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
-            // A trade that neither opens nor closes a position keeps the slot order: look at the same ordinal first.
-            let unchanged = |i: &usize| self.positions.get(*i).is_some_and(|h| h.is(p));
-            let same = if traded.iter().any(|t| keys_eq(t, &p.market)) {
-                None
-            } else {
-                Some(ordinal).filter(unchanged).or_else(|| (0..self.positions.len()).find(unchanged))
-            };
-            match same {
-                Some(i) => kept[i] = true,
-                None => fresh.push((ordinal, p)),
-            }
-        }
-        // Out go the terms of what changed, last first: `swap_remove` moves the last position into the gap, and every
-        // position after the gap is already one that stays.
-        let mut sums = Box::new(*sums);
-        for i in (0..kept.len()).rev().filter(|i| !kept[*i]) {
-            sums.apply(&self.positions[i], &params, spot, false).map_err(m)?;
-            self.positions.swap_remove(i);
-        }
-        for p in fresh {
-            let h = push_held(&mut self.positions, vault, venue, p, markets, now)?;
-            sums.apply(h, &params, spot, true).map_err(m)?;
-        }
-        self.lp = if vault.lp_shares_held > 0 { Some(lp_stake(vault, venue, markets, now)?) } else { None };
-        self.collateral = I80F48::from_num(acct.collateral);
-        Ok((self, sums))
     }
 
     fn risks(&self) -> Vec<PositionRisk> {
@@ -303,62 +220,106 @@ impl Holdings {
         Ok(margin.checked_add(lp).ok_or(VaultError::MathOverflow)?)
     }
 
-    /// Value at unbiased marks (what a trade's cost is measured against), from these holdings' `sums`.
-    pub fn mid_value(&self, sums: &BookSums) -> Result<I80F48> {
-        let lp = self.lp.as_ref().map_or(I80F48::ZERO, |s| s.lower);
-        self.collateral.safe_add(sums.mid).and_then(|v| v.safe_add(lp)).map_err(m)
-    }
-
-    pub fn size_of(&self, market: &Pubkey) -> i64 {
-        self.positions.iter().find(|h| keys_eq(&h.market, market)).map_or(0, |h| h.size)
-    }
-
-    /// The sums over the positions (see `BookSums`). Boxed, and out of line on SBF: a rebalance holds two, and
-    /// its handler's frame must stay within 4 KiB.
-    #[cfg_attr(target_os = "solana", inline(never))]
-    pub fn sums(&self, venue: &VenueState, spot: I80F48) -> Result<Box<BookSums>> {
-        let params = venue.margin.params();
-        let mut s = Box::<BookSums>::default();
+    /// The sums over the positions (see `BookSums`).
+    pub fn sums(&self, params: &MarginParams) -> Result<BookSums> {
+        let mut s = BookSums::default();
         for h in &self.positions {
-            s.apply(h, &params, spot, true).map_err(m)?;
+            h.apply(&mut s, params, true)?;
         }
         Ok(s)
     }
 
-    /// The mandate's view of the portfolio at `spot`, with NAV at the lower bound.
-    pub fn portfolio(&self, vault: &Vault, venue: &VenueState, spot: I80F48) -> Result<PortfolioRisk> {
-        self.portfolio_from(&*self.sums(venue, spot)?, vault, venue, spot)
+    /// These holdings as a [`Book`] (boxed, and built out of line on SBF: a book is ~1 KiB with an LP stake, and
+    /// handlers hold two with the venue's report beside them in a 4 KiB frame).
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn into_book(self, venue: &VenueState) -> Result<Box<Book>> {
+        let sums = self.sums(&venue.margin.params())?;
+        Ok(Box::new(Book { collateral: self.collateral, sums, lp: self.lp }))
     }
 
-    /// [`Holdings::portfolio`] from these holdings' `sums`: the LP exposure is added to the positions' risk arrays,
-    /// greeks and gross notional (it has no cost and no margin of its own).
-    #[cfg_attr(target_os = "solana", inline(never))]
-    pub fn portfolio_from(
-        &self,
-        sums: &BookSums,
+    /// The mandate's view of the portfolio at `spot`, with NAV at the lower bound.
+    pub fn portfolio(self, vault: &Vault, venue: &VenueState, spot: I80F48) -> Result<PortfolioRisk> {
+        self.into_book(venue)?.portfolio(vault, venue, spot)
+    }
+}
+
+impl Book {
+    /// The vault's book after venue instructions, from the venue's `report` on its margin account (the positions'
+    /// sums as the venue valued them for its margin check): collateral as the margin account holds it now, and the
+    /// LP stake valued afresh. The report must be the latest: no position may have changed since it was made.
+    pub fn reported<'info>(
+        report: &BookReport,
         vault: &Vault,
         venue: &VenueState,
-        spot: I80F48,
-    ) -> Result<PortfolioRisk> {
-        let health = sums.margin.health(self.collateral, &venue.margin.params()).map_err(m)?;
-        let (mut scenarios, mut exposure) = (sums.margin.scenarios, sums.exposure);
+        margin: &AccountInfo<'info>,
+        markets: &'info [AccountInfo<'info>],
+        now: i64,
+    ) -> Result<Box<Self>> {
+        let collateral = I80F48::from_num(margin_account(vault, margin)?.collateral);
+        Ok(Book::from_report(report, collateral, lp_if_held(vault, venue, markets, now)?))
+    }
+
+    /// The book of the positions `report` sums, at `collateral`, with LP stake `lp` (built out of line on SBF: see
+    /// [`Holdings::into_book`]).
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn from_report(report: &BookReport, collateral: I80F48, lp: Option<LpStake>) -> Box<Self> {
+        Box::new(Book { collateral, sums: report.book.sums(), lp })
+    }
+
+    /// This book (from `report`) as it was before trades that changed only the traded positions: the report's
+    /// traded position and the `now` positions (the markets only earlier legs traded, as they are now) taken out, the
+    /// `then` positions (every traded market's, read before the trades) put back, at `collateral` with LP stake `lp`.
+    /// The same bits as valuing the book then: fixed-point sums are exact.
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn before(
+        &self,
+        report: &BookReport,
+        now: &[Held],
+        then: &[Held],
+        collateral: I80F48,
+        lp: Option<LpStake>,
+        venue: &VenueState,
+    ) -> Result<Box<Self>> {
+        let params = venue.margin.params();
+        let mut book = Box::new(Book { collateral, sums: self.sums, lp });
+        book.sums.remove_sums(&report.position.sums()).map_err(m)?;
+        for h in now {
+            h.apply(&mut book.sums, &params, false)?;
+        }
+        for h in then {
+            h.apply(&mut book.sums, &params, true)?;
+        }
+        Ok(book)
+    }
+
+    /// Value at unbiased marks (what a trade's cost is measured against).
+    pub fn mid_value(&self) -> Result<I80F48> {
+        let lp = self.lp.as_ref().map_or(I80F48::ZERO, |s| s.lower);
+        self.collateral.safe_add(self.sums.mid).and_then(|v| v.safe_add(lp)).map_err(m)
+    }
+
+    /// The mandate's view of the portfolio at `spot`, with NAV at the lower bound: the LP exposure is added to the
+    /// positions' risk arrays, greeks and gross quantity (it has no cost and no margin of its own).
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn portfolio(&self, vault: &Vault, venue: &VenueState, spot: I80F48) -> Result<PortfolioRisk> {
+        let health = self.sums.margin.health(self.collateral, &venue.margin.params()).map_err(m)?;
+        let mut scenarios = self.sums.margin.scenarios;
+        let mut exposure =
+            BookSums { greeks_lots: self.sums.greeks_lots, gross_qty: self.sums.gross_qty, ..Default::default() };
         if let Some(lp) = &self.lp {
             // A stake read for its value alone cannot be measured: refused rather than measured without its risk.
             let lp = lp.exposure.as_ref().ok_or_else(|| error!(VaultError::MissingMarketAccount))?;
             for (s, t) in scenarios.iter_mut().zip(lp.scenarios) {
                 *s = s.safe_add(t).map_err(m)?;
             }
-            for e in &lp.markets {
-                for (s, t) in exposure.iter_mut().zip(lot_terms(e.size, e.qty, &e.greeks, spot).map_err(m)?) {
-                    *s = s.safe_add(t).map_err(m)?;
-                }
+            for (s, t) in exposure.greeks_lots.iter_mut().zip(lp.sums.greeks_lots) {
+                *s = s.safe_add(t).map_err(m)?;
             }
+            exposure.gross_qty = exposure.gross_qty.safe_add(lp.sums.gross_qty).map_err(m)?;
         }
         let idle = I80F48::from_num(vault.idle_assets);
         let lp_lower = self.lp.as_ref().map_or(I80F48::ZERO, |s| s.lower);
-        let [delta, gamma, vega, gross] = exposure;
-        let (delta, gamma, vega) =
-            (in_units(delta).map_err(m)?, in_units(gamma).map_err(m)?, in_units(vega).map_err(m)?);
+        let [delta, gamma, vega] = exposure.greeks_in_units().map_err(m)?;
         Ok(PortfolioRisk {
             spot,
             delta,
@@ -367,7 +328,7 @@ impl Holdings {
             worst_loss: worst_loss(&scenarios),
             equity: health.equity,
             maintenance: health.maintenance,
-            gross_notional: gross,
+            gross_notional: exposure.gross_notional(spot).map_err(m)?,
             idle,
             nav: idle.safe_add(health.equity).and_then(|n| n.safe_add(lp_lower)).map_err(m)?,
         })
@@ -383,6 +344,19 @@ pub fn lp_stake<'info>(
     now: i64,
 ) -> Result<LpStake> {
     lp_stake_with(vault, venue, markets, now, LpRead::Exposure)
+}
+
+/// The vault's LP stake with its exposure when it holds LP shares.
+pub fn lp_if_held<'info>(
+    vault: &Vault,
+    venue: &VenueState,
+    markets: &'info [AccountInfo<'info>],
+    now: i64,
+) -> Result<Option<LpStake>> {
+    if vault.lp_shares_held == 0 {
+        return Ok(None);
+    }
+    lp_stake(vault, venue, markets, now).map(Some)
 }
 
 /// [`lp_stake`], read as `read` says.
@@ -418,8 +392,7 @@ fn lp_stake_with<'info>(
         return Ok(LpStake { lower, upper, exposure: None });
     }
     let fraction = held.safe_div(total).map_err(m)?;
-    let mut scenarios = [I80F48::ZERO; keel_math::instrument::SCENARIOS];
-    let mut exposures = Vec::with_capacity(all.len());
+    let mut exposure = Box::<LpExposure>::default();
     for info in all {
         let mk = load_in_place::<Market>(info)?;
         if mk.book.net_size == 0 || mk.book.is_settled() {
@@ -441,12 +414,10 @@ fn lp_stake_with<'info>(
             .round()
             .checked_to_num()
             .ok_or(VaultError::MathOverflow)?;
-        accumulate(&mut scenarios, &risk.risk_array, risk.qty).map_err(m)?;
-        let c = &mk.cache;
-        let greeks = [c.delta.fx(), c.gamma.fx(), c.vega.fx()];
-        exposures.push(LpMarket { size, qty: risk.qty, greeks });
+        accumulate(&mut exposure.scenarios, &risk.risk_array, risk.qty).map_err(m)?;
+        exposure.sums.add_holding(risk.qty, size, &mk.greeks()).map_err(m)?;
     }
-    Ok(LpStake { lower, upper, exposure: Some(LpExposure { scenarios, markets: exposures }) })
+    Ok(LpStake { lower, upper, exposure: Some(exposure) })
 }
 
 /// NAV (tokens) at `bound`: idle by internal accounting plus the margin account's value, rounded in favour of

@@ -4,10 +4,13 @@
 //! Mints are passed as plain account infos with their decimals: where the vault pins a mint's address (`has_one`)
 //! the token program itself checks it against both token accounts, the decimals and the authority, so decoding
 //! the mint on the vault's side would only repeat those checks at ~1k compute units per account.
+use crate::invoke::CpiAccount;
 use crate::state::VaultSigner;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Burn, MintTo, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{self, Burn, MintTo, TokenInterface};
 
+/// `transfer_checked` of `amount` from `from` to `to`, signed by `authority` (who signed the transaction), the same
+/// way as [`transfer_signed_by_vault`].
 pub fn transfer_signed_by_user<'info>(
     token_program: &Interface<'info, TokenInterface>,
     (mint, decimals): (AccountInfo<'info>, u8),
@@ -16,10 +19,14 @@ pub fn transfer_signed_by_user<'info>(
     authority: AccountInfo<'info>,
     amount: u64,
 ) -> Result<()> {
-    let cpi = TransferChecked { from, mint, to, authority };
-    token_interface::transfer_checked(CpiContext::new(token_program.key(), cpi), amount, decimals)
+    let accounts = transfer_checked_accounts([&from, &mint, &to, &authority]);
+    crate::invoke::invoke_flagged(token_program.key(), &accounts, &[], transfer_checked_data(amount, decimals), &[])
 }
 
+/// `transfer_checked` of `amount` from `from` to `to`, signed by the vault PDA. The instruction is the token
+/// interface's own (the same bytes for Token and Token-2022; a unit test holds it to spl-token-2022's builder), invoked
+/// through [`crate::invoke::invoke_flagged`] rather than Anchor's helper, whose SDK call searches every info for every
+/// meta with 32-byte comparisons (~1.5k compute units of a keeper's reward or a withdrawal claim on SBF).
 pub fn transfer_signed_by_vault<'info>(
     vault: &VaultSigner<'info>,
     token_program: &Interface<'info, TokenInterface>,
@@ -28,10 +35,21 @@ pub fn transfer_signed_by_vault<'info>(
     to: AccountInfo<'info>,
     amount: u64,
 ) -> Result<()> {
-    let cpi = TransferChecked { from, mint, to, authority: vault.info.clone() };
-    vault.with_signer(|s| {
-        token_interface::transfer_checked(CpiContext::new_with_signer(token_program.key(), cpi, s), amount, decimals)
-    })
+    let accounts = transfer_checked_accounts([&from, &mint, &to, &vault.info]);
+    let data = transfer_checked_data(amount, decimals);
+    vault.with_signer(|s| crate::invoke::invoke_flagged(token_program.key(), &accounts, &[], data, s))
+}
+
+/// `transfer_checked`'s accounts in its order: source and destination writable, the mint read, the authority signing.
+fn transfer_checked_accounts<'a, 'info>(
+    [from, mint, to, authority]: [&'a AccountInfo<'info>; 4],
+) -> [CpiAccount<'a, 'info>; 4] {
+    [CpiAccount::writable(from), CpiAccount::read(mint), CpiAccount::writable(to), CpiAccount::signer(authority)]
+}
+
+/// `TransferChecked` as the token programs decode it.
+fn transfer_checked_data(amount: u64, decimals: u8) -> Vec<u8> {
+    anchor_spl::token_2022::spl_token_2022::instruction::TokenInstruction::TransferChecked { amount, decimals }.pack()
 }
 
 pub fn mint_shares<'info>(
@@ -54,4 +72,36 @@ pub fn burn_escrowed<'info>(
 ) -> Result<()> {
     let cpi = Burn { mint: share_mint, from: escrow, authority: vault.info.clone() };
     vault.with_signer(|s| token_interface::burn(CpiContext::new_with_signer(token_program.key(), cpi, s), shares))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vault's transfer is spl-token-2022's `transfer_checked` instruction for the same accounts: keys, order,
+    /// flags and data (the classic Token program decodes the same bytes).
+    #[test]
+    fn the_vault_signed_transfer_is_the_token_interfaces_instruction() {
+        crate::invoke::with_infos(4, |infos| {
+            let ours = transfer_checked_accounts([&infos[0], &infos[1], &infos[2], &infos[3]]);
+            let keys: Vec<Pubkey> = infos.iter().map(|i| *i.key).collect();
+            for program in [anchor_spl::token::ID, anchor_spl::token_2022::ID] {
+                let theirs = anchor_spl::token_2022::spl_token_2022::instruction::transfer_checked(
+                    &program,
+                    &keys[0],
+                    &keys[1],
+                    &keys[2],
+                    &keys[3],
+                    &[],
+                    1_234_567,
+                    6,
+                )
+                .unwrap();
+                let flags: Vec<_> = ours.iter().map(|a| (*a.info.key, a.signer, a.writable)).collect();
+                let want: Vec<_> = theirs.accounts.iter().map(|m| (m.pubkey, m.is_signer, m.is_writable)).collect();
+                assert_eq!(flags, want);
+                assert_eq!(transfer_checked_data(1_234_567, 6), theirs.data);
+            }
+        });
+    }
 }

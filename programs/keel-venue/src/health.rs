@@ -1,12 +1,14 @@
-//! Account health from the markets of its positions, and the token movements between an account and the pool.
+//! Account health from the markets of its positions, the book report an account's owner may ask for, and the token
+//! movements between an account and the pool.
 //!
 //! Markets named by the instruction are passed in memory (they may have been modified already); every other open
 //! position's market comes from `remaining_accounts`, in slot order, and must hold a fresh cache.
 use crate::error::VenueError;
-use crate::state::{keys_eq, MarginAccount, Market, Venue};
+use crate::state::{keys_eq, MarginAccount, Market, PodI128, Venue, RISK_SCENARIOS};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
-use keel_math::margin::{account_health, Health, PositionRisk};
+use keel_math::book::BookSums;
+use keel_math::margin::{AccountSums, Health, PositionRisk};
 
 /// Health of `account`, valuing positions in `named` markets from memory and the rest from `remaining`.
 pub fn health<'info>(
@@ -16,27 +18,144 @@ pub fn health<'info>(
     remaining: &'info [AccountInfo<'info>],
     now: i64,
 ) -> Result<Health> {
-    // On the heap: MAX_POSITIONS risk arrays on the stack overflow an SBF frame. Slot order is kept.
-    let mut risks: Vec<PositionRisk> = Vec::with_capacity(crate::state::MAX_POSITIONS);
+    Ok(book(account, venue, named, remaining, now, false)?.health)
+}
+
+/// An account valued position by position: its health and the sums it is made of.
+pub struct Valued {
+    pub health: Health,
+    /// Every position's terms: the margin sums always, the exposure terms too when asked (see [`book`]).
+    pub sums: BookSums,
+    /// The terms of the position in the first named market (zero if none, or when the exposure was not asked for).
+    pub named: BookSums,
+}
+
+/// [`health`] with the sums it is made of: the margin sums always, and with `exposure` the greeks, gross quantity and
+/// unbiased value as well, and the first named market's position's terms on their own (what a [`BookReport`]
+/// carries; a few products per position that a plain margin check does not need). One pass over the positions, each
+/// read into the same slot: a `PositionRisk` is ~330 bytes, and each copy of one is a software copy on SBF.
+#[cfg_attr(target_os = "solana", inline(never))]
+pub fn book<'info>(
+    account: &MarginAccount,
+    venue: &Venue,
+    named: &[(Pubkey, &Market)],
+    remaining: &'info [AccountInfo<'info>],
+    now: i64,
+    exposure: bool,
+) -> Result<Box<Valued>> {
+    let params = venue.margin.params();
+    let decimals = venue.collateral_decimals;
+    // On the heap: the sums and the slot pass 1 KiB, and the callers' frames hold accounts already.
+    let mut v = Box::new(Valued { health: Health::default(), sums: BookSums::default(), named: BookSums::default() });
+    let mut risk = Box::new(PositionRisk::ZERO);
+    let mut add = |m: &Market, pos: &crate::state::Position, first_named: bool| -> Result<()> {
+        m.read_position_risk(pos, decimals, &mut risk)?;
+        let added = if !exposure {
+            v.sums.margin.add(&risk, &params)
+        } else if first_named {
+            // Its terms alone, then into the whole (the same bits as adding them directly: sums are exact).
+            v.named.add(&risk, pos.size, &m.greeks(), &params).and_then(|()| v.sums.add_sums(&v.named))
+        } else {
+            v.sums.add(&risk, pos.size, &m.greeks(), &params)
+        };
+        Ok(added.map_err(VenueError::from)?)
+    };
     let mut extra = remaining.iter();
     for (_, pos) in account.open_positions() {
-        // Each position is read into its place: a PositionRisk is ~330 bytes, a software copy on SBF.
-        let slot = risks.len();
-        risks.push(PositionRisk::ZERO);
-        if let Some((_, m)) = named.iter().find(|(k, _)| keys_eq(k, &pos.market)) {
-            m.read_position_risk(pos, venue.collateral_decimals, &mut risks[slot])?;
+        if let Some(i) = named.iter().position(|(k, _)| keys_eq(k, &pos.market)) {
+            add(named[i].1, pos, i == 0)?;
         } else {
             let info = extra.next().ok_or(VenueError::MarketAccountsMismatch)?;
             require!(keys_eq(info.key, &pos.market), VenueError::MarketAccountsMismatch);
             let m = load_market(info)?;
             require!(keys_eq(&m.venue, &account.venue), VenueError::MarketAccountsMismatch);
             m.require_fresh(now, None)?;
-            m.read_position_risk(pos, venue.collateral_decimals, &mut risks[slot])?;
+            add(&m, pos, false)?;
         }
     }
     require!(extra.next().is_none(), VenueError::MarketAccountsMismatch);
-    let collateral = I80F48::from_num(account.collateral);
-    Ok(account_health(collateral, &risks, &venue.margin.params()).map_err(VenueError::from)?)
+    v.health = v.sums.margin.health(I80F48::from_num(account.collateral), &params).map_err(VenueError::from)?;
+    Ok(v)
+}
+
+/// What `trade` and `withdraw_margin` return when the caller asks (`report`), as return data: the account's book
+/// after the instruction, as the venue valued it for its margin check, and within it the position in the traded
+/// market. An owner that measures its own risk (keel-vault) reads it instead of valuing every position again;
+/// keel-math's `BookSums` says how to take a position's terms out and in. `repr(C)`, no padding: its bytes, which
+/// are the return data, are also its Borsh encoding.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+pub struct BookReport {
+    /// The margin account reported on.
+    pub margin_account: Pubkey,
+    /// Every open position.
+    pub book: ReportedSums,
+    /// The position in the traded market (a trade's; zero for a withdrawal, or when the trade closed it).
+    pub position: ReportedSums,
+    /// The account's collateral after the instruction (tokens).
+    pub collateral: i64,
+}
+
+/// keel-math's `BookSums` as stored: every fixed-point field is I80F48 bits.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+pub struct ReportedSums {
+    /// Sum of position values at the lower bound of the confidence band (tokens; collateral not included).
+    pub value_lower: PodI128,
+    /// Summed risk arrays (tokens per scenario).
+    pub scenarios: [PodI128; RISK_SCENARIOS],
+    /// Sum of the short options' minimum initial margin (tokens).
+    pub short_option_floor: PodI128,
+    /// Delta, gamma and vega summed in lots (size x per-unit greek).
+    pub greeks_lots: [PodI128; 3],
+    /// Sum of |quantity| (token-scaled units).
+    pub gross_qty: PodI128,
+    /// Sum of position values at unbiased marks (tokens).
+    pub mid: PodI128,
+}
+
+impl From<&BookSums> for ReportedSums {
+    fn from(s: &BookSums) -> Self {
+        let m = &s.margin;
+        ReportedSums {
+            value_lower: m.value_lower.into(),
+            scenarios: m.scenarios.map(PodI128::from),
+            short_option_floor: m.short_option_floor.into(),
+            greeks_lots: s.greeks_lots.map(PodI128::from),
+            gross_qty: s.gross_qty.into(),
+            mid: s.mid.into(),
+        }
+    }
+}
+
+impl ReportedSums {
+    /// The sums reported.
+    pub fn sums(&self) -> BookSums {
+        BookSums {
+            margin: AccountSums {
+                value_lower: self.value_lower.fx(),
+                scenarios: self.scenarios.map(PodI128::fx),
+                short_option_floor: self.short_option_floor.fx(),
+            },
+            greeks_lots: self.greeks_lots.map(PodI128::fx),
+            gross_qty: self.gross_qty.fx(),
+            mid: self.mid.fx(),
+        }
+    }
+}
+
+impl BookReport {
+    pub fn new(margin_account: Pubkey, collateral: i64, v: &Valued) -> Self {
+        BookReport { margin_account, book: (&v.sums).into(), position: (&v.named).into(), collateral }
+    }
+
+    /// Sets the report of `v` as this instruction's return data: its bytes, built on the heap (~0.7 KiB) and out of
+    /// line on SBF, away from the handler's frame.
+    #[cfg_attr(target_os = "solana", inline(never))]
+    pub fn publish(margin_account: Pubkey, collateral: i64, v: &Valued) {
+        let report = Box::new(Self::new(margin_account, collateral, v));
+        crate::return_data::set(bytemuck::bytes_of(&*report));
+    }
 }
 
 /// A market passed as a remaining account, owner- and discriminator-checked and read in place (see

@@ -15,6 +15,7 @@ pub mod health;
 pub mod instructions;
 pub mod oracle;
 pub mod pricing;
+pub mod return_data;
 pub mod state;
 pub mod token;
 
@@ -31,7 +32,7 @@ pub mod keel_venue {
 
     /// Liveness probe: succeeds and returns [`INTERFACE_VERSION`] as return data.
     pub fn ping(_ctx: Context<Ping>) -> Result<[u8; 3]> {
-        Ok(INTERFACE_VERSION)
+        Ok(return_data::natively(INTERFACE_VERSION))
     }
 
     pub fn create_venue(
@@ -78,14 +79,20 @@ pub mod keel_venue {
         instructions::deposit_margin(ctx, amount)
     }
 
-    /// Remaining accounts: the markets of the account's open positions, in slot order.
-    pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, amount: u64) -> Result<()> {
-        instructions::withdraw_margin(ctx, amount)
+    /// Remaining accounts: the markets of the account's open positions, in slot order. With `report`, the return
+    /// data is the account's book after the withdrawal (a `health::BookReport`'s bytes).
+    pub fn withdraw_margin<'info>(
+        ctx: Context<'info, MarginFlowAccounts<'info>>,
+        amount: u64,
+        report: bool,
+    ) -> Result<()> {
+        instructions::withdraw_margin(ctx, amount, report)
     }
 
-    /// Remaining accounts: the markets of the account's other open positions, in slot order.
-    pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i128) -> Result<()> {
-        instructions::trade(ctx, size, limit_price)
+    /// Remaining accounts: the markets of the account's other open positions, in slot order. With `report`, the
+    /// return data is the account's book after the trade (a `health::BookReport`'s bytes).
+    pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i128, report: bool) -> Result<()> {
+        instructions::trade(ctx, size, limit_price, report)
     }
 
     pub fn settle_market(ctx: Context<SettleMarket>) -> Result<()> {

@@ -171,6 +171,16 @@ impl Market {
         Ok(())
     }
 
+    /// Per-unit delta, gamma and vega from the cache; zero once settled (a settled position is a fixed payoff).
+    pub fn greeks(&self) -> [I80F48; 3] {
+        let c = &self.cache;
+        if self.book.is_settled() {
+            [I80F48::ZERO; 3]
+        } else {
+            [c.delta.fx(), c.gamma.fx(), c.vega.fx()]
+        }
+    }
+
     /// The pool's unrealised claim on this market (tokens): it holds the opposite of every position, so
     /// net cost + funding owed to it - value of net size, valued at the `bound` of the confidence band.
     pub fn pool_claim(&self, decimals: u8, bound: Bound) -> Result<I80F48> {

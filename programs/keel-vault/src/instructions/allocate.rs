@@ -4,13 +4,14 @@
 //! positions and of the legs; when LP shares are held or moved, every venue market in index order first.
 use crate::error::VaultError;
 use crate::events::Allocated;
-use crate::portfolio::{Holdings, LpRead};
+use crate::portfolio::{Book, Holdings, LpRead};
 use crate::state::{Vault, VaultConfig, VaultSigner};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
 use anchor_lang::InstructionData;
 use anchor_spl::token_interface::{TokenAccount, TokenInterface};
 use keel_math::mandate::{Mandate, PortfolioRisk, LIMITS};
+use keel_venue::health::BookReport;
 use keel_venue::state::{keys_eq, load_in_place, Market};
 
 /// One venue trade: market, size in lots (signed), limit price (I80F48 bits).
@@ -42,14 +43,17 @@ pub fn require_within(m: &Mandate, p: &PortfolioRisk) -> Result<()> {
 }
 
 /// Runs every leg as a venue trade signed by the vault; each market must be one of this venue's with an allowed index.
+/// With `report`, the last trade returns the venue's report of the book after it (none without legs).
 pub fn execute_legs<'info>(
     config: &VaultConfig,
     signer: &VaultSigner<'info>,
     link: &VenueLink<'info>,
     legs: &[Leg],
     markets: &[AccountInfo<'info>],
-) -> Result<()> {
-    for leg in legs {
+    report: bool,
+) -> Result<Option<Box<BookReport>>> {
+    let mut reported = None;
+    for (i, leg) in legs.iter().enumerate() {
         let market = crate::portfolio::find(markets, &leg.market)?;
         {
             // Owner and layout checked by the in-place read; the venue, because an index names a market per venue.
@@ -59,9 +63,9 @@ pub fn execute_legs<'info>(
                 VaultError::MarketNotAllowed
             );
         }
-        link.trade(signer, market, markets, leg.size, leg.limit_price)?;
+        reported = link.trade(signer, market, markets, leg.size, leg.limit_price, report && i + 1 == legs.len())?;
     }
-    Ok(())
+    Ok(reported)
 }
 
 #[derive(Accounts)]
@@ -124,7 +128,7 @@ impl<'info> Allocate<'info> {
             keel_venue::instruction::WithdrawLp { shares: amount }.data()
         };
         let program = self.link.venue_program.key();
-        signer.with_signer(|seeds| crate::venue_link::invoke_venue(program, &accounts, &all, data, seeds))
+        signer.with_signer(|seeds| crate::invoke::invoke_flagged(program, &accounts, &all, data, seeds))
     }
 
     fn collateral(&self) -> Collateral<'info> {
@@ -157,17 +161,18 @@ pub fn allocate<'info>(ctx: Context<'info, Allocate<'info>>, moves: Moves, legs:
     //    across the CPIs).
     let (idle_before, lp_before) = (a.idle.amount, a.vault_lp.amount);
     if margin_in > 0 {
-        a.link.margin_flow(&signer, &a.collateral(), margin_in, true, markets)?;
+        a.link.margin_flow(&signer, &a.collateral(), margin_in, true, false, markets)?;
     }
     if lp_in > 0 {
         a.lp_flow(&signer, lp_in, true, markets)?;
     }
-    execute_legs(&config, &signer, &a.link, &legs, markets)?;
+    // The last trade reports the book: later flows move only collateral and the pool, not positions.
+    let report = execute_legs(&config, &signer, &a.link, &legs, markets, true)?;
     if lp_out > 0 {
         a.lp_flow(&signer, lp_out, false, markets)?;
     }
     if margin_out > 0 {
-        a.link.margin_flow(&signer, &a.collateral(), margin_out, false, markets)?;
+        a.link.margin_flow(&signer, &a.collateral(), margin_out, false, false, markets)?;
     }
     // 3. Internal accounting follows what the venue moved (donations to either account were never counted).
     let a = &mut *ctx.accounts;
@@ -182,8 +187,12 @@ pub fn allocate<'info>(ctx: Context<'info, Allocate<'info>>, moves: Moves, legs:
     // 4. The result must sit inside every limit.
     // The venue as the CPIs left it (pool cash and LP supply moved with any LP flow).
     let venue = a.link.venue.load()?;
-    let holdings = Holdings::load(&v, &venue, &a.link.margin_account, markets, now, LpRead::Exposure)?;
-    let p = holdings.portfolio(&v, &venue, price.price)?;
+    let margin = &a.link.margin_account;
+    let book = match &report {
+        Some(r) => Book::reported(r, &v, &venue, margin, markets, now)?,
+        None => Holdings::load(&v, &venue, margin, markets, now, LpRead::Exposure)?.into_book(&venue)?,
+    };
+    let p = book.portfolio(&v, &venue, price.price)?;
     drop(venue);
     let mandate = v.config.mandate.mandate();
     require_within(&mandate, &p)?;

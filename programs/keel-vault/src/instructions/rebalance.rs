@@ -1,6 +1,11 @@
 //! Permissionless, keeper-validated rebalancing, and `deleverage` for an underwater vault.
 //!
-//! The keeper proposes venue trades; the vault executes them (signed by its PDA) and then validates:
+//! The keeper proposes venue trades; the vault executes them (signed by its PDA) and then validates them on the
+//! state before and after. The after-state's positions are the venue's report of the margin account after the last
+//! trade (valued for its own margin check, with the traded position's terms on their own); the before-state is that
+//! report with the traded positions' terms swapped back to what they were before (read before the trades): the vault
+//! values only the positions it trades, and of the last leg only its state before.
+//! Rules:
 //! 1. the vault's sequence equals `expected_sequence` (no double execution; the second of two keepers fails);
 //! 2. the oracle is within `latency_conf_multiple` confidence intervals of the price the keeper priced at, and the
 //!    keeper's pricing slot is recent (latency binding);
@@ -15,19 +20,21 @@
 //! after-state the judge sees. `deleverage` needs health below the mandate's minimum, only reduces positions, and
 //! runs even while paused or with the breaker tripped. Freed margin may be returned to idle in the same call
 //! (`margin_out`: the venue refuses it if the margin account would fall below initial margin), which is how a keeper
-//! cures an idle-floor breach. Remaining accounts: every market of positions and legs.
+//! cures an idle-floor breach. A call with neither legs nor `margin_out` is refused (it can remove no risk).
+//! Remaining accounts: every market of positions and legs.
 use super::allocate::{execute_legs, Leg};
 use crate::error::VaultError;
 use crate::events::{snapshot, Rebalanced};
-use crate::portfolio::{Holdings, LpRead};
+use crate::portfolio::{lp_if_held, traded_positions, Book};
 use crate::state::{fx, Vault};
 use crate::tokens::transfer_signed_by_vault;
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+use anchor_spl::token_interface::TokenInterface;
 use fixed::types::I80F48;
 use keel_math::mandate::{judge_assessed, Verdict};
 use keel_math::SafeMath;
+use keel_venue::state::keys_eq;
 
 #[derive(Accounts)]
 pub struct Rebalance<'info> {
@@ -40,15 +47,11 @@ pub struct Rebalance<'info> {
     /// CHECK: the vault's idle token account (`has_one`); the token program checks its mint.
     #[account(mut)]
     pub idle: UncheckedAccount<'info>,
-    /// Receives the reward. Idle is undecoded, which Anchor's duplicate check does not cover: paying the reward
-    /// "to" idle would debit idle_assets without moving a token.
-    #[account(
-        mut,
-        token::mint = collateral_mint,
-        token::token_program = token_program,
-        constraint = keeper_collateral.key() != idle.key() @ ErrorCode::ConstraintDuplicateMutableAccount,
-    )]
-    pub keeper_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: receives the reward; the token program checks its mint and owner in `transfer_checked` (a token
+    /// account of another mint, or not a token account, fails the transfer and nothing moves). Idle, also undecoded,
+    /// is refused here (`run`): paying the reward "to" idle would debit idle_assets without moving a token.
+    #[account(mut)]
+    pub keeper_collateral: UncheckedAccount<'info>,
     /// CHECK: the venue's collateral vault (freed margin returns from it), pinned by address; the venue checks it.
     #[account(mut, address = link.venue.load()?.collateral_vault @ VaultError::VenueAccountMismatch)]
     pub venue_collateral: UncheckedAccount<'info>,
@@ -104,11 +107,14 @@ fn run<'info>(
     let (link, markets) = (&a.link, ctx.remaining_accounts);
     link.check(&vault)?;
     let cfg = vault.config.rebalance;
+    // Anchor's duplicate check covers decoded accounts only, and neither of these is decoded.
+    require!(!keys_eq(a.keeper_collateral.key, a.idle.key), ErrorCode::ConstraintDuplicateMutableAccount);
     // 1. Sequence.
     require!(pricing.expected_sequence == vault.sequence, VaultError::StaleSequence);
     require!(deleverage || !vault.is_paused(now), VaultError::VaultPaused);
     // 2. Latency binding: the oracle has not moved beyond x conf since pricing, and the pricing is recent.
-    let (price, _) = link.price(&vault.config.breaker)?;
+    // The breaker does not stop a rebalance (risk reduction runs under it), so only the price is read.
+    let price = link.oracle()?;
     let moved = price.price.safe_sub(fx(pricing.priced_price)).map_err(m)?.saturating_abs();
     require!(
         moved <= cfg.latency_conf_multiple.fx().safe_mul(price.conf).map_err(m)?,
@@ -116,34 +122,26 @@ fn run<'info>(
     );
     let age = clock.slot.checked_sub(pricing.priced_slot).ok_or(VaultError::PricingTooOld)?;
     require!(age <= u64::from(cfg.max_pricing_age_slots), VaultError::PricingTooOld);
-    // 3. Before: the portfolio, the breach, the value at unbiased marks.
-    let mandate = vault.config.mandate.mandate();
-    // The venue is read before and again after the CPIs (they move its pool cash); no borrow spans them.
-    let spot = price.price;
-    let (before_h, before_s, before) = {
+    // Doing nothing removes no risk (and there would be no venue report to judge it from).
+    require!(!legs.is_empty() || margin_out > 0, VaultError::NotRiskReducing);
+    // 3. Before the trades: the positions they will change, the collateral and the LP stake. The venue is read
+    // before and again after the CPIs (they move its pool cash); no borrow spans them.
+    let traded: Vec<Pubkey> = legs.iter().map(|l| l.market).collect();
+    let (collateral_before, then, lp_before) = {
         let venue = link.venue.load()?;
-        let h = Holdings::load(&vault, &venue, &link.margin_account, markets, now, LpRead::Exposure)?;
-        let s = h.sums(&venue, spot)?;
-        let p = h.portfolio_from(&s, &vault, &venue, spot)?;
-        (h, s, p)
+        let (collateral, then) = traded_positions(&vault, &venue, &link.margin_account, &traded, markets, now)?;
+        (collateral, then, lp_if_held(&vault, &venue, markets, now)?)
     };
-    require!(before.nav > I80F48::ZERO, VaultError::NonPositiveNav);
-    let mid_before = before_h.mid_value(&before_s)?;
-    // Each side is assessed once: the NAV ratios are general divisions, the costliest arithmetic here.
-    let assessed_before = mandate.assess(&before).map_err(m)?;
     if deleverage {
-        require!(assessed_before.excesses[4] > I80F48::ZERO, VaultError::NotUnderwater);
         for leg in &legs {
-            let held = before_h.size_of(&leg.market);
+            let held = then.iter().find(|h| keys_eq(&h.market, &leg.market)).map_or(0, |h| h.size);
             let reduces = held != 0 && (held > 0) != (leg.size > 0) && leg.size.unsigned_abs() <= held.unsigned_abs();
             require!(reduces, VaultError::NotReduceOnly);
         }
-    } else if assessed_before.breach == I80F48::ZERO {
-        let next = vault.last_rebalance_ts.saturating_add(i64::from(cfg.min_interval_secs));
-        require!(now >= next, VaultError::RebalanceTooSoon);
     }
-    // 4. Execute, then return freed margin to idle if asked (it must not leave the margin account short).
-    execute_legs(&vault.config, &signer, link, &legs, markets)?;
+    // 4. Execute, the last leg reporting the book after it; then return freed margin to idle if asked (it must not
+    // leave the margin account short; with no legs, the withdrawal reports the book).
+    let mut report = execute_legs(&vault.config, &signer, link, &legs, markets, true)?;
     if margin_out > 0 {
         let c = Collateral {
             mint: a.collateral_mint.to_account_info(),
@@ -151,17 +149,33 @@ fn run<'info>(
             idle: a.idle.to_account_info(),
             token_program: a.token_program.to_account_info(),
         };
-        link.margin_flow(&signer, &c, margin_out, false, markets)?;
+        let reported = link.margin_flow(&signer, &c, margin_out, false, legs.is_empty(), markets)?;
+        report = report.or(reported);
     }
+    let report = report.ok_or_else(|| error!(VaultError::VenueAccountMismatch))?;
     let moved = I80F48::from_num(margin_out);
-    // 5. After, with the reward taken out of idle, judged against before. Only the legs' positions are valued
-    // again: the rest keep their terms and their places (see `Holdings::after_trades`, which takes the before
-    // holdings over).
+    // 5. Both sides: after from the report, before from it with the traded positions swapped back; judged with the
+    // reward taken out of idle.
+    let mandate = vault.config.mandate.mandate();
+    let spot = price.price;
     let venue = link.venue.load()?;
-    let traded: Vec<Pubkey> = legs.iter().map(|l| l.market).collect();
-    let (after_h, after_s) =
-        before_h.after_trades(&before_s, &traded, &vault, &venue, &link.margin_account, markets, now, spot)?;
-    let mut after = after_h.portfolio_from(&after_s, &vault, &venue, spot)?;
+    // The report carries the last leg's position on its own; the markets only earlier legs traded are read again.
+    let last = legs.last().map(|l| l.market);
+    let earlier: Vec<Pubkey> = traded.iter().filter(|k| !last.is_some_and(|l| keys_eq(k, &l))).copied().collect();
+    let (collateral, now_held) = traded_positions(&vault, &venue, &link.margin_account, &earlier, markets, now)?;
+    let after_book = Book::from_report(&report, collateral, lp_if_held(&vault, &venue, markets, now)?);
+    let before_book = after_book.before(&report, &now_held, &then, collateral_before, lp_before, &venue)?;
+    let before = before_book.portfolio(&vault, &venue, spot)?;
+    require!(before.nav > I80F48::ZERO, VaultError::NonPositiveNav);
+    let assessed_before = mandate.assess(&before).map_err(m)?;
+    if deleverage {
+        require!(assessed_before.excesses[4] > I80F48::ZERO, VaultError::NotUnderwater);
+    } else if assessed_before.breach == I80F48::ZERO {
+        let next = vault.last_rebalance_ts.saturating_add(i64::from(cfg.min_interval_secs));
+        require!(now >= next, VaultError::RebalanceTooSoon);
+    }
+    let mid_before = before_book.mid_value()?;
+    let mut after = after_book.portfolio(&vault, &venue, spot)?;
     after.idle = after.idle.safe_add(moved).map_err(m)?;
     after.nav = after.nav.safe_add(moved).map_err(m)?;
     // Risk removed: the larger of the fall in worst scenario loss and the fall in money at risk in the delta excess
@@ -178,7 +192,7 @@ fn run<'info>(
     let worst_removed = before.worst_loss.safe_sub(after.worst_loss).map_err(m)?;
     let risk_removed = worst_removed.max(delta_removed).max(I80F48::ZERO);
     // Margin moved to idle is not a cost: it is still the vault's.
-    let mid_after = after_h.mid_value(&after_s)?.safe_add(moved).map_err(m)?;
+    let mid_after = after_book.mid_value()?.safe_add(moved).map_err(m)?;
     let cost = mid_before.safe_sub(mid_after).map_err(m)?.max(I80F48::ZERO);
     let day = now.div_euclid(86_400);
     let paid_today = if vault.reward_day == day { vault.reward_paid_today } else { 0 };
@@ -212,7 +226,8 @@ fn run<'info>(
     v.reward_paid_today = paid_today.saturating_add(reward);
     v.sequence = v.sequence.checked_add(1).ok_or(VaultError::MathOverflow)?;
     v.last_rebalance_ts = now;
-    emit!(Rebalanced {
+    // The same bytes as `emit!` (tested), written from their parts.
+    Rebalanced {
         vault: a.vault.key(),
         keeper: a.keeper.key(),
         sequence: v.sequence,
@@ -222,6 +237,7 @@ fn run<'info>(
         reward,
         before: snapshot(&before, assessed_before.breach),
         after: snapshot(&after, assessed_after.breach),
-    });
+    }
+    .emit_exact();
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! Margin accounts: open one (any owner, including another program's PDA), deposit collateral, withdraw it
-//! subject to initial margin. Remaining accounts of `withdraw_margin`: the markets of the open positions.
+//! subject to initial margin. Remaining accounts of `withdraw_margin`: the markets of the open positions; with
+//! `report`, its return data is the account's book after the withdrawal (see [`BookReport`]).
 use crate::error::VenueError;
 use crate::events::MarginFlow;
-use crate::health::health;
+use crate::health::{book, BookReport};
 use crate::state::{op, MarginAccount, Venue};
 use crate::token::{pay_out, pull_in};
 use anchor_lang::prelude::*;
@@ -78,7 +79,7 @@ pub fn deposit_margin(ctx: Context<MarginFlowAccounts>, amount: u64) -> Result<(
     Ok(())
 }
 
-pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, amount: u64) -> Result<()> {
+pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, amount: u64, report: bool) -> Result<()> {
     // 1. Open, positive, covered by realised collateral (unrealised gains are not withdrawable).
     let venue = ctx.accounts.venue.load()?;
     require!(!venue.is_paused(op::WITHDRAW), VenueError::OperationPaused);
@@ -87,13 +88,14 @@ pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, am
     // 2. Debit, then require initial margin on what is left (the borrows end before the token CPI, which the
     //    venue signs).
     let now = Clock::get()?.unix_timestamp;
-    let (owner, collateral) = {
+    let account = ctx.accounts.margin_account.key();
+    let (owner, collateral, valued) = {
         let mut acct = ctx.accounts.margin_account.load_mut()?;
         require!(acct.collateral >= signed, VenueError::InsufficientCollateral);
         acct.collateral -= signed;
-        let h = health(&acct, &venue, &[], ctx.remaining_accounts, now)?;
-        require!(h.meets_initial(), VenueError::InsufficientMargin);
-        (acct.owner, acct.collateral)
+        let valued = book(&acct, &venue, &[], ctx.remaining_accounts, now, report)?;
+        require!(valued.health.meets_initial(), VenueError::InsufficientMargin);
+        (acct.owner, acct.collateral, valued)
     };
     let signer = venue.signer();
     drop(venue);
@@ -101,6 +103,10 @@ pub fn withdraw_margin<'info>(ctx: Context<'info, MarginFlowAccounts<'info>>, am
     let a = &ctx.accounts;
     let (vault, to) = (a.collateral_vault.to_account_info(), a.owner_collateral.to_account_info());
     pay_out(a.venue.to_account_info(), &signer, &a.token_program, &a.collateral_mint, vault, to, amount)?;
-    emit!(MarginFlow { account: a.margin_account.key(), owner, amount: -signed, collateral });
+    emit!(MarginFlow { account, owner, amount: -signed, collateral });
+    // 4. The book, after the token CPI (every invocation resets the return data).
+    if report {
+        BookReport::publish(account, collateral, &valued);
+    }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! Trade `size` lots of a market against the LP pool at the oracle-derived mark +/- the half-spread, bounded by
 //! the caller's limit price; the fee goes to the pool. Risk-increasing trades need a `Valid` oracle and must
 //! leave equity >= initial margin; reduce-only trades are always allowed (exits are never blocked), on an oracle
-//! the reduce-risk policy accepts. Remaining accounts: the markets of the account's other open positions.
+//! the reduce-risk policy accepts. Remaining accounts: the markets of the account's other open positions. With
+//! `report`, the return data is the account's book after the trade (see [`BookReport`]).
 use crate::error::VenueError;
 use crate::events::Traded;
-use crate::health::{charge_fee_ceil, health, settle_pnl_floor};
+use crate::health::{book, charge_fee_ceil, settle_pnl_floor, BookReport};
 use crate::oracle::{checked_price, OracleUse, OracleValidity};
 use crate::state::{fx, op, MarginAccount, Market, PodI128, Position, Underlying, Venue};
 use anchor_lang::prelude::*;
@@ -27,7 +28,7 @@ pub struct Trade<'info> {
     pub price_update: Box<Account<'info, PriceUpdateV2>>,
 }
 
-pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i128) -> Result<()> {
+pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i128, report: bool) -> Result<()> {
     // 1. Open, non-zero, live market.
     let mut venue = ctx.accounts.venue.load_mut()?;
     require!(!venue.is_paused(op::TRADE), VenueError::OperationPaused);
@@ -83,10 +84,12 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
     let fee = charge_fee_ceil(&mut venue, &mut acct, notional, market.config.taker_fee_bps)?;
     acct.positions[slot] = if pos.size == 0 { Position::default() } else { pos };
     // 7. Margin: anything that is not a pure reduction must leave equity >= initial margin.
-    let h = health(&acct, &venue, &[(key, &*market)], ctx.remaining_accounts, now)?;
+    let valued = book(&acct, &venue, &[(key, &*market)], ctx.remaining_accounts, now, report)?;
+    let h = valued.health;
     require!(reduce_only || h.meets_initial(), VenueError::InsufficientMargin);
+    let account = ctx.accounts.margin_account.key();
     emit!(Traded {
-        account: ctx.accounts.margin_account.key(),
+        account,
         owner: acct.owner,
         market: key,
         size,
@@ -103,5 +106,9 @@ pub fn trade<'info>(ctx: Context<'info, Trade<'info>>, size: i64, limit_price: i
         book: market.book,
         pool_assets: venue.pool_assets,
     });
+    // 8. The book, for an owner that measures its own risk from it.
+    if report {
+        BookReport::publish(account, acct.collateral, &valued);
+    }
     Ok(())
 }
