@@ -49,30 +49,50 @@ def measure(path):
 BOOK_TARGET = 40_000
 
 
-def book_table(path):
-    """The rebalance by book size: measured points, the fitted line (CU per position) and the 16-position target.
-    Returns the 16-position measurement (None if the file has none)."""
-    points = []
-    for line in open(path):
-        if m := re.match(r"vault Rebalance positions=(\d+) beyond_cpis=(\d+)", line):
-            points.append((int(m.group(1)), int(m.group(2))))
-    if len(points) < 2:
-        sys.exit(f"cu-table: {path} holds {len(points)} book-size measurement(s); the fit needs two")
+def fit(points):
+    """Least-squares line through (positions, units): (base, per position)."""
     n = len(points)
     mx = sum(x for x, _ in points) / n
     my = sum(y for _, y in points) / n
     slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
-    base = my - slope * mx
+    return my - slope * mx, slope
+
+
+FLOWS = ["Deposit", "RequestWithdrawal", "ClaimWithdrawal"]
+
+
+def book_table(path):
+    """The rebalance by book size: measured points, the fitted line (CU per position) and the 16-position target; then
+    a depositor's flows on the same books. Returns the 16-position rebalance (None if the file has none)."""
+    points = {}
+    for line in open(path):
+        if m := re.match(r"vault (\w+) positions=(\d+) beyond_cpis=(\d+)", line):
+            points.setdefault(m.group(1), []).append((int(m.group(2)), int(m.group(3))))
+    rebalance = points.get("Rebalance", [])
+    if len(rebalance) < 2:
+        sys.exit(f"cu-table: {path} holds {len(rebalance)} rebalance measurement(s); the fit needs two")
+    base, slope = fit(rebalance)
     print()
     print("| rebalance, positions in the book | beyond CPIs |")
     print("|---:|---:|")
-    for x, y in sorted(points):
+    for x, y in sorted(rebalance):
         print(f"| {x} | {y:,} |")
     print(f"| least-squares line | {base:,.0f} + {slope:,.0f} per position |")
-    at16 = [y for x, y in points if x == 16]
+    at16 = [y for x, y in rebalance if x == 16]
     if at16:
         verdict = "met" if at16[0] <= BOOK_TARGET else "not met"
         print(f"| target at 16 positions | {BOOK_TARGET:,}: {verdict} ({at16[0]:,} measured) |")
+    flows = [f for f in FLOWS if len(points.get(f, [])) >= 2]
+    if flows:
+        print()
+        print("| positions in the book | " + " | ".join(f"{f}, beyond CPIs" for f in flows) + " |")
+        print("|---:|" + "---:|" * len(flows))
+        by = {f: dict(points[f]) for f in flows}
+        for x in sorted({x for f in flows for x in by[f]}):
+            cells = [f"{by[f][x]:,}" if x in by[f] else "" for f in flows]
+            print(f"| {x} | " + " | ".join(cells) + " |")
+        lines = ["{:,.0f} + {:,.0f} per position".format(*fit(points[f])) for f in flows]
+        print("| least-squares line | " + " | ".join(lines) + " |")
     return at16[0] if at16 else None
 
 

@@ -1,12 +1,14 @@
 //! What a keeper's rebalance costs as the vault's book grows: the same delta cure (one perp leg) on books of 2, 4, 8,
 //! 12 and 16 positions (a perp hedge and up to fifteen short options: 16 is the venue's per-account limit and the
-//! issue's target book). In the SBF tier the units the vault consumed beyond its CPIs are written, one line per book,
-//! to the file named by `KEEL_CU_BOOK` (scripts/sbf-test passes it to scripts/cu-table.py, which reports them and the
+//! issue's target book), then a depositor's deposit, withdrawal request and claim on each book. In the SBF tier the
+//! units the vault consumed beyond its CPIs are written, one line per instruction and book, to the file named by
+//! `KEEL_CU_BOOK` (scripts/sbf-test passes it to scripts/cu-table.py, which reports them and the
 //! cost per position). Natively it checks the cure is accepted on every book.
 //!
 //! The allocations and the rebalance are version-0 transactions with the markets in an address lookup table: with
 //! sixteen markets listed in full they would not fit in one packet.
 use fixed::types::I80F48;
+use keel_math::margin::Bound;
 use keel_tests::lookup::{lookup_table, send_v0, send_v0_metered};
 use keel_tests::trading::*;
 use keel_tests::vault::*;
@@ -117,10 +119,59 @@ async fn rebalance_cost_by_book_size() {
             assert_eq!(units.len(), 1, "one metered rebalance");
             lines.push(format!("vault Rebalance positions={positions} beyond_cpis={}", units[0]));
         }
+        // A depositor's round trip on the same book: each flow values every position for the share price.
+        for (name, units) in round_trip(&mut ctx, &mut v, &table).await {
+            lines.push(format!("vault {name} positions={positions} beyond_cpis={units}"));
+        }
     }
     if let Ok(path) = std::env::var("KEEL_CU_BOOK") {
         std::fs::write(&path, lines.join("\n") + "\n").expect("write the book-size measurements");
     }
+}
+
+/// The `nav` view checked against an independent valuation, then a new depositor's deposit, withdrawal request of
+/// half the shares and claim after the delay (markets refreshed), each checked to have moved tokens; with the units each consumed beyond its CPIs in the SBF tier (none natively).
+async fn round_trip(
+    ctx: &mut ProgramTestContext,
+    v: &mut VaultFixture,
+    table: &AddressLookupTableAccount,
+) -> Vec<(&'static str, u64)> {
+    // The program's NAV (its `nav` view) is the off-chain valuation from the positions' full risk, at both bounds.
+    let nav = v.nav_ix(ctx).await;
+    let (returned, _) = simulate_with(ctx, &[nav], &[]).await;
+    let view = <keel_vault::instructions::NavView as anchor_lang::AnchorDeserialize>::try_from_slice(
+        &returned.expect("nav return data").1,
+    )
+    .expect("a NavView");
+    let bounds = (v.nav(ctx, Bound::Lower).await, v.nav(ctx, Bound::Upper).await);
+    assert_eq!((view.nav_lower, view.nav_upper), bounds);
+    let d = v.depositor(ctx, 1_000 * USDC).await;
+    let mut out = Vec::new();
+    let mut metered = |name, units: Vec<u64>| {
+        if keel_keeper::chain::embedded::sbf_mode() {
+            assert_eq!(units.len(), 1, "one metered {name}");
+            out.push((name, units[0]));
+        }
+    };
+    let ix = v.deposit_ix(ctx, &d, 1_000 * USDC).await;
+    let (result, units) = send_v0_metered(ctx, &[ix], &[&d.a.key], table, &keel_vault::ID).await;
+    result.expect("deposit");
+    metered("Deposit", units);
+    let shares = token_balance(ctx, d.shares).await;
+    assert!(shares > 0, "shares minted");
+    let ix = v.request_ix(ctx, &d, shares / 2).await;
+    let (result, units) = send_v0_metered(ctx, &[ix], &[&d.a.key], table, &keel_vault::ID).await;
+    result.expect("withdrawal request");
+    metered("RequestWithdrawal", units);
+    let t = now(ctx).await;
+    set_time(ctx, t + 86_400).await;
+    set_price(ctx, &mut v.t, 104.0).await;
+    let ix = v.claim_ix(ctx, &d).await;
+    let (result, units) = send_v0_metered(ctx, &[ix], &[&d.a.key], table, &keel_vault::ID).await;
+    result.expect("claim");
+    metered("ClaimWithdrawal", units);
+    assert!(token_balance(ctx, d.a.collateral).await > 0, "the claim paid");
+    out
 }
 
 /// The keeper's own cycle on the 16-position book, on the embedded chain. Listed in full, the book's markets do not

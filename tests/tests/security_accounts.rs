@@ -80,6 +80,74 @@ async fn a_withdrawal_cannot_use_another_vaults_mints_or_token_accounts() {
     assert!(token_balance(&mut ctx, d.a.collateral).await > before.0);
 }
 
+async fn balances(ctx: &mut solana_program_test::ProgramTestContext, accounts: &[Pubkey]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(accounts.len());
+    for a in accounts {
+        out.push(token_balance(ctx, *a).await);
+    }
+    out
+}
+
+/// The user's token accounts in a deposit, a withdrawal request and a claim are read in place by the vault (not
+/// decoded by Anchor), with the errors of Anchor's `token::` constraints: another holder's account, an account of
+/// another mint, or an account that is not a token account at all is refused, and nothing moves.
+#[tokio::test]
+async fn a_users_token_accounts_are_checked_before_anything_moves() {
+    use anchor_lang::error::ErrorCode;
+    let mut ctx = program_test().start_with_context().await;
+    let (mut v, d) = VaultFixture::funded(&mut ctx).await;
+    let other = v.depositor(&mut ctx, 10_000 * USDC).await;
+    let markets = v.position_markets(&mut ctx).await;
+    let k = v.keys();
+    let held = [d.a.collateral, d.shares, other.a.collateral, other.shares];
+    let state = |s: keel_vault::state::Vault| (s.total_shares, s.idle_assets, s.pending_withdrawal_shares);
+    let before = (balances(&mut ctx, &held).await, state(v.state(&mut ctx).await));
+    let owner = d.a.pubkey();
+    let deposits = [
+        // Collateral from another holder's account, shares to another holder's account.
+        (k.deposit_ix(&owner, &other.a.collateral, &d.shares, USDC, &markets), ErrorCode::ConstraintTokenOwner),
+        (k.deposit_ix(&owner, &d.a.collateral, &other.shares, USDC, &markets), ErrorCode::ConstraintTokenOwner),
+        // The depositor's own share account as the collateral source; the collateral account to receive shares.
+        (k.deposit_ix(&owner, &d.shares, &d.shares, USDC, &markets), ErrorCode::ConstraintTokenMint),
+        (k.deposit_ix(&owner, &d.a.collateral, &d.a.collateral, USDC, &markets), ErrorCode::ConstraintTokenMint),
+        // The vault's own state account as the share account: not a token program's account.
+        (k.deposit_ix(&owner, &d.a.collateral, &v.vault, USDC, &markets), ErrorCode::AccountOwnedByWrongProgram),
+    ];
+    for (i, (ix, want)) in deposits.into_iter().enumerate() {
+        let code = custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await);
+        assert_eq!(code, u32::from(want), "deposit {i}");
+    }
+    // A withdrawal request escrowing another holder's shares, or from a collateral account.
+    let requests = [
+        (k.request_ix(&owner, &other.shares, 1, &markets), ErrorCode::ConstraintTokenOwner),
+        (k.request_ix(&owner, &d.a.collateral, 1, &markets), ErrorCode::ConstraintTokenMint),
+    ];
+    for (i, (ix, want)) in requests.into_iter().enumerate() {
+        let code = custom_error(send_with(&mut ctx, &[ix], &[&d.a.key]).await);
+        assert_eq!(code, u32::from(want), "request {i}");
+    }
+    assert_eq!((balances(&mut ctx, &held).await, state(v.state(&mut ctx).await)), before);
+
+    // A claim paid into a share account, or into the vault's state account, is refused; into the depositor's
+    // collateral account it pays.
+    let shares = token_balance(&mut ctx, d.shares).await;
+    let ix = v.request_ix(&mut ctx, &d, shares / 2).await;
+    send_with(&mut ctx, &[ix], &[&d.a.key]).await.expect("request");
+    let t = now(&mut ctx).await;
+    set_time(&mut ctx, t + 86_400).await;
+    v.t.set_price(&mut ctx, 100.0).await;
+    let markets = v.position_markets(&mut ctx).await;
+    let before = (balances(&mut ctx, &held).await, state(v.state(&mut ctx).await));
+    let claims = [(d.shares, ErrorCode::ConstraintTokenMint), (v.vault, ErrorCode::AccountOwnedByWrongProgram)];
+    for (payee, want) in claims {
+        let code = custom_error(send_with(&mut ctx, &[k.claim_ix(&owner, &payee, &markets)], &[&d.a.key]).await);
+        assert_eq!(code, u32::from(want), "claim to {payee}");
+    }
+    assert_eq!((balances(&mut ctx, &held).await, state(v.state(&mut ctx).await)), before);
+    send_with(&mut ctx, &[k.claim_ix(&owner, &d.a.collateral, &markets)], &[&d.a.key]).await.expect("claim");
+    assert!(token_balance(&mut ctx, d.a.collateral).await > before.0[0]);
+}
+
 #[tokio::test]
 async fn an_existing_vault_cannot_be_re_initialised() {
     let mut ctx = program_test().start_with_context().await;

@@ -125,7 +125,41 @@ pub fn holding_value(qty: I80F48, mark: I80F48, bias: I80F48, bound: Bound) -> M
 /// A position's value net of its cost and unfolded funding, marked at `bound` (tokens).
 #[track_caller]
 pub fn position_value(p: &PositionRisk, bound: Bound) -> MathResult<I80F48> {
-    holding_value(p.qty, p.mark, p.bias, bound)?.safe_sub(p.cost)?.safe_sub(p.funding_owed)
+    net_value(p.qty, p.cost, p.funding_owed, p.mark, p.bias, bound)
+}
+
+/// What a position's value is made of: the [`PositionRisk`] fields [`position_value`] reads, without the risk
+/// array (share pricing needs the value alone).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ValueParts {
+    pub qty: I80F48,
+    pub cost: I80F48,
+    pub funding_owed: I80F48,
+    pub mark: I80F48,
+    pub bias: I80F48,
+}
+
+impl ValueParts {
+    /// The value at `bound`: [`position_value`]'s bits for a position with these fields.
+    #[track_caller]
+    #[inline(always)]
+    pub fn at(&self, bound: Bound) -> MathResult<I80F48> {
+        net_value(self.qty, self.cost, self.funding_owed, self.mark, self.bias, bound)
+    }
+}
+
+/// `qty` marked at `bound` of `mark` +/- `bias`, less `cost` and `funding_owed`.
+#[track_caller]
+#[inline(always)]
+fn net_value(
+    qty: I80F48,
+    cost: I80F48,
+    funding_owed: I80F48,
+    mark: I80F48,
+    bias: I80F48,
+    bound: Bound,
+) -> MathResult<I80F48> {
+    holding_value(qty, mark, bias, bound)?.safe_sub(cost)?.safe_sub(funding_owed)
 }
 
 /// collateral + sum of position values at `bound`: the account's liquidation value bounds (tokens). `Lower` is

@@ -90,7 +90,7 @@ pub fn deposited(operation: String, amount: u64, minted: u64, nav: u64, total: u
 /// The vault's NAV at `bound` (tokens, rounded as the program rounds it) and its share supply, now.
 pub async fn priced<C: Chain>(chain: &mut C, keys: VaultKeys, bound: Bound) -> Result<(u64, u64), KeeperError> {
     let view = VaultView::load(chain, keys).await?;
-    let nav = keel_vault::portfolio::nav_rounded(&view.vault, &view.holdings()?, bound)?;
+    let nav = keel_vault::portfolio::nav_rounded(&view.vault, view.holdings()?.value(bound)?, bound)?;
     Ok((nav, view.vault.total_shares))
 }
 

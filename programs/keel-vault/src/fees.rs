@@ -14,9 +14,10 @@ fn m(e: keel_math::MathError) -> Error {
     error!(VaultError::from(e))
 }
 
-/// Accrues fees at the lower NAV of `holdings` (what every share-pricing instruction does first); returns that NAV.
-pub fn accrue_at_lower_nav(vault: &mut Vault, holdings: &crate::portfolio::Holdings, now: i64) -> Result<u64> {
-    let nav = crate::portfolio::nav_rounded(vault, holdings, keel_math::margin::Bound::Lower)?;
+/// Accrues fees at the lower NAV, the venue holdings being worth `holdings_lower` (tokens) at the lower bound (what
+/// every share-pricing instruction does first); returns that NAV.
+pub fn accrue_at_lower_nav(vault: &mut Vault, holdings_lower: I80F48, now: i64) -> Result<u64> {
+    let nav = crate::portfolio::nav_rounded(vault, holdings_lower, keel_math::margin::Bound::Lower)?;
     accrue(vault, nav, now)?;
     Ok(nav)
 }

@@ -14,6 +14,7 @@ pub mod instructions;
 mod invoke;
 pub mod portfolio;
 pub mod state;
+pub mod token_account;
 pub mod tokens;
 pub mod venue_link;
 

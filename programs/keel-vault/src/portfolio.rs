@@ -141,6 +141,15 @@ fn margin_account<'a>(vault: &Vault, margin: &'a AccountInfo<'_>) -> Result<std:
     load_in_place::<MarginAccount>(margin)
 }
 
+/// A position's market `info` read in place: the venue program's, this venue's, its cache fresh.
+fn venue_market<'a>(vault: &Vault, info: &'a AccountInfo, now: i64) -> Result<std::cell::Ref<'a, Market>> {
+    require!(key_is(info.owner, keel_venue::ID), VaultError::VenueAccountMismatch);
+    let m = load_in_place::<Market>(info)?;
+    require!(keys_eq(&m.venue, &vault.venue), VaultError::VenueAccountMismatch);
+    m.require_fresh(now, None)?;
+    Ok(m)
+}
+
 /// Position `p` valued with its market `info` (this venue's, fresh cache), pushed onto `positions` (read in place:
 /// see [`Held::read`]); on an error `positions` must be discarded.
 fn push_held(
@@ -151,10 +160,7 @@ fn push_held(
     info: &AccountInfo,
     now: i64,
 ) -> Result<()> {
-    require!(key_is(info.owner, keel_venue::ID), VaultError::VenueAccountMismatch);
-    let m = load_in_place::<Market>(info)?;
-    require!(keys_eq(&m.venue, &vault.venue), VaultError::VenueAccountMismatch);
-    m.require_fresh(now, None)?;
+    let m = venue_market(vault, info, now)?;
     let slot = positions.len();
     positions.push(Held::EMPTY);
     positions[slot].read(p, &m, venue.collateral_decimals)
@@ -241,6 +247,41 @@ impl Holdings {
     pub fn portfolio(self, vault: &Vault, venue: &VenueState, spot: I80F48) -> Result<PortfolioRisk> {
         self.into_book(venue)?.portfolio(vault, venue, spot)
     }
+}
+
+/// What the vault's venue holdings are worth at each of `bounds` (tokens): the margin account's value plus the LP
+/// stake's. Share pricing (deposits, withdrawals, fees, the `nav` view) needs these numbers alone, so each
+/// position's value is summed as it is read, with no risk array or greeks and no copy of a position (the full
+/// [`Holdings`] cost ~1.3k compute units per position in a deposit on SBF), and only at the bounds asked for (a
+/// withdrawal prices at the lower bound alone). The same bits as [`Holdings::value`]: the same terms added in the
+/// same order, and fixed-point addition is exact. Reads the margin account (owner and discriminator checked), each
+/// position's market from `markets` (this venue's, fresh caches) and the LP stake, as [`Holdings::load`] does.
+pub fn venue_values<'info, const N: usize>(
+    vault: &Vault,
+    venue: &VenueState,
+    margin: &AccountInfo<'info>,
+    markets: &'info [AccountInfo<'info>],
+    now: i64,
+    bounds: [Bound; N],
+) -> Result<[I80F48; N]> {
+    let add = |a: I80F48, b: I80F48| a.checked_add(b).ok_or(VaultError::MathOverflow);
+    let acct = margin_account(vault, margin)?;
+    let mut values = [I80F48::from_num(acct.collateral); N];
+    for (ordinal, p) in acct.positions.iter().filter(|p| p.is_open()).enumerate() {
+        let mk = venue_market(vault, find_hinted(markets, &p.market, ordinal)?, now)?;
+        let parts = mk.value_parts(p, venue.collateral_decimals)?;
+        // Each bound's value from the parts read once (a deposit or the `nav` view asks for both).
+        for (v, bound) in values.iter_mut().zip(bounds) {
+            *v = add(*v, parts.at(bound).map_err(m)?)?;
+        }
+    }
+    if vault.lp_shares_held > 0 {
+        let all = all_markets(venue, markets)?;
+        for (v, bound) in values.iter_mut().zip(bounds) {
+            *v = add(*v, lp_value(vault, venue, all, now, bound)?)?;
+        }
+    }
+    Ok(values)
 }
 
 impl Book {
@@ -368,22 +409,8 @@ fn lp_stake_with<'info>(
     read: LpRead,
 ) -> Result<LpStake> {
     use keel_venue::state::Venue as V;
-    let n = venue.num_markets as usize;
-    require!(markets.len() >= n, VaultError::MissingMarketAccount);
-    let all = &markets[..n];
-    // What the shares redeem for at each NAV bound, rounded as the venue rounds (down for the lower bound).
-    let value = |bound: Bound| -> Result<I80F48> {
-        let nav = keel_venue::health::pool_nav(venue, &vault.venue, all, now, bound)?.max(I80F48::ZERO);
-        let sm = V::LP_SHARE_MATH;
-        let amount = if bound == Bound::Lower {
-            let nav: u64 = nav.floor().checked_to_num().ok_or(VaultError::MathOverflow)?;
-            sm.shares_to_amount_floor(vault.lp_shares_held, nav, venue.lp_shares)
-        } else {
-            let nav: u64 = nav.ceil().checked_to_num().ok_or(VaultError::MathOverflow)?;
-            sm.shares_to_amount_ceil(vault.lp_shares_held, nav, venue.lp_shares)
-        };
-        Ok(I80F48::from_num(amount.map_err(m)?))
-    };
+    let all = all_markets(venue, markets)?;
+    let value = |bound: Bound| lp_value(vault, venue, all, now, bound);
     let held = I80F48::from_num(vault.lp_shares_held);
     let total =
         I80F48::from_num(venue.lp_shares).safe_add(I80F48::from_num(V::LP_SHARE_MATH.virtual_shares)).map_err(m)?;
@@ -420,11 +447,38 @@ fn lp_stake_with<'info>(
     Ok(LpStake { lower, upper, exposure: Some(exposure) })
 }
 
+/// The venue's markets in index order at the head of `markets` (the pool's NAV needs them all).
+fn all_markets<'a, 'info>(venue: &VenueState, markets: &'a [AccountInfo<'info>]) -> Result<&'a [AccountInfo<'info>]> {
+    let n = venue.num_markets as usize;
+    require!(markets.len() >= n, VaultError::MissingMarketAccount);
+    Ok(&markets[..n])
+}
+
+/// What the vault's LP shares redeem for at `bound` of the pool's NAV, rounded as the venue rounds (down for the
+/// lower bound).
+fn lp_value<'info>(
+    vault: &Vault,
+    venue: &VenueState,
+    all: &'info [AccountInfo<'info>],
+    now: i64,
+    bound: Bound,
+) -> Result<I80F48> {
+    let nav = keel_venue::health::pool_nav(venue, &vault.venue, all, now, bound)?.max(I80F48::ZERO);
+    let sm = keel_venue::state::Venue::LP_SHARE_MATH;
+    let amount = if bound == Bound::Lower {
+        let nav: u64 = nav.floor().checked_to_num().ok_or(VaultError::MathOverflow)?;
+        sm.shares_to_amount_floor(vault.lp_shares_held, nav, venue.lp_shares)
+    } else {
+        let nav: u64 = nav.ceil().checked_to_num().ok_or(VaultError::MathOverflow)?;
+        sm.shares_to_amount_ceil(vault.lp_shares_held, nav, venue.lp_shares)
+    };
+    Ok(I80F48::from_num(amount.map_err(m)?))
+}
+
 /// NAV (tokens) at `bound`: idle by internal accounting plus the margin account's value, rounded in favour of
 /// the vault (up for the deposit price, down for the withdrawal price).
-pub fn nav_rounded(vault: &Vault, holdings: &Holdings, bound: Bound) -> Result<u64> {
-    let nav =
-        I80F48::from_num(vault.idle_assets).checked_add(holdings.value(bound)?).ok_or(VaultError::MathOverflow)?;
+pub fn nav_rounded(vault: &Vault, holdings: I80F48, bound: Bound) -> Result<u64> {
+    let nav = I80F48::from_num(vault.idle_assets).checked_add(holdings).ok_or(VaultError::MathOverflow)?;
     // An empty vault starts at zero; a vault with holders and no positive NAV takes no flows at all.
     if vault.total_shares == 0 && nav <= I80F48::ZERO {
         return Ok(0);

@@ -7,7 +7,8 @@
 use crate::invoke::CpiAccount;
 use crate::state::VaultSigner;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Burn, MintTo, TokenInterface};
+use anchor_spl::token_2022::spl_token_2022::instruction::TokenInstruction;
+use anchor_spl::token_interface::TokenInterface;
 
 /// `transfer_checked` of `amount` from `from` to `to`, signed by `authority` (who signed the transaction), the same
 /// way as [`transfer_signed_by_vault`].
@@ -49,9 +50,11 @@ fn transfer_checked_accounts<'a, 'info>(
 
 /// `TransferChecked` as the token programs decode it.
 fn transfer_checked_data(amount: u64, decimals: u8) -> Vec<u8> {
-    anchor_spl::token_2022::spl_token_2022::instruction::TokenInstruction::TransferChecked { amount, decimals }.pack()
+    TokenInstruction::TransferChecked { amount, decimals }.pack()
 }
 
+/// `mint_to` of `shares` of the vault's share mint to `to`, signed by the vault PDA (the mint's authority), through
+/// [`crate::invoke::invoke_flagged`] as [`transfer_signed_by_vault`].
 pub fn mint_shares<'info>(
     vault: &VaultSigner<'info>,
     token_program: &Interface<'info, TokenInterface>,
@@ -59,10 +62,12 @@ pub fn mint_shares<'info>(
     to: AccountInfo<'info>,
     shares: u64,
 ) -> Result<()> {
-    let cpi = MintTo { mint: share_mint, to, authority: vault.info.clone() };
-    vault.with_signer(|s| token_interface::mint_to(CpiContext::new_with_signer(token_program.key(), cpi, s), shares))
+    let accounts = mint_to_accounts([&share_mint, &to, &vault.info]);
+    let data = TokenInstruction::MintTo { amount: shares }.pack();
+    vault.with_signer(|s| crate::invoke::invoke_flagged(token_program.key(), &accounts, &[], data, s))
 }
 
+/// `burn` of `shares` from the vault's escrow, signed by the vault PDA (the escrow's owner), the same way.
 pub fn burn_escrowed<'info>(
     vault: &VaultSigner<'info>,
     token_program: &Interface<'info, TokenInterface>,
@@ -70,8 +75,19 @@ pub fn burn_escrowed<'info>(
     escrow: AccountInfo<'info>,
     shares: u64,
 ) -> Result<()> {
-    let cpi = Burn { mint: share_mint, from: escrow, authority: vault.info.clone() };
-    vault.with_signer(|s| token_interface::burn(CpiContext::new_with_signer(token_program.key(), cpi, s), shares))
+    let accounts = burn_accounts([&escrow, &share_mint, &vault.info]);
+    let data = TokenInstruction::Burn { amount: shares }.pack();
+    vault.with_signer(|s| crate::invoke::invoke_flagged(token_program.key(), &accounts, &[], data, s))
+}
+
+/// `mint_to`'s accounts in its order: the mint and the destination writable, the mint authority signing.
+fn mint_to_accounts<'a, 'info>([mint, to, authority]: [&'a AccountInfo<'info>; 3]) -> [CpiAccount<'a, 'info>; 3] {
+    [CpiAccount::writable(mint), CpiAccount::writable(to), CpiAccount::signer(authority)]
+}
+
+/// `burn`'s accounts in its order: the source and the mint writable, the source's owner signing.
+fn burn_accounts<'a, 'info>([from, mint, authority]: [&'a AccountInfo<'info>; 3]) -> [CpiAccount<'a, 'info>; 3] {
+    [CpiAccount::writable(from), CpiAccount::writable(mint), CpiAccount::signer(authority)]
 }
 
 #[cfg(test)]
@@ -101,6 +117,28 @@ mod tests {
                 let want: Vec<_> = theirs.accounts.iter().map(|m| (m.pubkey, m.is_signer, m.is_writable)).collect();
                 assert_eq!(flags, want);
                 assert_eq!(transfer_checked_data(1_234_567, 6), theirs.data);
+            }
+        });
+    }
+
+    /// The share mint's `mint_to` and the escrow's `burn` are spl-token-2022's instructions for the same accounts.
+    #[test]
+    fn share_minting_and_burning_are_the_token_interfaces_instructions() {
+        use anchor_spl::token_2022::spl_token_2022::instruction::{burn, mint_to};
+        crate::invoke::with_infos(3, |infos| {
+            let keys: Vec<Pubkey> = infos.iter().map(|i| *i.key).collect();
+            let flags =
+                |ours: &[CpiAccount]| ours.iter().map(|a| (*a.info.key, a.signer, a.writable)).collect::<Vec<_>>();
+            let want = |ix: &anchor_lang::solana_program::instruction::Instruction| {
+                ix.accounts.iter().map(|m| (m.pubkey, m.is_signer, m.is_writable)).collect::<Vec<_>>()
+            };
+            for program in [anchor_spl::token::ID, anchor_spl::token_2022::ID] {
+                let theirs = mint_to(&program, &keys[0], &keys[1], &keys[2], &[], 42).unwrap();
+                assert_eq!(flags(&mint_to_accounts([&infos[0], &infos[1], &infos[2]])), want(&theirs));
+                assert_eq!(TokenInstruction::MintTo { amount: 42 }.pack(), theirs.data);
+                let theirs = burn(&program, &keys[0], &keys[1], &keys[2], &[], 42).unwrap();
+                assert_eq!(flags(&burn_accounts([&infos[0], &infos[1], &infos[2]])), want(&theirs));
+                assert_eq!(TokenInstruction::Burn { amount: 42 }.pack(), theirs.data);
             }
         });
     }

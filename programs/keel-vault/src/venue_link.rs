@@ -8,6 +8,7 @@ use crate::state::{BreakerConfig, Vault, VaultSigner};
 use anchor_lang::prelude::*;
 use anchor_lang::InstructionData;
 use fixed::types::I80F48;
+use keel_math::margin::Bound;
 use keel_math::SafeMath;
 use keel_venue::health::BookReport;
 use keel_venue::oracle::{read_price, OraclePrice};
@@ -47,22 +48,16 @@ impl<'info> VenueLink<'info> {
         require_venue_key(self.margin_account.key, &vault.margin_account)
     }
 
-    /// The vault's holdings on the venue, read to price shares (the LP stake's value alone; see `Holdings::load`).
-    pub fn holdings(
+    /// The vault's holdings on the venue valued at each of `bounds`, to price shares (see `venue_values`).
+    pub fn values<const N: usize>(
         &self,
         vault: &Vault,
         markets: &'info [AccountInfo<'info>],
         now: i64,
-    ) -> Result<crate::portfolio::Holdings> {
+        bounds: [Bound; N],
+    ) -> Result<[I80F48; N]> {
         let venue = &*self.venue.load()?;
-        crate::portfolio::Holdings::load(
-            vault,
-            venue,
-            self.margin_account.as_ref(),
-            markets,
-            now,
-            crate::portfolio::LpRead::Value,
-        )
+        crate::portfolio::venue_values(vault, venue, self.margin_account.as_ref(), markets, now, bounds)
     }
 
     /// The underlying's oracle price (feed id and verification checked) and whether the breaker is tripped.

@@ -5,7 +5,7 @@ use crate::error::VenueError;
 use crate::state::{Market, MarketKind, PodI128, Position, UnderlyingConfig};
 use anchor_lang::prelude::*;
 use fixed::types::I80F48;
-use keel_math::margin::{apply_fill, holding_value, qty_from_lots, Bound, PositionRisk};
+use keel_math::margin::{apply_fill, holding_value, qty_from_lots, Bound, PositionRisk, ValueParts};
 use keel_math::{safe_mul_qty, SafeMath};
 
 const BPS: i64 = 10_000;
@@ -169,6 +169,22 @@ impl Market {
             }
         }
         Ok(())
+    }
+
+    /// What `pos`'s value is made of, as [`Market::read_position_risk`] reads it but without the risk array: share
+    /// pricing values a book at one or both bounds and needs nothing else (`ValueParts::at` gives the bits of
+    /// `position_value`).
+    #[inline(always)]
+    pub fn value_parts(&self, pos: &Position, decimals: u8) -> Result<ValueParts> {
+        let qty = qty_from_lots(pos.size, decimals).map_err(VenueError::from)?;
+        let d = self.book.funding_index.fx().safe_sub(pos.funding_snap.fx());
+        let funding_owed = d.and_then(|d| safe_mul_qty(qty, d)).map_err(VenueError::from)?;
+        let (mark, bias) = if self.book.is_settled() {
+            (self.book.settlement_value.fx(), I80F48::ZERO)
+        } else {
+            (self.cache.mark.fx(), self.cache.bias.fx())
+        };
+        Ok(ValueParts { qty, cost: pos.cost.fx(), funding_owed, mark, bias })
     }
 
     /// Per-unit delta, gamma and vega from the cache; zero once settled (a settled position is a fixed payoff).

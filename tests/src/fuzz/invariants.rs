@@ -32,11 +32,15 @@ impl Measure {
         let Ok(holdings) = view.holdings() else {
             return Measure { priced: None, risk: None };
         };
-        let priced = keel_vault::portfolio::nav_rounded(&view.vault, &holdings, Bound::Lower).ok().and_then(|nav| {
-            let mut v = view.vault;
-            keel_vault::fees::accrue(&mut v, nav, view.clock.unix_timestamp).ok()?;
-            Some((nav, v.total_shares))
-        });
+        let priced = holdings
+            .value(Bound::Lower)
+            .ok()
+            .and_then(|h| keel_vault::portfolio::nav_rounded(&view.vault, h, Bound::Lower).ok())
+            .and_then(|nav| {
+                let mut v = view.vault;
+                keel_vault::fees::accrue(&mut v, nav, view.clock.unix_timestamp).ok()?;
+                Some((nav, v.total_shares))
+            });
         let risk = holdings.portfolio(&view.vault, &view.venue, view.price.price).ok();
         Measure { priced, risk }
     }

@@ -7,10 +7,11 @@ use crate::events::Deposited;
 use crate::fees;
 use crate::portfolio::nav_rounded;
 use crate::state::Vault;
+use crate::token_account::{read_balance, Expect};
 use crate::tokens::{mint_shares, transfer_signed_by_user};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+use anchor_spl::token_interface::TokenInterface;
 use keel_math::margin::Bound;
 
 #[derive(Accounts)]
@@ -27,10 +28,13 @@ pub struct Deposit<'info> {
     /// CHECK: the vault's share mint (`has_one`); the token program checks the vault PDA is its authority.
     #[account(mut)]
     pub share_mint: UncheckedAccount<'info>,
-    #[account(mut, token::mint = collateral_mint, token::authority = owner, token::token_program = token_program)]
-    pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
-    #[account(mut, token::mint = share_mint, token::authority = owner, token::token_program = token_program)]
-    pub owner_shares: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: the depositor's collateral account: the vault's mint, the owner's, the vault's token program
+    /// (`token_account::read_balance` in step 1, with the errors of Anchor's `token::` constraints).
+    #[account(mut)]
+    pub owner_collateral: UncheckedAccount<'info>,
+    /// CHECK: the depositor's share account, checked as `owner_collateral` against the share mint.
+    #[account(mut)]
+    pub owner_shares: UncheckedAccount<'info>,
     #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
@@ -39,7 +43,13 @@ pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Resul
     let now = Clock::get()?.unix_timestamp;
     let (nav, amount, shares, decimals, signer) = {
         let mut vault = ctx.accounts.vault.load_mut()?;
-        // 1. Open for deposits: not paused, breaker not tripped, at least the minimum.
+        // 1. The depositor's token accounts; open for deposits: not paused, breaker not tripped, at least the minimum.
+        let a = &ctx.accounts;
+        let (owner, token_program) = (a.owner.key, &vault.token_program);
+        let collateral = Expect { mint: &vault.collateral_mint, authority: Some(owner), token_program };
+        read_balance(&a.owner_collateral, "owner_collateral", &collateral)?;
+        let shares_held = Expect { mint: &vault.share_mint, authority: Some(owner), token_program };
+        let shares_held = read_balance(&a.owner_shares, "owner_shares", &shares_held)?;
         ctx.accounts.link.check(&vault)?;
         require!(!vault.is_paused(now), VaultError::VaultPaused);
         let (_, tripped) = ctx.accounts.link.price(&vault.config.breaker)?;
@@ -47,14 +57,13 @@ pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Resul
         require!(amount > 0, VaultError::InvalidAmount);
         require!(amount >= vault.config.min_deposit, VaultError::DepositTooSmall);
         // 2. Fees to date, then the upper NAV.
-        let holdings = ctx.accounts.link.holdings(&vault, ctx.remaining_accounts, now)?;
-        fees::accrue_at_lower_nav(&mut vault, &holdings, now)?;
-        let nav = nav_rounded(&vault, &holdings, Bound::Upper)?;
+        let bounds = [Bound::Lower, Bound::Upper];
+        let [lower, upper] = ctx.accounts.link.values(&vault, ctx.remaining_accounts, now, bounds)?;
+        fees::accrue_at_lower_nav(&mut vault, lower, now)?;
+        let nav = nav_rounded(&vault, upper, Bound::Upper)?;
         // 3. Clamp to the caps: the vault's total and this depositor's holding after the deposit.
         let sm = Vault::SHARE_MATH;
-        let held = sm
-            .shares_to_amount_ceil(ctx.accounts.owner_shares.amount, nav, vault.total_shares)
-            .map_err(VaultError::from)?;
+        let held = sm.shares_to_amount_ceil(shares_held, nav, vault.total_shares).map_err(VaultError::from)?;
         let cfg = &vault.config;
         let room = cfg.max_total_assets.saturating_sub(nav).min(cfg.max_user_assets.saturating_sub(held));
         let amount = amount.min(room);

@@ -36,8 +36,8 @@ pub fn collect_fees<'info>(ctx: Context<'info, CollectFees<'info>>) -> Result<()
         // 1. Accrue to now at the lower NAV.
         let mut vault = a.vault.load_mut()?;
         a.link.check(&vault)?;
-        let holdings = a.link.holdings(&vault, ctx.remaining_accounts, now)?;
-        let nav = nav_rounded(&vault, &holdings, Bound::Lower)?;
+        let [lower] = a.link.values(&vault, ctx.remaining_accounts, now, [Bound::Lower])?;
+        let nav = nav_rounded(&vault, lower, Bound::Lower)?;
         let (management, performance) = fees::accrue(&mut vault, nav, now)?;
         let owed = vault.unminted_fee_shares;
         vault.unminted_fee_shares = 0;
@@ -86,10 +86,10 @@ pub fn nav<'info>(ctx: Context<'info, Nav<'info>>) -> Result<NavView> {
     let a = &ctx.accounts;
     let vault = a.vault.load()?;
     a.link.check(&vault)?;
-    let holdings = a.link.holdings(&vault, ctx.remaining_accounts, now)?;
+    let [lower, upper] = a.link.values(&vault, ctx.remaining_accounts, now, [Bound::Lower, Bound::Upper])?;
     let view = NavView {
-        nav_lower: nav_rounded(&vault, &holdings, Bound::Lower)?,
-        nav_upper: nav_rounded(&vault, &holdings, Bound::Upper)?,
+        nav_lower: nav_rounded(&vault, lower, Bound::Lower)?,
+        nav_upper: nav_rounded(&vault, upper, Bound::Upper)?,
         total_shares: vault.total_shares,
         idle_assets: vault.idle_assets,
     };

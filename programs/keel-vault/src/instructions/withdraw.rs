@@ -7,10 +7,12 @@ use crate::error::VaultError;
 use crate::events::{WithdrawalClaimed, WithdrawalRequested};
 use crate::fees;
 use crate::state::{Vault, WithdrawalRequest};
+use crate::token_account::{read_balance, Expect};
 use crate::tokens::{burn_escrowed, transfer_signed_by_user, transfer_signed_by_vault};
 use crate::venue_link::*;
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{TokenAccount, TokenInterface};
+use anchor_spl::token_interface::TokenInterface;
+use keel_math::margin::Bound;
 
 #[derive(Accounts)]
 pub struct RequestWithdrawal<'info> {
@@ -24,8 +26,10 @@ pub struct RequestWithdrawal<'info> {
     /// CHECK: the vault's share escrow (`has_one`); the token program checks its mint.
     #[account(mut)]
     pub escrow: UncheckedAccount<'info>,
-    #[account(mut, token::mint = share_mint, token::authority = owner, token::token_program = token_program)]
-    pub owner_shares: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: the owner's share account: the vault's share mint, the owner's, the vault's token program
+    /// (`token_account::read_balance` in step 1, with the errors of Anchor's `token::` constraints).
+    #[account(mut)]
+    pub owner_shares: UncheckedAccount<'info>,
     // init_if_needed so that a second request while one is pending gets a clear error from the handler instead
     // of the system program's refusal to create an existing account (found by the action-sequence fuzzer). A live
     // request always holds shares, so `shares == 0` means freshly created.
@@ -46,14 +50,18 @@ pub fn request_withdrawal<'info>(ctx: Context<'info, RequestWithdrawal<'info>>, 
     let now = Clock::get()?.unix_timestamp;
     let (nav, value, claimable_ts, decimals) = {
         let mut vault = ctx.accounts.vault.load_mut()?;
-        // 1. No request pending; positive and held.
+        // 1. The owner's share account; no request pending; positive and held.
+        let a = &ctx.accounts;
+        let expect =
+            Expect { mint: &vault.share_mint, authority: Some(a.owner.key), token_program: &vault.token_program };
+        let held = read_balance(&a.owner_shares, "owner_shares", &expect)?;
         ctx.accounts.link.check(&vault)?;
         require!(ctx.accounts.request.shares == 0, VaultError::WithdrawalAlreadyPending);
         require!(shares > 0, VaultError::InvalidAmount);
-        require!(ctx.accounts.owner_shares.amount >= shares, VaultError::InsufficientShares);
+        require!(held >= shares, VaultError::InsufficientShares);
         // 2. Fees to date, then the value at the lower NAV bound (rounded down).
-        let holdings = ctx.accounts.link.holdings(&vault, ctx.remaining_accounts, now)?;
-        let nav = fees::accrue_at_lower_nav(&mut vault, &holdings, now)?;
+        let [lower] = ctx.accounts.link.values(&vault, ctx.remaining_accounts, now, [Bound::Lower])?;
+        let nav = fees::accrue_at_lower_nav(&mut vault, lower, now)?;
         let value =
             Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
         require!(value > 0, VaultError::RoundsToZero);
@@ -99,15 +107,15 @@ pub struct ClaimWithdrawal<'info> {
     /// CHECK: the vault's idle token account (`has_one`); the token program checks its mint.
     #[account(mut)]
     pub idle: UncheckedAccount<'info>,
-    // The idle account is passed undecoded, which Anchor's duplicate check does not cover: paying "to" idle would
-    // burn the shares and debit idle_assets without moving a token.
+    /// CHECK: where the claim is paid: any account of the vault's collateral mint under the vault's token program
+    /// (`token_account::read_balance` in step 1, with the errors of Anchor's `token::` constraints). The idle account
+    /// is passed undecoded, which Anchor's duplicate check does not cover: paying "to" idle would burn the shares and
+    /// debit idle_assets without moving a token.
     #[account(
         mut,
-        token::mint = collateral_mint,
-        token::token_program = token_program,
         constraint = owner_collateral.key() != idle.key() @ ErrorCode::ConstraintDuplicateMutableAccount,
     )]
-    pub owner_collateral: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub owner_collateral: UncheckedAccount<'info>,
     #[account(address = vault.load()?.token_program)]
     pub token_program: Interface<'info, TokenInterface>,
 }
@@ -118,12 +126,14 @@ pub fn claim_withdrawal<'info>(ctx: Context<'info, ClaimWithdrawal<'info>>) -> R
     let (shares, at_request) = (r.shares, r.value_at_request);
     let (paid, value_now, decimals, signer) = {
         let mut vault = ctx.accounts.vault.load_mut()?;
-        // 1. The delay has passed.
+        // 1. The payee is a collateral account; the delay has passed.
+        let payee = Expect { mint: &vault.collateral_mint, authority: None, token_program: &vault.token_program };
+        read_balance(&ctx.accounts.owner_collateral, "owner_collateral", &payee)?;
         ctx.accounts.link.check(&vault)?;
         require!(now >= r.claimable_ts, VaultError::WithdrawalNotReady);
         // 2. Fees to date, then the value now at the lower bound; pay the smaller, from idle collateral.
-        let holdings = ctx.accounts.link.holdings(&vault, ctx.remaining_accounts, now)?;
-        let nav = fees::accrue_at_lower_nav(&mut vault, &holdings, now)?;
+        let [lower] = ctx.accounts.link.values(&vault, ctx.remaining_accounts, now, [Bound::Lower])?;
+        let nav = fees::accrue_at_lower_nav(&mut vault, lower, now)?;
         let value_now =
             Vault::SHARE_MATH.shares_to_amount_floor(shares, nav, vault.total_shares).map_err(VaultError::from)?;
         let paid = at_request.min(value_now);

@@ -286,4 +286,34 @@ mod tests {
             max_funding_bps_per_day: 0,
         }
     }
+
+    /// Share pricing's `value_parts` gives `position_value`'s bits of the full `position_risk` at both bounds: long
+    /// and short, with funding owed, before and after settlement.
+    #[test]
+    fn value_parts_give_the_position_values_of_the_full_risk() {
+        use keel_math::margin::{position_value, Bound};
+        let bits = |x: f64| PodI128::from(fixed::types::I80F48::from_num(x));
+        let mut market: Market = bytemuck::Zeroable::zeroed();
+        (market.cache.mark, market.cache.bias) = (bits(12.345678), bits(0.0421));
+        (market.book.funding_index, market.book.settlement_value) = (bits(0.731), bits(7.5));
+        for settled in [0u8, 1] {
+            market.book.settled = settled;
+            for size in [3_250_000i64, -41_000_000, 1] {
+                let p = crate::state::Position {
+                    market: Pubkey::new_unique(),
+                    size,
+                    cost: bits(size as f64 * 1e-6 * 11.9),
+                    funding_snap: bits(0.5),
+                };
+                let (parts, risk) = (market.value_parts(&p, 6).unwrap(), market.position_risk(&p, 6).unwrap());
+                for bound in [Bound::Lower, Bound::Upper] {
+                    assert_eq!(
+                        parts.at(bound).unwrap(),
+                        position_value(&risk, bound).unwrap(),
+                        "{settled} {size} {bound:?}"
+                    );
+                }
+            }
+        }
+    }
 }
