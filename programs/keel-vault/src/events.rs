@@ -116,11 +116,7 @@ impl Rebalanced {
             bytemuck::bytes_of(&self.before),
             bytemuck::bytes_of(&self.after),
         ];
-        let mut data = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for p in parts {
-            data.extend_from_slice(p);
-        }
-        data
+        parts.concat()
     }
 
     /// What `emit!` does, with [`Self::data_exact`].

@@ -74,11 +74,7 @@ impl MarketRefreshed {
             bytemuck::bytes_of(&self.book),
             self.refresher.as_ref(),
         ];
-        let mut data = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for p in parts {
-            data.extend_from_slice(p);
-        }
-        data
+        parts.concat()
     }
 
     /// What `emit!` does, with [`Self::data_from_parts`].

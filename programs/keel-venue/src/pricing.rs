@@ -150,28 +150,22 @@ impl Market {
     /// one is a software copy on SBF (~0.2k compute units): a vault reading a 16-position book reads each position
     /// into its place. On an error `out` is partly written and must be discarded.
     pub fn read_position_risk(&self, pos: &Position, decimals: u8, out: &mut PositionRisk) -> Result<()> {
-        let qty = qty_from_lots(pos.size, decimals).map_err(VenueError::from)?;
-        let funding = self.book.funding_index.fx().safe_sub(pos.funding_snap.fx()).and_then(|d| safe_mul_qty(qty, d));
-        let c = &self.cache;
+        let v = self.value_parts(pos, decimals)?;
         let settled = self.book.is_settled();
-        out.qty = qty;
-        out.cost = pos.cost.fx();
-        out.funding_owed = funding.map_err(VenueError::from)?;
-        out.spot = c.spot.fx();
+        (out.qty, out.cost, out.funding_owed, out.mark, out.bias) = (v.qty, v.cost, v.funding_owed, v.mark, v.bias);
+        out.spot = self.cache.spot.fx();
         out.is_option = self.is_option() && !settled;
         if settled {
-            (out.mark, out.bias, out.risk_array) =
-                (self.book.settlement_value.fx(), I80F48::ZERO, [I80F48::ZERO; crate::state::RISK_SCENARIOS]);
+            out.risk_array = [I80F48::ZERO; crate::state::RISK_SCENARIOS];
         } else {
-            (out.mark, out.bias) = (c.mark.fx(), c.bias.fx());
-            for (o, x) in out.risk_array.iter_mut().zip(&c.risk_array) {
+            for (o, x) in out.risk_array.iter_mut().zip(&self.cache.risk_array) {
                 *o = x.fx();
             }
         }
         Ok(())
     }
 
-    /// What `pos`'s value is made of, as [`Market::read_position_risk`] reads it but without the risk array: share
+    /// What `pos`'s value is made of (the part of [`Market::read_position_risk`] before the risk array): share
     /// pricing values a book at one or both bounds and needs nothing else (`ValueParts::at` gives the bits of
     /// `position_value`).
     #[inline(always)]
